@@ -1,0 +1,45 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { defaultBackendName, useBackend } from './backend.js';
+import { BackendUnavailableError } from './errors.js';
+
+describe('backend selection', () => {
+  afterEach(() => {
+    delete process.env.TSFORMER_BACKEND;
+  });
+
+  it('defaults to wasm in Node and reports SIMD and threads', async () => {
+    expect(defaultBackendName()).toBe('wasm');
+    const info = await useBackend();
+    expect(tf.getBackend()).toBe('wasm');
+    expect(typeof info.details.simd).toBe('boolean');
+    expect(typeof info.details.threads).toBe('boolean');
+    expect(tf.add(tf.tensor([1, 2]), 1).arraySync()).toEqual([2, 3]);
+  });
+
+  it('switches to cpu at run time', async () => {
+    await useBackend('cpu');
+    expect(tf.getBackend()).toBe('cpu');
+  });
+
+  it('reads TSFORMER_BACKEND and rejects an unknown name', () => {
+    process.env.TSFORMER_BACKEND = 'cpu';
+    expect(defaultBackendName()).toBe('cpu');
+    process.env.TSFORMER_BACKEND = 'cuda';
+    expect(() => defaultBackendName()).toThrow(BackendUnavailableError);
+    expect(() => defaultBackendName()).toThrow(/wasm, cpu, webgpu, tensorflow/);
+  });
+
+  it('names the package to install when the tensorflow backend is absent', async () => {
+    const error = await useBackend('tensorflow').catch((e) => e);
+    expect(error).toBeInstanceOf(BackendUnavailableError);
+    expect(error.message).toMatch(/@tensorflow\/tfjs-node-gpu/);
+    expect(error.message).toMatch(/libtensorflow/);
+  });
+
+  it('explains a missing webgpu package in Node', async () => {
+    const error = await useBackend('webgpu').catch((e) => e);
+    expect(error).toBeInstanceOf(BackendUnavailableError);
+    expect(error.message).toMatch(/webgpu/);
+  });
+});

@@ -1,0 +1,135 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { BackendUnavailableError } from './errors.js';
+
+/** The tensor backends tsformer runs on; see DESIGN.md "Backends". */
+export const BACKEND_NAMES = ['wasm', 'cpu', 'webgpu', 'tensorflow'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+
+export interface BackendInfo {
+  name: BackendName;
+  /** The tfjs backend actually running (`tensorflow` for tfjs-node, ...). */
+  tfjsBackend: string;
+  /** Facts worth printing: SIMD and threads for wasm, the adapter for webgpu, the package for tensorflow. */
+  details: Record<string, string | boolean | number>;
+}
+
+const isNode = typeof process !== 'undefined' && process.versions?.node !== undefined;
+
+export function isBackendName(name: string): name is BackendName {
+  return (BACKEND_NAMES as readonly string[]).includes(name);
+}
+
+/** The backend used when none is named: `TSFORMER_BACKEND`, else wasm in Node, else webgpu when the browser has it. */
+export function defaultBackendName(): BackendName {
+  const fromEnv = isNode ? process.env.TSFORMER_BACKEND : undefined;
+  if (fromEnv) {
+    if (!isBackendName(fromEnv)) {
+      throw new BackendUnavailableError(
+        `TSFORMER_BACKEND=${fromEnv} is not a backend; choose one of ${BACKEND_NAMES.join(', ')}`,
+      );
+    }
+    return fromEnv;
+  }
+  if (!isNode && typeof navigator !== 'undefined' && 'gpu' in navigator) return 'webgpu';
+  return 'wasm';
+}
+
+/**
+ * Loads and activates a backend. Backend packages are imported here and only here, on demand,
+ * so importing tsformer never pulls in a backend the caller does not use.
+ */
+export async function useBackend(name: BackendName = defaultBackendName()): Promise<BackendInfo> {
+  if (!isBackendName(name)) {
+    throw new BackendUnavailableError(`unknown backend "${name}"; choose one of ${BACKEND_NAMES.join(', ')}`);
+  }
+  const info = await registerBackend(name);
+  if (!(await tf.setBackend(info.tfjsBackend))) {
+    throw new BackendUnavailableError(`the ${name} backend is installed but failed to initialise`);
+  }
+  await tf.ready();
+  if (name === 'wasm') {
+    info.details.simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
+    info.details.threads = tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT');
+  }
+  return info;
+}
+
+async function registerBackend(name: BackendName): Promise<BackendInfo> {
+  switch (name) {
+    case 'cpu':
+      await import('@tensorflow/tfjs-backend-cpu');
+      return { name, tfjsBackend: 'cpu', details: {} };
+    case 'wasm':
+      return registerWasm();
+    case 'webgpu':
+      return registerWebgpu();
+    case 'tensorflow':
+      return registerTensorflow();
+  }
+}
+
+async function registerWasm(): Promise<BackendInfo> {
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  if (isNode) {
+    // In Node the .wasm binaries are read from the package's own dist folder.
+    const { createRequire } = await import('node:module');
+    const { dirname } = await import('node:path');
+    const packageJson = createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json');
+    wasm.setWasmPaths(`${dirname(packageJson)}/dist/`);
+  }
+  return { name: 'wasm', tfjsBackend: 'wasm', details: {} };
+}
+
+async function registerWebgpu(): Promise<BackendInfo> {
+  const scope = globalThis as { navigator?: { gpu?: unknown } };
+  if (!scope.navigator?.gpu) {
+    if (!isNode) throw new BackendUnavailableError('this browser has no WebGPU (navigator.gpu is undefined)');
+    const dawn = await importOptional('webgpu');
+    if (!dawn) {
+      throw new BackendUnavailableError(
+        'the webgpu backend in Node needs the "webgpu" package (Dawn): npm install webgpu, on a machine with a Vulkan GPU',
+      );
+    }
+    Object.assign(globalThis, dawn.globals);
+    (globalThis as { navigator?: unknown }).navigator = { gpu: dawn.create([]) };
+  }
+  const gpu = (globalThis as { navigator: { gpu: { requestAdapter(): Promise<unknown> } } }).navigator.gpu;
+  if (!(await gpu.requestAdapter())) {
+    throw new BackendUnavailableError('WebGPU is present but found no GPU adapter on this machine');
+  }
+  await import('@tensorflow/tfjs-backend-webgpu');
+  return { name: 'webgpu', tfjsBackend: 'webgpu', details: {} };
+}
+
+const TENSORFLOW_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'] as const;
+
+async function registerTensorflow(): Promise<BackendInfo> {
+  for (const specifier of TENSORFLOW_PACKAGES) {
+    if (await importOptional(specifier)) {
+      return { name: 'tensorflow', tfjsBackend: 'tensorflow', details: { package: specifier } };
+    }
+  }
+  throw new BackendUnavailableError(
+    'the tensorflow backend needs @tensorflow/tfjs-node-gpu (CUDA) or @tensorflow/tfjs-node (CPU), and neither is installed. ' +
+      'Install one next to tsformer (npm install @tensorflow/tfjs-node-gpu); note that its install script downloads ' +
+      'libtensorflow from storage.googleapis.com, so it fails on machines without that access.',
+  );
+}
+
+/** Imports an optional peer by name; undefined when it is not installed. */
+// biome-ignore lint/suspicious/noExplicitAny: an optional peer's exports have no types here.
+async function importOptional(specifier: string): Promise<Record<string, any> | undefined> {
+  try {
+    return await import(/* @vite-ignore */ specifier);
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (
+      code === 'ERR_MODULE_NOT_FOUND' ||
+      code === 'MODULE_NOT_FOUND' ||
+      /Cannot find (module|package)|Could not resolve/.test(String(error))
+    ) {
+      return undefined;
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,122 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useBackend } from './backend.js';
+import { WeightLoadingError } from './errors.js';
+import { Module, ModuleList } from './module.js';
+import type { Parameter } from './parameter.js';
+import { expectNoLeak } from './testing/index.js';
+import { weightsFromTensors } from './weight-source.js';
+
+class Proj extends Module {
+  readonly weight: Parameter;
+  constructor(inFeatures: number, outFeatures: number) {
+    super();
+    this.weight = this.parameter('weight', [outFeatures, inFeatures]);
+  }
+}
+
+class Block extends Module {
+  readonly qProj = this.register('q_proj', new Proj(4, 4));
+}
+
+class Tiny extends Module {
+  readonly embed = this.register('embed_tokens', new Proj(3, 4));
+  readonly layers = this.register('layers', new ModuleList([new Block(), new Block()]));
+  readonly lmHead = this.register('lm_head', new TiedHead(this.embed.weight));
+}
+
+class TiedHead extends Module {
+  constructor(shared: Parameter) {
+    super();
+    this.parameter('weight', shared);
+  }
+}
+
+beforeAll(async () => {
+  await useBackend('cpu');
+});
+
+describe('Module', () => {
+  it('derives Hugging Face weight paths from the tree', () => {
+    const names = new Tiny().namedParameters().map(([name]) => name);
+    expect(names).toEqual([
+      'embed_tokens.weight',
+      'layers.0.q_proj.weight',
+      'layers.1.q_proj.weight',
+      'lm_head.weight',
+    ]);
+  });
+
+  it('counts a tied parameter once', () => {
+    expect(new Tiny().numParameters()).toBe(12 + 16 + 16);
+  });
+
+  it('switches train/eval mode recursively', () => {
+    const model = new Tiny().train();
+    expect(model.layers.at(1).qProj.training).toBe(true);
+    model.eval();
+    expect(model.layers.at(1).qProj.training).toBe(false);
+  });
+
+  it('rejects duplicate and dotted names', () => {
+    class Bad extends Module {
+      constructor(name: string) {
+        super();
+        this.parameter('w', [1]);
+        this.parameter(name, [1]);
+      }
+    }
+    expect(() => new Bad('w')).toThrow(/taken/);
+    expect(() => new Bad('a.b')).toThrow(/dotted/);
+  });
+
+  it('loads weights by name, a tied weight through either name', async () => {
+    await expectNoLeak(async () => {
+      const model = new Tiny();
+      const tensors = {
+        'embed_tokens.weight': tf.ones([4, 3]),
+        'layers.0.q_proj.weight': tf.fill([4, 4], 2),
+        'layers.1.q_proj.weight': tf.fill([4, 4], 3),
+      };
+      const report = await model.loadWeights(weightsFromTensors(tensors));
+      expect(report.missing).toEqual([]);
+      expect(model.lmHead.namedParameters()[0]![1].tensor.dataSync()[0]).toBe(1);
+      expect(model.layers.at(1).qProj.weight.tensor.dataSync()[5]).toBe(3);
+      tf.dispose(Object.values(tensors));
+      model.dispose();
+    });
+  });
+
+  it('reports every missing, unexpected and mis-shaped tensor in one error, reading nothing', async () => {
+    await expectNoLeak(async () => {
+      const model = new Tiny();
+      const tensors = {
+        'embed_tokens.weight': tf.ones([4, 3]),
+        'layers.0.q_proj.weight': tf.ones([4, 5]),
+        'layers.9.q_proj.weight': tf.ones([4, 4]),
+      };
+      const error = await model.loadWeights(weightsFromTensors(tensors, 'x.safetensors')).catch((e) => e);
+      expect(error).toBeInstanceOf(WeightLoadingError);
+      expect(error.missing).toEqual(['layers.1.q_proj.weight']);
+      expect(error.unexpected).toEqual(['layers.9.q_proj.weight']);
+      expect(error.misShaped).toEqual([{ name: 'layers.0.q_proj.weight', expected: [4, 4], actual: [4, 5] }]);
+      expect(error.message).toContain('x.safetensors');
+      expect(model.embed.weight.isSet).toBe(false);
+      tf.dispose(Object.values(tensors));
+    });
+  });
+
+  it('maps or ignores checkpoint names through mapName', async () => {
+    await expectNoLeak(async () => {
+      const model = new Block();
+      const tensors = { 'transformer.q_proj.weight': tf.ones([4, 4]), 'attn.masked_bias': tf.ones([1]) };
+      const report = await model.loadWeights(weightsFromTensors(tensors), {
+        mapName: (name) => (name.startsWith('attn.') ? null : name.replace(/^transformer\./, '')),
+      });
+      expect(report.ignored).toEqual(['attn.masked_bias']);
+      expect(report.loaded).toEqual(['transformer.q_proj.weight']);
+      tf.dispose(Object.values(tensors));
+      model.dispose();
+    });
+  });
+});

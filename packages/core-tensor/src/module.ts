@@ -1,0 +1,163 @@
+import { TsformerError, WeightLoadingError } from './errors.js';
+import { Parameter, sameShape } from './parameter.js';
+import type { WeightSource } from './weight-source.js';
+
+export interface LoadWeightsOptions {
+  /** Throw on any missing, unexpected or mis-shaped tensor (default true). */
+  strict?: boolean;
+  /**
+   * Maps a checkpoint name to this module's name for it, or `null` to ignore the tensor
+   * (a family's short list of exceptions; see DESIGN.md "Weight names come from the module tree").
+   */
+  mapName?: (checkpointName: string) => string | null;
+}
+
+export interface LoadWeightsReport {
+  loaded: string[];
+  missing: string[];
+  unexpected: string[];
+  ignored: string[];
+}
+
+/**
+ * Base class of every layer and model: children and parameters are registered under their
+ * Hugging Face names, so weight paths (`model.layers.3.self_attn.q_proj.weight`) come from the tree.
+ */
+export abstract class Module {
+  private readonly children = new Map<string, Module>();
+  private readonly ownParameters = new Map<string, Parameter>();
+  private trainingMode = false;
+
+  /** Registers a child module under `name` and returns it. */
+  protected register<M extends Module>(name: string, child: M): M {
+    this.assertFreeName(name);
+    this.children.set(name, child);
+    return child;
+  }
+
+  /** Registers a parameter of `shape` (or shares an existing one, for tied weights) under `name`. */
+  protected parameter(name: string, shapeOrShared: readonly number[] | Parameter): Parameter {
+    this.assertFreeName(name);
+    const parameter = shapeOrShared instanceof Parameter ? shapeOrShared : new Parameter(shapeOrShared);
+    this.ownParameters.set(name, parameter);
+    return parameter;
+  }
+
+  private assertFreeName(name: string): void {
+    if (name === '' || name.includes('.') || this.children.has(name) || this.ownParameters.has(name)) {
+      throw new TsformerError(
+        `cannot register "${name}" on ${this.constructor.name}: empty, dotted or taken`,
+      );
+    }
+  }
+
+  namedChildren(): [string, Module][] {
+    return [...this.children];
+  }
+
+  /** Every parameter with its full dotted path; a tied parameter appears under each of its names. */
+  namedParameters(prefix = ''): [string, Parameter][] {
+    const named: [string, Parameter][] = [];
+    for (const [name, parameter] of this.ownParameters) named.push([prefix + name, parameter]);
+    for (const [name, child] of this.children) named.push(...child.namedParameters(`${prefix}${name}.`));
+    return named;
+  }
+
+  /** Every distinct parameter once (tied weights counted once, as PyTorch's `parameters()`). */
+  parameters(): Parameter[] {
+    return [...new Set(this.namedParameters().map(([, parameter]) => parameter))];
+  }
+
+  numParameters(): number {
+    return this.parameters().reduce((total, parameter) => total + parameter.size, 0);
+  }
+
+  get training(): boolean {
+    return this.trainingMode;
+  }
+
+  /** Switches this module and every descendant to training mode (dropout on). */
+  train(mode = true): this {
+    this.trainingMode = mode;
+    for (const child of this.children.values()) child.train(mode);
+    return this;
+  }
+
+  eval(): this {
+    return this.train(false);
+  }
+
+  /**
+   * Loads weights by name. Every problem (missing, unexpected, mis-shaped) is collected and reported
+   * in one error before any tensor bytes are read; tensors are then read and assigned one at a time.
+   */
+  async loadWeights(source: WeightSource, options: LoadWeightsOptions = {}): Promise<LoadWeightsReport> {
+    const { strict = true, mapName = (name: string) => name } = options;
+    const byName = new Map(this.namedParameters());
+    const plan = new Map<Parameter, string>();
+    const report: LoadWeightsReport = { loaded: [], missing: [], unexpected: [], ignored: [] };
+    const misShaped: { name: string; expected: readonly number[]; actual: readonly number[] }[] = [];
+
+    for (const checkpointName of source.names()) {
+      const name = mapName(checkpointName);
+      if (name === null) {
+        report.ignored.push(checkpointName);
+        continue;
+      }
+      const parameter = byName.get(name);
+      if (!parameter) {
+        report.unexpected.push(checkpointName);
+        continue;
+      }
+      const actual = source.shape(checkpointName);
+      if (!sameShape(actual, parameter.shape)) {
+        misShaped.push({ name: checkpointName, expected: parameter.shape, actual });
+        continue;
+      }
+      if (!plan.has(parameter)) plan.set(parameter, checkpointName);
+    }
+    // A parameter is missing when none of its names arrived (tied weights arrive under either name).
+    const accounted = new Set<Parameter>([
+      ...plan.keys(),
+      ...misShaped.map((m) => byName.get(mapName(m.name)!)!),
+    ]);
+    for (const [name, parameter] of byName) {
+      if (accounted.has(parameter)) continue;
+      report.missing.push(name);
+      accounted.add(parameter);
+    }
+    if (strict && (report.missing.length > 0 || report.unexpected.length > 0 || misShaped.length > 0)) {
+      throw new WeightLoadingError(report.missing, report.unexpected, misShaped, source.location);
+    }
+    for (const [parameter, checkpointName] of plan) {
+      parameter.assign(await source.read(checkpointName));
+      report.loaded.push(checkpointName);
+    }
+    return report;
+  }
+
+  /** Frees every parameter of this module and its descendants. */
+  dispose(): void {
+    for (const parameter of this.parameters()) parameter.dispose();
+  }
+}
+
+/** An indexed list of modules, named `0`, `1`, … as PyTorch's `nn.ModuleList`. */
+export class ModuleList<M extends Module> extends Module {
+  readonly items: readonly M[];
+
+  constructor(items: M[]) {
+    super();
+    this.items = items.map((item, index) => this.register(String(index), item));
+  }
+
+  get length(): number {
+    return this.items.length;
+  }
+
+  at(index: number): M {
+    const item = this.items[index];
+    if (!item) throw new TsformerError(`no module at index ${index} of ${this.items.length}`);
+    return item;
+  }
+}

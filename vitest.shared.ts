@@ -1,0 +1,35 @@
+// Shared vitest settings: one project per package, with every @tsformer/* import resolved to the
+// package's TypeScript source (the "@tsformer/source" export condition), so tests never need a build.
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { defineProject } from 'vitest/config';
+
+const root = fileURLToPath(new URL('.', import.meta.url));
+
+function sourceAliases(): Record<string, string> {
+  const aliases: Record<string, string> = {};
+  for (const group of ['packages', 'apps']) {
+    for (const dir of readdirSync(`${root}${group}`)) {
+      const manifest = JSON.parse(readFileSync(`${root}${group}/${dir}/package.json`, 'utf8'));
+      for (const [subpath, target] of Object.entries(manifest.exports ?? {})) {
+        const source = (target as Record<string, string>)['@tsformer/source'];
+        if (source)
+          aliases[`${manifest.name}${subpath.slice(1)}`] = `${root}${group}/${dir}/${source.slice(2)}`;
+      }
+    }
+  }
+  return aliases;
+}
+
+export function packageProject(name: string) {
+  return defineProject({
+    resolve: { alias: sourceAliases() },
+    test: {
+      name,
+      include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+      testTimeout: 120_000,
+      hookTimeout: 120_000,
+      pool: 'forks',
+    },
+  });
+}
