@@ -1,1 +1,1 @@
-export {};
+export type { Cache, KeyValueBlocks, LayerCache } from './cache-types.js';

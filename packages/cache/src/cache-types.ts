@@ -1,0 +1,42 @@
+import type * as tf from '@tensorflow/tfjs-core';
+
+/**
+ * Keys and values as attention sees them after an update: consecutive blocks along the sequence
+ * axis, each `[batch, kvHeads, blockLength, headDim]`. Blocks let a cache grow without copying the
+ * whole history every decode step; attention works block by block (scores are concatenated, not keys).
+ */
+export interface KeyValueBlocks {
+  keys: tf.Tensor4D[];
+  values: tf.Tensor4D[];
+  /** Absolute position of the first key (0 unless a sliding window dropped the oldest ones). */
+  keyStart: number;
+  /** Total keys over all blocks (static caches include their not-yet-written slots). */
+  keyLength: number;
+}
+
+/** The cache of one attention layer. Attention touches the cache only through `update`. */
+export interface LayerCache {
+  /**
+   * Appends this step's keys and values (`[batch, kvHeads, newTokens, headDim]`) and returns what
+   * attention must use. Call it inside the forward's `tf.tidy`: the cache keeps its own tensors.
+   */
+  update(key: tf.Tensor4D, value: tf.Tensor4D): KeyValueBlocks;
+  /** Tokens seen so far (for a sliding window: including those it dropped). */
+  getSeqLength(): number;
+  /** Keeps only the first `length` tokens. */
+  crop(length: number): void;
+  /** Reorders (and may repeat) batch rows: row i becomes old row `indices[i]` (beam search). */
+  reorder(indices: tf.Tensor1D): void;
+  /** Bytes held by this layer's tensors. */
+  bytes(): number;
+  dispose(): void;
+}
+
+/** What generation needs from any cache (decoder-only or encoder-decoder). */
+export interface Cache {
+  getSeqLength(layerIndex?: number): number;
+  crop(length: number): void;
+  reorder(indices: tf.Tensor1D): void;
+  bytes(): number;
+  dispose(): void;
+}

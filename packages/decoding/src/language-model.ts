@@ -1,0 +1,56 @@
+import type * as tf from '@tensorflow/tfjs-core';
+import type { Cache } from '@tsformer/cache';
+
+/**
+ * What generation drives. `decoding` owns these interfaces and never imports `models`; the model
+ * classes implement them (HF's GenerationMixin, inverted).
+ */
+export interface CausalLMForwardInputs {
+  /** `[batch, newTokens]` int32. */
+  inputIds: tf.Tensor2D;
+  /** `[batch, pastTokens + newTokens]`, 1 for real tokens and 0 for (left) padding. */
+  attentionMask?: tf.Tensor2D;
+  /** `[batch, newTokens]` int32 absolute positions; derived from the cache length when absent. */
+  positionIds?: tf.Tensor2D;
+  /** Grown in place by the forward (its tensors survive the caller's tidy). */
+  cache?: Cache;
+  /** Compute logits only for the last N positions (generation needs 1). Default: all. */
+  logitsToKeep?: number;
+}
+
+export interface CausalLM {
+  readonly vocabSize: number;
+  /** Runs synchronously; call inside `tf.tidy`. Returns `[batch, positionsKept, vocab]` float32 logits. */
+  forwardLogits(inputs: CausalLMForwardInputs): tf.Tensor3D;
+  /** A fresh, empty cache for `batchSize` rows of at most `maxLength` tokens. */
+  createCache(batchSize: number, maxLength: number): Cache;
+}
+
+export interface Seq2SeqEncoding {
+  /** `[batch, sourceTokens, hidden]`. Owned by the caller (kept across steps, disposed at the end). */
+  lastHiddenState: tf.Tensor3D;
+}
+
+export interface Seq2SeqForwardInputs {
+  /** `[batch, newTargetTokens]` int32. */
+  decoderInputIds: tf.Tensor2D;
+  encoderHiddenStates: tf.Tensor3D;
+  /** `[batch, sourceTokens]`, 1 for real tokens, 0 for padding. */
+  encoderAttentionMask?: tf.Tensor2D;
+  cache?: Cache;
+  logitsToKeep?: number;
+}
+
+export interface Seq2SeqLM {
+  readonly vocabSize: number;
+  /** Runs synchronously; call inside `tf.tidy`. */
+  encode(inputIds: tf.Tensor2D, attentionMask?: tf.Tensor2D): Seq2SeqEncoding;
+  /** Runs synchronously; call inside `tf.tidy`. Returns `[batch, positionsKept, vocab]`. */
+  decodeLogits(inputs: Seq2SeqForwardInputs): tf.Tensor3D;
+  createCache(batchSize: number, maxLength: number): Cache;
+}
+
+/** What streaming and stop strings need from a tokenizer. */
+export interface TokenDecoder {
+  decode(ids: readonly number[], options?: { skipSpecialTokens?: boolean }): string;
+}
