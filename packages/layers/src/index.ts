@@ -1,1 +1,20 @@
-export {};
+export { ACTIVATION_NAMES, type Activation, getActivation } from './activations.js';
+export { Conv1D } from './conv1d.js';
+export { Dropout } from './dropout.js';
+export { Embedding } from './embedding.js';
+export { PositionOutOfRangeError, UnknownActivationError } from './errors.js';
+export { GatedMLP, type GatedMLPOptions } from './gated-mlp.js';
+export { LayerNorm, type LayerNormOptions } from './layer-norm.js';
+export {
+  LearnedPositionalEmbedding,
+  type LearnedPositionalEmbeddingOptions,
+} from './learned-positional-embedding.js';
+export { Linear, type LinearOptions } from './linear.js';
+export { MLP, type MLPOptions } from './mlp.js';
+export { RMSNorm, type RMSNormOptions } from './rms-norm.js';
+export {
+  SinusoidalPositionalEmbedding,
+  type SinusoidalPositionalEmbeddingOptions,
+  type SinusoidLayout,
+  sinusoidTable,
+} from './sinusoidal-positional-embedding.js';

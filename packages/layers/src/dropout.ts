@@ -1,0 +1,19 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { Module, TsformerError } from '@tsformer/core-tensor';
+
+/** PyTorch's `nn.Dropout`: the identity in eval mode; in training mode zeroes and rescales. */
+export class Dropout extends Module {
+  constructor(
+    readonly rate: number,
+    readonly seed?: number,
+  ) {
+    super();
+    if (!(rate >= 0 && rate < 1)) throw new TsformerError(`dropout rate must be in [0, 1), got ${rate}`);
+  }
+
+  /** Returns `input` itself in eval mode (or with rate 0); a new tensor in training mode. */
+  forward(input: tf.Tensor): tf.Tensor {
+    if (!this.training || this.rate === 0) return input;
+    return tf.dropout(input, this.rate, undefined, this.seed);
+  }
+}

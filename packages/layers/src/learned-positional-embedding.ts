@@ -1,0 +1,49 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { Embedding } from './embedding.js';
+import { PositionOutOfRangeError } from './errors.js';
+
+export interface LearnedPositionalEmbeddingOptions {
+  /**
+   * Rows reserved before position 0 (BART uses 2): the table has `numPositions + offset` rows and
+   * position p reads row `p + offset`.
+   */
+  offset?: number;
+}
+
+/**
+ * A learned position table (GPT-2's `wpe`, BART's `embed_positions`). Positions outside the table
+ * raise a `PositionOutOfRangeError` instead of reading garbage.
+ */
+export class LearnedPositionalEmbedding extends Embedding {
+  readonly offset: number;
+
+  constructor(
+    readonly numPositions: number,
+    embeddingDim: number,
+    options: LearnedPositionalEmbeddingOptions = {},
+  ) {
+    const offset = options.offset ?? 0;
+    super(numPositions + offset, embeddingDim);
+    this.offset = offset;
+  }
+
+  /**
+   * `[...]` int32 positions -> `[..., embeddingDim]`. Reads the positions back to check their range
+   * (a small synchronous download of the position ids only).
+   */
+  override forward(positionIds: tf.Tensor): tf.Tensor {
+    this.assertInRange(positionIds);
+    return tf.tidy(() =>
+      super.forward(this.offset === 0 ? positionIds : tf.add(positionIds, tf.scalar(this.offset, 'int32'))),
+    );
+  }
+
+  private assertInRange(positionIds: tf.Tensor): void {
+    const positions = positionIds.dataSync();
+    for (const position of positions) {
+      if (position < 0 || position >= this.numPositions) {
+        throw new PositionOutOfRangeError(position, this.numPositions);
+      }
+    }
+  }
+}

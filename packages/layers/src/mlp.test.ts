@@ -1,0 +1,96 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { useBackend } from '@tsformer/core-tensor';
+import { assertClose, expectNoLeak, randomWeights } from '@tsformer/core-tensor/testing';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { addRow, matMul, randomValues, transpose } from '../test/float64.js';
+import { GatedMLP } from './gated-mlp.js';
+import { MLP } from './mlp.js';
+
+beforeAll(async () => {
+  await useBackend('wasm');
+});
+
+const hidden = 6;
+const intermediate = 10;
+const tokens = 4;
+const input = randomValues(tokens * hidden, 21);
+
+/** A parameter's values, by its dotted name. */
+function values(module: MLP | GatedMLP, name: string): number[] {
+  const parameter = new Map(module.namedParameters()).get(name);
+  return Array.from(parameter!.tensor.dataSync());
+}
+
+describe('MLP', () => {
+  it('is c_proj(gelu_new(c_fc(x))) with Conv1D projections (GPT-2)', async () => {
+    await expectNoLeak(() => {
+      const mlp = new MLP({
+        hiddenSize: hidden,
+        intermediateSize: intermediate,
+        activation: 'gelu_new',
+        inputName: 'c_fc',
+        outputName: 'c_proj',
+        projection: 'conv1d',
+        dropout: 0.1,
+      });
+      expect(mlp.namedParameters().map(([name, p]) => `${name}:${p.shape}`)).toEqual([
+        `c_fc.weight:${hidden},${intermediate}`,
+        `c_fc.bias:${intermediate}`,
+        `c_proj.weight:${intermediate},${hidden}`,
+        `c_proj.bias:${hidden}`,
+      ]);
+      randomWeights(mlp, 3, 0.5);
+      const x = tf.tensor2d(input, [tokens, hidden]);
+      const y = mlp.forward(x); // eval mode: dropout is the identity
+      const h = addRow(
+        matMul(input, hidden, values(mlp, 'c_fc.weight'), intermediate),
+        values(mlp, 'c_fc.bias'),
+      );
+      const act = h.map((v) => 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3))));
+      const expected = addRow(
+        matMul(act, intermediate, values(mlp, 'c_proj.weight'), hidden),
+        values(mlp, 'c_proj.bias'),
+      );
+      assertClose(y, expected, 1e-5, 'mlp');
+      tf.dispose([x, y]);
+      mlp.dispose();
+    });
+  });
+
+  it('uses nn.Linear projections named fc1/fc2 by default', () => {
+    const mlp = new MLP({ hiddenSize: 2, intermediateSize: 3, activation: 'relu', bias: false });
+    expect(mlp.namedParameters().map(([name, p]) => `${name}:${p.shape}`)).toEqual([
+      'fc1.weight:3,2',
+      'fc2.weight:2,3',
+    ]);
+  });
+});
+
+describe('GatedMLP', () => {
+  it('is down_proj(silu(gate_proj(x)) * up_proj(x)) (SwiGLU)', async () => {
+    await expectNoLeak(() => {
+      const mlp = new GatedMLP({ hiddenSize: hidden, intermediateSize: intermediate, activation: 'silu' });
+      expect(mlp.namedParameters().map(([name]) => name)).toEqual([
+        'gate_proj.weight',
+        'up_proj.weight',
+        'down_proj.weight',
+      ]);
+      randomWeights(mlp, 4, 0.5);
+      const x = tf.tensor3d(input, [1, tokens, hidden]);
+      const y = mlp.forward(x);
+      const project = (rows: number[], name: string, inF: number, outF: number) =>
+        matMul(rows, inF, transpose(values(mlp, name), outF, inF), outF);
+      const gate = project(input, 'gate_proj.weight', hidden, intermediate);
+      const up = project(input, 'up_proj.weight', hidden, intermediate);
+      const product = gate.map((g, i) => (g / (1 + Math.exp(-g))) * up[i]!);
+      assertClose(y, project(product, 'down_proj.weight', intermediate, hidden), 1e-5, 'gated mlp');
+      tf.dispose([x, y]);
+      mlp.dispose();
+    });
+  });
+
+  it('has biases on all three projections with mlp_bias', () => {
+    const mlp = new GatedMLP({ hiddenSize: 2, intermediateSize: 3, activation: 'silu', bias: true });
+    expect(mlp.numParameters()).toBe(3 * (2 * 3) + 3 + 3 + 2);
+  });
+});
