@@ -1,5 +1,5 @@
 import { TsformerError, WeightLoadingError } from './errors.js';
-import { Parameter, sameShape } from './parameter.js';
+import { Parameter, type ParameterOptions, sameShape } from './parameter.js';
 import type { WeightSource } from './weight-source.js';
 
 export interface LoadWeightsOptions {
@@ -35,10 +35,18 @@ export abstract class Module {
     return child;
   }
 
-  /** Registers a parameter of `shape` (or shares an existing one, for tied weights) under `name`. */
-  protected parameter(name: string, shapeOrShared: readonly number[] | Parameter): Parameter {
+  /**
+   * Registers a parameter of the checkpoint's `shape` (or shares an existing one, for tied weights)
+   * under `name`.
+   */
+  protected parameter(
+    name: string,
+    shapeOrShared: readonly number[] | Parameter,
+    options?: ParameterOptions,
+  ): Parameter {
     this.assertFreeName(name);
-    const parameter = shapeOrShared instanceof Parameter ? shapeOrShared : new Parameter(shapeOrShared);
+    const parameter =
+      shapeOrShared instanceof Parameter ? shapeOrShared : new Parameter(shapeOrShared, options);
     this.ownParameters.set(name, parameter);
     return parameter;
   }
