@@ -6,15 +6,20 @@ import { defineProject } from 'vitest/config';
 
 const root = fileURLToPath(new URL('.', import.meta.url));
 
-function sourceAliases(): Record<string, string> {
-  const aliases: Record<string, string> = {};
+/** Exact-match aliases (a plain string alias would also catch subpaths such as `/testing`). */
+function sourceAliases(): { find: RegExp; replacement: string }[] {
+  const aliases: { find: RegExp; replacement: string }[] = [];
   for (const group of ['packages', 'apps']) {
     for (const dir of readdirSync(`${root}${group}`)) {
       const manifest = JSON.parse(readFileSync(`${root}${group}/${dir}/package.json`, 'utf8'));
       for (const [subpath, target] of Object.entries(manifest.exports ?? {})) {
         const source = (target as Record<string, string>)['@tsformer/source'];
-        if (source)
-          aliases[`${manifest.name}${subpath.slice(1)}`] = `${root}${group}/${dir}/${source.slice(2)}`;
+        if (!source) continue;
+        const specifier = `${manifest.name}${subpath.slice(1)}`.replace(/[/.-]/g, '\\$&');
+        aliases.push({
+          find: new RegExp(`^${specifier}$`),
+          replacement: `${root}${group}/${dir}/${source.slice(2)}`,
+        });
       }
     }
   }
