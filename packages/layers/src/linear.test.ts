@@ -4,6 +4,7 @@ import { assertClose, expectNoLeak } from '@tsformer/core-tensor/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { addRow, matMul, randomValues, transpose } from '../test/float64.js';
 import { Conv1D } from './conv1d.js';
+import { Embedding } from './embedding.js';
 import { Linear } from './linear.js';
 
 beforeAll(async () => {
@@ -40,6 +41,31 @@ describe('Linear', () => {
     const layer = new Linear(4, 2, { bias: false });
     expect(layer.namedParameters().map(([name]) => name)).toEqual(['weight']);
     expect(layer.numParameters()).toBe(8);
+  });
+});
+
+describe('Linear with a shared weight', () => {
+  it('reads a tied [out, in] table as it is stored (a tied lm_head over the token embeddings)', async () => {
+    await expectNoLeak(() => {
+      const table = randomValues(7 * 3, 8);
+      const embedding = new Embedding(7, 3);
+      embedding.weight.assign(tf.tensor2d(table, [7, 3]));
+      const head = new Linear(3, 7, { bias: false, sharedWeight: embedding.weight });
+      expect(head.weight).toBe(embedding.weight);
+      const input = randomValues(2 * 3, 9);
+      const x = tf.tensor2d(input, [2, 3]);
+      const y = head.forward(x);
+      assertClose(y, matMul(input, 3, transpose(table, 7, 3), 7), 1e-5, 'tied head');
+      tf.dispose([x, y]);
+      embedding.dispose();
+    });
+  });
+
+  it('refuses a shared weight of the wrong shape', () => {
+    const embedding = new Embedding(7, 3);
+    expect(() => new Linear(7, 3, { sharedWeight: embedding.weight })).toThrow(
+      /cannot share a \[7,3\] weight/,
+    );
   });
 });
 

@@ -1,14 +1,20 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { Module, type Parameter } from '@tsformer/core-tensor';
+import { Module, type Parameter, sameShape, TsformerError } from '@tsformer/core-tensor';
 
 export interface LinearOptions {
   /** Whether the layer has a bias (PyTorch default: true). */
   bias?: boolean;
+  /**
+   * Share another layer's `[outFeatures, inFeatures]` weight (a tied `lm_head` reads the token
+   * embedding table) instead of owning one.
+   */
+  sharedWeight?: Parameter;
 }
 
 /**
- * PyTorch's `nn.Linear`: `y = x Wᵀ + b` with `weight` stored `[outFeatures, inFeatures]`,
- * as Hugging Face checkpoints hold it.
+ * PyTorch's `nn.Linear`: `y = x Wᵀ + b` with `weight` named and shape-checked `[outFeatures, inFeatures]`,
+ * as Hugging Face checkpoints hold it. An owned weight is kept transposed in memory (`[in, out]`,
+ * a plain matMul is faster than a transposed one on wasm); a shared one is used as it is stored.
  */
 export class Linear extends Module {
   readonly weight: Parameter;
@@ -20,7 +26,15 @@ export class Linear extends Module {
     options: LinearOptions = {},
   ) {
     super();
-    this.weight = this.parameter('weight', [outFeatures, inFeatures]);
+    const shared = options.sharedWeight;
+    if (shared && !sameShape(shared.shape, [outFeatures, inFeatures])) {
+      throw new TsformerError(
+        `a Linear(${inFeatures} -> ${outFeatures}) cannot share a [${shared.shape}] weight; it needs [${outFeatures},${inFeatures}]`,
+      );
+    }
+    this.weight = this.parameter('weight', shared ?? [outFeatures, inFeatures], {
+      transposed: true,
+    });
     this.bias = (options.bias ?? true) ? this.parameter('bias', [outFeatures]) : undefined;
   }
 
@@ -29,7 +43,7 @@ export class Linear extends Module {
     return tf.tidy(() => {
       const leading = input.shape.slice(0, -1);
       const rows = tf.reshape(input, [-1, this.inFeatures]); // [tokens, in]
-      let output = tf.matMul(rows, this.weight.tensor, false, true); // [tokens, out]
+      let output = tf.matMul(rows, this.weight.tensor, false, !this.weight.transposed); // [tokens, out]
       if (this.bias) output = tf.add(output, this.bias.tensor);
       return tf.reshape(output, [...leading, this.outFeatures]);
     });

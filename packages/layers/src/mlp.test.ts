@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend } from '@tsformer/core-tensor';
-import { assertClose, expectNoLeak, randomWeights } from '@tsformer/core-tensor/testing';
+import { assertClose, expectNoLeak } from '@tsformer/core-tensor/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { addRow, matMul, randomValues, transpose } from '../test/float64.js';
+import { addRow, loadRandomWeights, matMul, randomValues, transpose } from '../test/float64.js';
 import { GatedMLP } from './gated-mlp.js';
 import { MLP } from './mlp.js';
 
@@ -14,12 +14,6 @@ const hidden = 6;
 const intermediate = 10;
 const tokens = 4;
 const input = randomValues(tokens * hidden, 21);
-
-/** A parameter's values, by its dotted name. */
-function values(module: MLP | GatedMLP, name: string): number[] {
-  const parameter = new Map(module.namedParameters()).get(name);
-  return Array.from(parameter!.tensor.dataSync());
-}
 
 describe('MLP', () => {
   it('is c_proj(gelu_new(c_fc(x))) with Conv1D projections (GPT-2)', async () => {
@@ -39,17 +33,15 @@ describe('MLP', () => {
         `c_proj.weight:${intermediate},${hidden}`,
         `c_proj.bias:${hidden}`,
       ]);
-      randomWeights(mlp, 3, 0.5);
+      const weights = loadRandomWeights(mlp, 3);
+      const values = (name: string) => weights.get(name)!;
       const x = tf.tensor2d(input, [tokens, hidden]);
       const y = mlp.forward(x); // eval mode: dropout is the identity
-      const h = addRow(
-        matMul(input, hidden, values(mlp, 'c_fc.weight'), intermediate),
-        values(mlp, 'c_fc.bias'),
-      );
+      const h = addRow(matMul(input, hidden, values('c_fc.weight'), intermediate), values('c_fc.bias'));
       const act = h.map((v) => 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3))));
       const expected = addRow(
-        matMul(act, intermediate, values(mlp, 'c_proj.weight'), hidden),
-        values(mlp, 'c_proj.bias'),
+        matMul(act, intermediate, values('c_proj.weight'), hidden),
+        values('c_proj.bias'),
       );
       assertClose(y, expected, 1e-5, 'mlp');
       tf.dispose([x, y]);
@@ -75,11 +67,11 @@ describe('GatedMLP', () => {
         'up_proj.weight',
         'down_proj.weight',
       ]);
-      randomWeights(mlp, 4, 0.5);
+      const weights = loadRandomWeights(mlp, 4);
       const x = tf.tensor3d(input, [1, tokens, hidden]);
       const y = mlp.forward(x);
       const project = (rows: number[], name: string, inF: number, outF: number) =>
-        matMul(rows, inF, transpose(values(mlp, name), outF, inF), outF);
+        matMul(rows, inF, transpose(weights.get(name)!, outF, inF), outF);
       const gate = project(input, 'gate_proj.weight', hidden, intermediate);
       const up = project(input, 'up_proj.weight', hidden, intermediate);
       const product = gate.map((g, i) => (g / (1 + Math.exp(-g))) * up[i]!);

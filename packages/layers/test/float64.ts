@@ -1,5 +1,6 @@
 // Plain-JS float64 references for layer tests: written with loops, independent of tfjs.
-import { SeededRandom } from '@tsformer/core-tensor';
+import * as tf from '@tensorflow/tfjs-core';
+import { type Module, SeededRandom } from '@tsformer/core-tensor';
 
 /** `count` seeded normal draws as a plain array. */
 export function randomValues(count: number, seed: number, std = 1): number[] {
@@ -42,4 +43,18 @@ export function erf(x: number): number {
     sum += weight * Math.exp(-((i * h) ** 2));
   }
   return ((sum * h) / 3) * (2 / Math.sqrt(Math.PI));
+}
+
+/**
+ * Fills every parameter of `module` with seeded normal values given in the checkpoint layout, and
+ * returns those values by dotted name (what a reference computation reads).
+ */
+export function loadRandomWeights(module: Module, seed: number, std = 0.5): Map<string, number[]> {
+  const values = new Map<string, number[]>();
+  module.namedParameters().forEach(([name, parameter], index) => {
+    const data = randomValues(parameter.size, seed * 1000 + index, std);
+    parameter.assign(tf.tensor(data, [...parameter.shape]));
+    values.set(name, data);
+  });
+  return values;
 }
