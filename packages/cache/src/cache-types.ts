@@ -25,6 +25,11 @@ export interface LayerCache {
   getSeqLength(): number;
   /** Keeps only the first `length` tokens. */
   crop(length: number): void;
+  /**
+   * The smallest length `crop` accepts right now, when that is more than 0 (a sliding window cannot
+   * give back tokens it dropped). Lets a multi-layer cache refuse a crop before touching any layer.
+   */
+  minCropLength?(): number;
   /** Reorders (and may repeat) batch rows: row i becomes old row `indices[i]` (beam search). */
   reorder(indices: tf.Tensor1D): void;
   /** Bytes held by this layer's tensors. */
@@ -39,4 +44,10 @@ export interface Cache {
   reorder(indices: tf.Tensor1D): void;
   bytes(): number;
   dispose(): void;
+}
+
+/** A cache with one `LayerCache` per decoder layer: attention layer `i` calls `layer(i).update(...)`. */
+export interface DecoderCache extends Cache {
+  readonly numLayers: number;
+  layer(layerIndex: number): LayerCache;
 }

@@ -1,1 +1,20 @@
-export type { Cache, KeyValueBlocks, LayerCache } from './cache-types.js';
+export { type BlockOptions, DEFAULT_BLOCK_SIZE } from './cache-arguments.js';
+export {
+  CacheArgumentError,
+  CacheCapacityError,
+  CacheCropError,
+  CacheShapeError,
+  CrossAttentionCacheError,
+} from './cache-errors.js';
+export type { Cache, DecoderCache, KeyValueBlocks, LayerCache } from './cache-types.js';
+export { DynamicLayerCache } from './dynamic-layer-cache.js';
+export { EncoderDecoderCache, type EncoderDecoderCacheOptions } from './encoder-decoder-cache.js';
+export {
+  DynamicCache,
+  type LayerCacheFactory,
+  LayeredCache,
+  SlidingWindowCache,
+  StaticCache,
+} from './layered-cache.js';
+export { SlidingWindowLayerCache } from './sliding-window-layer-cache.js';
+export { StaticLayerCache } from './static-layer-cache.js';

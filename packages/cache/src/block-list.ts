@@ -1,0 +1,198 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { KeyValueBlocks } from './cache-types.js';
+
+/** Keys and values of consecutive positions, each `[batch, kvHeads, length, headDim]`. */
+export type KeyValueBlock = {
+  key: tf.Tensor4D;
+  value: tf.Tensor4D;
+};
+
+const SEQUENCE_AXIS = 2;
+
+/** A second handle on the block's data (a reshape to the same shape copies nothing). */
+export function aliasBlock(block: KeyValueBlock): KeyValueBlock {
+  return { key: tf.reshape(block.key, block.key.shape), value: tf.reshape(block.value, block.value.shape) };
+}
+
+/** Number of positions in a block. */
+export function blockLength(block: KeyValueBlock): number {
+  return block.key.shape[SEQUENCE_AXIS];
+}
+
+/** Positions `[start, start + length)` of a block (a copy). */
+export function sliceBlock(block: KeyValueBlock, start: number, length: number): KeyValueBlock {
+  const begin = [0, 0, start, 0];
+  const size = [-1, -1, length, -1];
+  return { key: tf.slice(block.key, begin, size), value: tf.slice(block.value, begin, size) };
+}
+
+/** The blocks joined along the sequence axis (a copy of all of them; give it at least two). */
+export function concatBlocks(blocks: readonly KeyValueBlock[]): KeyValueBlock {
+  const keys = blocks.map((block) => block.key);
+  const values = blocks.map((block) => block.value);
+  return { key: tf.concat(keys, SEQUENCE_AXIS), value: tf.concat(values, SEQUENCE_AXIS) };
+}
+
+/** Row `i` of the result is row `indices[i]` of the block (a copy; the batch size may change). */
+export function gatherBlockRows(block: KeyValueBlock, indices: tf.Tensor1D): KeyValueBlock {
+  return { key: tf.gather(block.key, indices, 0), value: tf.gather(block.value, indices, 0) };
+}
+
+/** Exact bytes of a block's two float32 tensors. */
+export function blockBytes(block: KeyValueBlock): number {
+  return 4 * (block.key.size + block.value.size);
+}
+
+/** Marks both tensors kept, so they outlive the tidy they were made in. */
+export function keepBlock(block: KeyValueBlock): KeyValueBlock {
+  return { key: tf.keep(block.key), value: tf.keep(block.value) };
+}
+
+/** Releases both tensors. */
+export function disposeBlock(block: KeyValueBlock): void {
+  block.key.dispose();
+  block.value.dispose();
+}
+
+/**
+ * The key/value blocks of one attention layer, oldest first. It owns what it stores: every stored
+ * tensor is `tf.keep`-ed (so it outlives the caller's tidy) and every tensor it replaces is disposed
+ * at once. A block replaced while the caller may still read it must be handed out as an alias first
+ * (`aliases()`): the alias lives in the caller's tidy and keeps the data alive until that tidy ends.
+ */
+export class BlockList {
+  private blocks: KeyValueBlock[] = [];
+
+  /** `blockSize`: how long `append` lets the last block grow before it starts a new one. */
+  constructor(readonly blockSize: number) {}
+
+  /** Positions held over all blocks. */
+  get tokenCount(): number {
+    return this.blocks.reduce((total, block) => total + blockLength(block), 0);
+  }
+
+  /** Number of blocks held. */
+  get count(): number {
+    return this.blocks.length;
+  }
+
+  /** `[batch, kvHeads, tokenCount, headDim]` of what is held; undefined while empty. */
+  heldShape(): number[] | undefined {
+    const first = this.blocks[0];
+    return first && [first.key.shape[0], first.key.shape[1], this.tokenCount, first.key.shape[3]];
+  }
+
+  /** Block `index` (still owned by this list). */
+  at(index: number): KeyValueBlock {
+    const block = this.blocks[index];
+    if (!block) throw new RangeError(`block ${index} of ${this.blocks.length}`);
+    return block;
+  }
+
+  /** Stores `block` after the others and takes ownership of its tensors. */
+  push(block: KeyValueBlock): void {
+    this.blocks.push(keepBlock(block));
+  }
+
+  /** Stores `block` in place of block `index` (taking ownership) and disposes the old one. */
+  replace(index: number, block: KeyValueBlock): void {
+    const old = this.at(index);
+    this.blocks[index] = keepBlock(block);
+    disposeBlock(old);
+  }
+
+  /**
+   * Appends new positions (the caller's tensors, never stored as they are): concatenated into the
+   * last block while that stays within `blockSize` (one copy of at most one block), otherwise kept
+   * as a block of their own, however long (a prefill is stored without a copy).
+   */
+  append(newTokens: KeyValueBlock): void {
+    const last = this.blocks[this.blocks.length - 1];
+    if (last && blockLength(last) + blockLength(newTokens) <= this.blockSize) {
+      this.replace(this.blocks.length - 1, concatBlocks([last, newTokens]));
+    } else {
+      this.push(aliasBlock(newTokens));
+    }
+  }
+
+  /**
+   * Drops the oldest `count` positions. Whole blocks are released; a block cut in two keeps its tail,
+   * stored as pieces of at most `blockSize` so that later cuts copy at most one block.
+   */
+  dropOldest(count: number): void {
+    let remaining = count;
+    while (remaining > 0) {
+      const front = this.at(0);
+      const length = blockLength(front);
+      this.blocks.shift();
+      if (length > remaining) this.blocks.unshift(...this.tailPieces(front, remaining));
+      disposeBlock(front);
+      remaining = Math.max(0, remaining - length);
+    }
+  }
+
+  /** The positions of `block` from `start` on, as kept pieces of at most `blockSize`. */
+  private tailPieces(block: KeyValueBlock, start: number): KeyValueBlock[] {
+    const pieces: KeyValueBlock[] = [];
+    for (let begin = start; begin < blockLength(block); begin += this.blockSize) {
+      const length = Math.min(this.blockSize, blockLength(block) - begin);
+      pieces.push(keepBlock(sliceBlock(block, begin, length)));
+    }
+    return pieces;
+  }
+
+  /** Keeps the first `length` positions (copies at most the block the cut falls in). */
+  truncate(length: number): void {
+    let kept = 0;
+    let index = 0;
+    while (index < this.blocks.length && kept + blockLength(this.at(index)) <= length) {
+      kept += blockLength(this.at(index));
+      index += 1;
+    }
+    const dropped = this.blocks.splice(index);
+    const cut = dropped[0];
+    if (cut && length > kept) this.blocks.push(keepBlock(sliceBlock(cut, 0, length - kept)));
+    for (const block of dropped) disposeBlock(block);
+  }
+
+  /** Row `i` of every block becomes old row `indices[i]` (the batch size may change). */
+  gatherRows(indices: tf.Tensor1D): void {
+    this.blocks = this.blocks.map((block) => {
+      const gathered = keepBlock(gatherBlockRows(block, indices));
+      disposeBlock(block);
+      return gathered;
+    });
+  }
+
+  /** What attention sees: the stored blocks themselves (no copy). */
+  asKeyValueBlocks(keyStart: number, keyLength = this.tokenCount): KeyValueBlocks {
+    return {
+      keys: this.blocks.map((block) => block.key),
+      values: this.blocks.map((block) => block.value),
+      keyStart,
+      keyLength,
+    };
+  }
+
+  /** Like `asKeyValueBlocks`, but as aliases owned by the caller's tidy: safe to read after this list changes. */
+  aliases(keyStart: number): KeyValueBlocks {
+    const aliased = this.blocks.map(aliasBlock);
+    return {
+      keys: aliased.map((block) => block.key),
+      values: aliased.map((block) => block.value),
+      keyStart,
+      keyLength: this.tokenCount,
+    };
+  }
+
+  /** Exact bytes of every tensor held. */
+  bytes(): number {
+    return this.blocks.reduce((total, block) => total + blockBytes(block), 0);
+  }
+
+  /** Releases every tensor; the list is empty afterwards. */
+  dispose(): void {
+    for (const block of this.blocks) disposeBlock(block);
+    this.blocks = [];
+  }
+}

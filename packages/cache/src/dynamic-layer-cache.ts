@@ -1,0 +1,59 @@
+import type * as tf from '@tensorflow/tfjs-core';
+import { BlockList } from './block-list.js';
+import {
+  type BlockOptions,
+  checkCropLength,
+  checkKeyValue,
+  checkReorderIndices,
+  resolveBlockSize,
+} from './cache-arguments.js';
+import type { KeyValueBlocks, LayerCache } from './cache-types.js';
+
+/**
+ * A layer cache that grows without bound (HF's `DynamicLayer`), stored as blocks: a decode step
+ * concatenates its token into the last block while that is shorter than `blockSize`, otherwise
+ * starts a new block, so a step copies at most one block; a prefill is stored as one block as it is.
+ */
+export class DynamicLayerCache implements LayerCache {
+  private readonly blocks: BlockList;
+
+  constructor(options?: BlockOptions) {
+    this.blocks = new BlockList(resolveBlockSize(options, 'DynamicLayerCache'));
+  }
+
+  /** Returns every stored block; `keyStart` 0, `keyLength` the tokens seen including these. */
+  update(key: tf.Tensor4D, value: tf.Tensor4D): KeyValueBlocks {
+    checkKeyValue(key, value, this.blocks.heldShape(), 'DynamicLayerCache.update');
+    this.blocks.append({ key, value });
+    return this.blocks.asKeyValueBlocks(0);
+  }
+
+  getSeqLength(): number {
+    return this.blocks.tokenCount;
+  }
+
+  /** Keeps the first `length` tokens (a no-op when it holds no more than that). */
+  crop(length: number): void {
+    checkCropLength(length, 'DynamicLayerCache.crop');
+    if (length < this.blocks.tokenCount) this.blocks.truncate(length);
+  }
+
+  minCropLength(): number {
+    return 0;
+  }
+
+  reorder(indices: tf.Tensor1D): void {
+    const held = this.blocks.heldShape();
+    if (!held) return;
+    checkReorderIndices(indices, held[0]!, 'DynamicLayerCache.reorder');
+    this.blocks.gatherRows(indices);
+  }
+
+  bytes(): number {
+    return this.blocks.bytes();
+  }
+
+  dispose(): void {
+    this.blocks.dispose();
+  }
+}

@@ -1,0 +1,84 @@
+import type * as tf from '@tensorflow/tfjs-core';
+import { type BlockOptions, checkCropLength, checkInteger, checkLayerIndex } from './cache-arguments.js';
+import { CacheCropError } from './cache-errors.js';
+import type { DecoderCache, LayerCache } from './cache-types.js';
+import { DynamicLayerCache } from './dynamic-layer-cache.js';
+import { SlidingWindowLayerCache } from './sliding-window-layer-cache.js';
+import { StaticLayerCache } from './static-layer-cache.js';
+
+/** Makes the cache of decoder layer `layerIndex` (lets a model mix full and sliding-window layers). */
+export type LayerCacheFactory<L extends LayerCache = LayerCache> = (layerIndex: number) => L;
+
+/** A decoder cache: one layer cache per layer, each made by a factory (HF's `Cache` over `layers`). */
+export class LayeredCache<L extends LayerCache = LayerCache> implements DecoderCache {
+  private readonly layers: readonly L[];
+
+  constructor(numLayers: number, makeLayer: LayerCacheFactory<L>) {
+    checkInteger(numLayers, 1, 'numLayers', 'LayeredCache');
+    this.layers = Array.from({ length: numLayers }, (_, layerIndex) => makeLayer(layerIndex));
+  }
+
+  get numLayers(): number {
+    return this.layers.length;
+  }
+
+  /** The cache of layer `layerIndex`, the one its attention updates. */
+  layer(layerIndex: number): L {
+    return this.layers[checkLayerIndex(layerIndex, this.layers.length, 'LayeredCache.layer')]!;
+  }
+
+  /** Tokens seen by layer `layerIndex` (default 0). */
+  getSeqLength(layerIndex = 0): number {
+    return this.layer(layerIndex).getSeqLength();
+  }
+
+  /** Keeps the first `length` tokens of every layer; refuses before changing any layer if one cannot. */
+  crop(length: number): void {
+    checkCropLength(length, 'LayeredCache.crop');
+    this.layers.forEach((layer, layerIndex) => {
+      const minimum = layer.minCropLength?.() ?? 0;
+      if (length < minimum) {
+        throw new CacheCropError(
+          `LayeredCache.crop: layer ${layerIndex} cannot crop below ${minimum} tokens (asked for ${length}); ` +
+            'no layer was changed',
+        );
+      }
+    });
+    for (const layer of this.layers) layer.crop(length);
+  }
+
+  /** Reorders the batch rows of every layer: row i becomes old row `indices[i]`. */
+  reorder(indices: tf.Tensor1D): void {
+    for (const layer of this.layers) layer.reorder(indices);
+  }
+
+  /** Exact bytes of every tensor held by every layer. */
+  bytes(): number {
+    return this.layers.reduce((total, layer) => total + layer.bytes(), 0);
+  }
+
+  dispose(): void {
+    for (const layer of this.layers) layer.dispose();
+  }
+}
+
+/** Every layer grows without bound (HF's `DynamicCache`). */
+export class DynamicCache extends LayeredCache<DynamicLayerCache> {
+  constructor(numLayers: number, options?: BlockOptions) {
+    super(numLayers, () => new DynamicLayerCache(options));
+  }
+}
+
+/** Every layer preallocated to `maxLength` positions (HF's `StaticCache` without sliding layers). */
+export class StaticCache extends LayeredCache<StaticLayerCache> {
+  constructor(numLayers: number, maxLength: number, options?: BlockOptions) {
+    super(numLayers, () => new StaticLayerCache(maxLength, options));
+  }
+}
+
+/** Every layer attends within a sliding window of `window` positions (Mistral's `sliding_window`). */
+export class SlidingWindowCache extends LayeredCache<SlidingWindowLayerCache> {
+  constructor(numLayers: number, window: number, options?: BlockOptions) {
+    super(numLayers, () => new SlidingWindowLayerCache(window, options));
+  }
+}

@@ -1,0 +1,90 @@
+import type * as tf from '@tensorflow/tfjs-core';
+import { BlockList } from './block-list.js';
+import {
+  type BlockOptions,
+  checkCropLength,
+  checkInteger,
+  checkKeyValue,
+  checkReorderIndices,
+  resolveBlockSize,
+} from './cache-arguments.js';
+import { CacheCropError } from './cache-errors.js';
+import type { KeyValueBlocks, LayerCache } from './cache-types.js';
+
+/**
+ * A layer cache for sliding-window attention (HF's `DynamicSlidingWindowLayer`): it stores only the
+ * last `window - 1` positions, because the next query attends to itself and the `window - 1` before
+ * it. `update` returns the stored positions plus the new ones (all of them, so a prefill longer than
+ * the window still attends correctly); `keyStart` is the absolute position of the first returned key
+ * and the mask must hide keys more than `window - 1` positions before each query.
+ *
+ * A decode step copies at most two blocks: the last (gaining the new token) and the oldest (losing
+ * its first token). A stored block longer than `blockSize` is split the first time it is cut.
+ */
+export class SlidingWindowLayerCache implements LayerCache {
+  private readonly blocks: BlockList;
+  private seen = 0;
+
+  constructor(
+    readonly window: number,
+    options?: BlockOptions,
+  ) {
+    checkInteger(window, 1, 'window', 'SlidingWindowLayerCache');
+    this.blocks = new BlockList(resolveBlockSize(options, 'SlidingWindowLayerCache'));
+  }
+
+  update(key: tf.Tensor4D, value: tf.Tensor4D): KeyValueBlocks {
+    checkKeyValue(key, value, this.blocks.heldShape(), 'SlidingWindowLayerCache.update');
+    const keyStart = this.seen - this.blocks.tokenCount;
+    this.seen += key.shape[2];
+    this.blocks.append({ key, value });
+    const excess = this.blocks.tokenCount - (this.window - 1);
+    if (excess <= 0) return this.blocks.asKeyValueBlocks(keyStart);
+    // The oldest positions are dropped from storage but still attended to in this step.
+    const attended = this.blocks.aliases(keyStart);
+    this.blocks.dropOldest(excess);
+    return attended;
+  }
+
+  /** Tokens seen, including those the window dropped. */
+  getSeqLength(): number {
+    return this.seen;
+  }
+
+  /**
+   * Keeps the first `length` tokens. Once the window has dropped tokens, only no-op crops
+   * (`length` ≥ tokens seen) are possible: the next step would need the dropped ones.
+   */
+  crop(length: number): void {
+    checkCropLength(length, 'SlidingWindowLayerCache.crop');
+    if (length >= this.seen) return;
+    if (length < this.minCropLength()) {
+      throw new CacheCropError(
+        `SlidingWindowLayerCache.crop: cannot crop ${this.seen} tokens to ${length}: the window of ` +
+          `${this.window} already dropped the oldest ${this.seen - this.blocks.tokenCount}, which the next steps would need`,
+      );
+    }
+    this.blocks.truncate(length);
+    this.seen = length;
+  }
+
+  /** 0 while nothing was dropped, else the tokens seen (only a no-op crop is possible then). */
+  minCropLength(): number {
+    return this.seen > this.blocks.tokenCount ? this.seen : 0;
+  }
+
+  reorder(indices: tf.Tensor1D): void {
+    const held = this.blocks.heldShape();
+    if (!held) return;
+    checkReorderIndices(indices, held[0]!, 'SlidingWindowLayerCache.reorder');
+    this.blocks.gatherRows(indices);
+  }
+
+  bytes(): number {
+    return this.blocks.bytes();
+  }
+
+  dispose(): void {
+    this.blocks.dispose();
+  }
+}
