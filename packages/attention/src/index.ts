@@ -1,1 +1,32 @@
-export {};
+export { applyRotaryEmbedding, rotateHalf } from './apply-rotary-embedding.js';
+export { type CheckedAttentionInput, checkAttentionInput } from './attention-input.js';
+export {
+  type AttentionMaskOptions,
+  buildAttentionMask,
+  buildPaddingMask,
+  MASKED_SCORE,
+} from './attention-mask.js';
+export {
+  getAttentionImplementation,
+  listAttentionImplementations,
+  registerAttentionImplementation,
+} from './attention-registry.js';
+export type {
+  AttentionImplementation,
+  AttentionInput,
+  AttentionOutput,
+  KeyValuePair,
+} from './attention-types.js';
+export { eagerAttention } from './eager-attention.js';
+export { AttentionInputError, RopeConfigError, UnknownAttentionImplementationError } from './errors.js';
+export { type RopeFrequencies, ropeInverseFrequencies } from './rope-frequencies.js';
+export {
+  type RawRopeConfig,
+  type RawRopeParameters,
+  type ResolveRopeOptions,
+  ROPE_TYPES,
+  type RopeParameters,
+  type RopeType,
+  resolveRopeParameters,
+} from './rope-parameters.js';
+export { RotaryEmbedding, type RotaryEmbeddingOptions } from './rotary-embedding.js';
