@@ -1,0 +1,92 @@
+import type * as tf from '@tensorflow/tfjs-core';
+import type { RawTensor } from './decode.js';
+import type { SafetensorsDtype } from './dtypes.js';
+import { isPlainObject } from './header.js';
+import { SafetensorsError } from './safetensors-error.js';
+import type { SafetensorsFile } from './safetensors-file.js';
+import type { SafetensorsReader } from './safetensors-reader.js';
+
+/** The conventional name of a shard index in a Hugging Face model folder. */
+export const SAFETENSORS_INDEX_NAME = 'model.safetensors.index.json';
+
+/**
+ * A checkpoint split over several safetensors files by an index
+ * (`model.safetensors.index.json`: `{"metadata": {...}, "weight_map": {tensor: file}}`).
+ */
+export class ShardedSafetensors implements SafetensorsReader {
+  private constructor(
+    readonly location: string,
+    /** The index's `metadata` (`total_size`, often `total_parameters`). */
+    readonly metadata: Readonly<Record<string, unknown>>,
+    private readonly weightMap: ReadonlyMap<string, SafetensorsFile>,
+    /** Every shard, by the file name the index gives it. */
+    readonly shards: ReadonlyMap<string, SafetensorsFile>,
+  ) {}
+
+  /**
+   * Validates a parsed index (read from `location`), opens every shard it names through
+   * `openShard` (given the file name from the index) and checks that each tensor is in its shard.
+   */
+  static async open(
+    location: string,
+    index: unknown,
+    openShard: (fileName: string) => Promise<SafetensorsFile>,
+  ): Promise<ShardedSafetensors> {
+    if (!isPlainObject(index)) throw new SafetensorsError(location, 'shard index is not a JSON object');
+    const { metadata = {}, weight_map: weightMap } = index;
+    if (!isPlainObject(metadata))
+      throw new SafetensorsError(location, 'the index "metadata" is not an object');
+    if (!isPlainObject(weightMap))
+      throw new SafetensorsError(location, 'shard index has no "weight_map" object');
+    const entries = Object.entries(weightMap);
+    for (const [name, fileName] of entries) {
+      if (typeof fileName !== 'string') {
+        throw new SafetensorsError(location, 'the weight_map entry is not a file name', name);
+      }
+    }
+    const fileNames = [...new Set(entries.map(([, fileName]) => fileName as string))];
+    const shards = new Map<string, SafetensorsFile>();
+    for (const fileName of fileNames) shards.set(fileName, await openShard(fileName));
+    const byTensor = new Map<string, SafetensorsFile>();
+    for (const [name, fileName] of entries) {
+      const shard = shards.get(fileName as string)!;
+      if (!shard.has(name)) {
+        throw new SafetensorsError(
+          location,
+          `the index puts it in ${shard.location}, which does not hold it`,
+          name,
+        );
+      }
+      byTensor.set(name, shard);
+    }
+    return new ShardedSafetensors(location, metadata, byTensor, shards);
+  }
+
+  /** Tensor names in the order of the index's weight_map. */
+  names(): string[] {
+    return [...this.weightMap.keys()];
+  }
+
+  /** The shard that holds `name`. */
+  shardOf(name: string): SafetensorsFile {
+    const shard = this.weightMap.get(name);
+    if (!shard) throw new SafetensorsError(this.location, 'no such tensor in the weight_map', name);
+    return shard;
+  }
+
+  shape(name: string): readonly number[] {
+    return this.shardOf(name).shape(name);
+  }
+
+  dtype(name: string): SafetensorsDtype {
+    return this.shardOf(name).dtype(name);
+  }
+
+  readRaw(name: string): Promise<RawTensor> {
+    return this.shardOf(name).readRaw(name);
+  }
+
+  read(name: string): Promise<tf.Tensor> {
+    return this.shardOf(name).read(name);
+  }
+}
