@@ -1,0 +1,334 @@
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  type AttentionImplementation,
+  buildAttentionMask,
+  buildPaddingMask,
+  getAttentionImplementation,
+} from '@tsformer/attention';
+import { type Cache, DynamicCache, EncoderDecoderCache } from '@tsformer/cache';
+import { Module, ModuleList, type Parameter, TsformerError } from '@tsformer/core-tensor';
+import type { Seq2SeqEncoding, Seq2SeqForwardInputs, Seq2SeqLM } from '@tsformer/decoding';
+import {
+  Dropout,
+  Embedding,
+  LayerNorm,
+  LearnedPositionalEmbedding,
+  Linear,
+  SinusoidalPositionalEmbedding,
+} from '@tsformer/layers';
+import type { BartConfig } from './bart-config.js';
+import { BartDecoderLayer, BartEncoderLayer } from './bart-layers.js';
+
+/** Options of the BART-style model classes beyond the config. */
+export interface BartModelOptions {
+  /** A name registered with `@tsformer/attention` (default `eager`). */
+  attentionImplementation?: string;
+}
+
+/** A cache `decodeLogits` cannot use (it needs the `EncoderDecoderCache` from `createCache`). */
+export class EncoderDecoderCacheRequiredError extends TsformerError {
+  override name = 'EncoderDecoderCacheRequiredError';
+}
+
+function positionEmbedding(config: BartConfig): LearnedPositionalEmbedding {
+  const { maxPositionEmbeddings, dModel } = config;
+  switch (config.positionEncoding) {
+    case 'learned-offset-2':
+      return new LearnedPositionalEmbedding(maxPositionEmbeddings, dModel, { offset: 2 });
+    case 'sinusoidal':
+      return new SinusoidalPositionalEmbedding(maxPositionEmbeddings, dModel, { layout: 'halves' });
+    case 'sinusoidal-interleaved':
+      return new SinusoidalPositionalEmbedding(maxPositionEmbeddings, dModel, { layout: 'interleaved' });
+  }
+}
+
+/**
+ * What the encoder and the decoder share: token embeddings (times sqrt(d_model) with
+ * `scale_embedding`), positions, `layernorm_embedding`, dropout, and mBART's final `layer_norm`.
+ */
+abstract class BartStack extends Module {
+  readonly embedScale: number;
+  readonly embedPositions: LearnedPositionalEmbedding;
+  readonly layernormEmbedding: LayerNorm | undefined;
+  readonly layerNorm: LayerNorm | undefined;
+  readonly dropout: Dropout;
+
+  constructor(
+    config: BartConfig,
+    readonly embedTokens: Embedding,
+  ) {
+    super();
+    this.embedScale = config.scaleEmbedding ? Math.sqrt(config.dModel) : 1;
+    this.register('embed_tokens', embedTokens);
+    this.embedPositions = this.register('embed_positions', positionEmbedding(config));
+    this.layernormEmbedding = config.layernormEmbedding
+      ? this.register('layernorm_embedding', new LayerNorm(config.dModel))
+      : undefined;
+    this.layerNorm = config.addFinalLayerNorm
+      ? this.register('layer_norm', new LayerNorm(config.dModel))
+      : undefined;
+    this.dropout = this.register('dropout', new Dropout(config.dropout));
+  }
+
+  /** `[batch, seq]` ids at positions `past…past+seq-1` -> `[batch, seq, dModel]`. */
+  protected embed(ids: tf.Tensor2D, past: number): tf.Tensor3D {
+    const tokens = tf.mul(this.embedTokens.forward(ids), this.embedScale); // [batch, seq, dModel]
+    const positionIds = tf.range(past, past + ids.shape[1], 1, 'int32');
+    let hidden = tf.add(tokens, this.embedPositions.forward(positionIds)); // + [seq, dModel]
+    if (this.layernormEmbedding) hidden = this.layernormEmbedding.forward(hidden);
+    return this.dropout.forward(hidden) as tf.Tensor3D;
+  }
+
+  protected finalNorm(hidden: tf.Tensor3D): tf.Tensor3D {
+    return this.layerNorm ? (this.layerNorm.forward(hidden) as tf.Tensor3D) : hidden;
+  }
+}
+
+/** The encoder's output: last hidden states and, when asked for, each layer's attention maps. */
+export interface BartEncoderOutput {
+  /** `[batch, source, dModel]`. */
+  lastHiddenState: tf.Tensor3D;
+  /** Per layer `[batch, heads, source, source]` (empty unless asked for). */
+  attentions: tf.Tensor4D[];
+}
+
+/** Bidirectional self-attention over the source (`BartEncoder`). */
+export class BartEncoder extends BartStack {
+  readonly layers: ModuleList<BartEncoderLayer>;
+
+  constructor(config: BartConfig, embedTokens: Embedding, attention: AttentionImplementation) {
+    super(config, embedTokens);
+    const layers = Array.from(
+      { length: config.encoderLayers },
+      () => new BartEncoderLayer(config, attention),
+    );
+    this.layers = this.register('layers', new ModuleList(layers));
+  }
+
+  /** `inputIds` `[batch, source]` int32; `attentionMask` `[batch, source]` (1 real, 0 padding). */
+  forward(inputIds: tf.Tensor2D, attentionMask?: tf.Tensor2D, outputAttentions = false): BartEncoderOutput {
+    return tf.tidy(() => {
+      let hidden = this.embed(inputIds, 0); // [batch, source, dModel]
+      const mask = attentionMask ? buildPaddingMask(attentionMask, inputIds.shape[1]) : null;
+      const attentions: tf.Tensor4D[] = [];
+      for (const layer of this.layers.items) {
+        const out = layer.forward(hidden, mask, outputAttentions);
+        hidden = out.hidden;
+        if (out.attentions) attentions.push(out.attentions);
+      }
+      return { lastHiddenState: this.finalNorm(hidden), attentions };
+    });
+  }
+}
+
+/** What the decoder is given at one step. */
+export interface BartDecoderInput {
+  /** `[batch, target]` int32: the whole target prefix, or only the new tokens when a cache is given. */
+  decoderInputIds: tf.Tensor2D;
+  /** `[batch, source, dModel]`. */
+  encoderHiddenStates: tf.Tensor3D;
+  /** `[batch, source]`, 1 real, 0 padding. */
+  encoderAttentionMask?: tf.Tensor2D;
+  /** Grows by this step's keys/values; holds the cross-attention keys/values after the first step. */
+  cache?: EncoderDecoderCache;
+  outputAttentions?: boolean;
+}
+
+/** The decoder's output: last hidden states and, when asked for, attention maps per layer. */
+export interface BartDecoderOutput {
+  /** `[batch, target, dModel]`. */
+  lastHiddenState: tf.Tensor3D;
+  /** Per layer `[batch, heads, target, pastAndTarget]` (empty unless asked for). */
+  attentions: tf.Tensor4D[];
+  /** Per layer `[batch, heads, target, source]` (empty unless asked for). */
+  crossAttentions: tf.Tensor4D[];
+}
+
+/** Causal self-attention plus cross-attention over the encoder output in every layer (`BartDecoder`). */
+export class BartDecoder extends BartStack {
+  readonly layers: ModuleList<BartDecoderLayer>;
+
+  constructor(config: BartConfig, embedTokens: Embedding, attention: AttentionImplementation) {
+    super(config, embedTokens);
+    const layers = Array.from(
+      { length: config.decoderLayers },
+      (_, layerIndex) => new BartDecoderLayer(config, attention, layerIndex),
+    );
+    this.layers = this.register('layers', new ModuleList(layers));
+  }
+
+  forward(input: BartDecoderInput): BartDecoderOutput {
+    const {
+      decoderInputIds,
+      encoderHiddenStates,
+      encoderAttentionMask,
+      cache,
+      outputAttentions = false,
+    } = input;
+    return tf.tidy(() => {
+      const [batchSize, targetLength] = decoderInputIds.shape;
+      const past = cache?.getSeqLength() ?? 0;
+      let hidden = this.embed(decoderInputIds, past); // [batch, target, dModel]
+      const selfMask = buildAttentionMask({
+        batchSize,
+        queryStart: past,
+        queryLength: targetLength,
+        keyStart: 0,
+        keyLength: past + targetLength,
+      }); // [batch, 1, target, past + target]
+      const crossMask = encoderAttentionMask ? buildPaddingMask(encoderAttentionMask, targetLength) : null;
+      const attentions: tf.Tensor4D[] = [];
+      const crossAttentions: tf.Tensor4D[] = [];
+      for (const layer of this.layers.items) {
+        const out = layer.forward(hidden, selfMask, encoderHiddenStates, crossMask, cache, outputAttentions);
+        hidden = out.hidden;
+        if (out.selfAttentions) attentions.push(out.selfAttentions);
+        if (out.crossAttentions) crossAttentions.push(out.crossAttentions);
+      }
+      return { lastHiddenState: this.finalNorm(hidden), attentions, crossAttentions };
+    });
+  }
+}
+
+/**
+ * Encoder and decoder with their token embeddings (`BartModel`): one `shared` table for both when
+ * the config shares them (the checkpoint's `model.shared.weight`; `embed_tokens` are the same
+ * parameter under the encoder's and decoder's names), else one table each.
+ */
+export class BartModel extends Module {
+  readonly shared: Embedding | undefined;
+  readonly encoder: BartEncoder;
+  readonly decoder: BartDecoder;
+
+  constructor(config: BartConfig, attention: AttentionImplementation) {
+    super();
+    const { vocabSize, decoderVocabSize, dModel } = config;
+    this.shared = config.shareEncoderDecoderEmbeddings
+      ? this.register('shared', new Embedding(vocabSize, dModel))
+      : undefined;
+    const encoderTokens = this.shared ?? new Embedding(vocabSize, dModel);
+    const decoderTokens = this.shared ?? new Embedding(decoderVocabSize, dModel);
+    this.encoder = this.register('encoder', new BartEncoder(config, encoderTokens, attention));
+    this.decoder = this.register('decoder', new BartDecoder(config, decoderTokens, attention));
+  }
+}
+
+/** Every output of a full forward pass (HF's `Seq2SeqLMOutput`). */
+export interface BartForwardOutput {
+  /** `[batch, target, decoderVocab]`. */
+  logits: tf.Tensor3D;
+  /** `[batch, source, dModel]`. */
+  encoderLastHiddenState: tf.Tensor3D;
+  /** Per encoder layer `[batch, heads, source, source]` (empty unless asked for). */
+  encoderAttentions: tf.Tensor4D[];
+  /** Per decoder layer `[batch, heads, target, target]` (empty unless asked for). */
+  decoderAttentions: tf.Tensor4D[];
+  /** Per decoder layer `[batch, heads, target, source]` (empty unless asked for). */
+  crossAttentions: tf.Tensor4D[];
+}
+
+/** Inputs of a full forward pass: source ids (and padding mask) and the target prefix. */
+export interface BartForwardInput {
+  /** `[batch, source]` int32. */
+  inputIds: tf.Tensor2D;
+  /** `[batch, source]`, 1 real, 0 padding (right padding). */
+  attentionMask?: tf.Tensor2D;
+  /** `[batch, target]` int32, starting with `decoder_start_token_id`. */
+  decoderInputIds: tf.Tensor2D;
+  outputAttentions?: boolean;
+}
+
+/**
+ * BART (and Marian, and the classic Transformer) for generation (`BartForConditionalGeneration`):
+ * `logits = lm_head(decoder(...)) + final_logits_bias`, `lm_head` tied to the decoder's token table
+ * with `tie_word_embeddings`. Implements `@tsformer/decoding`'s `Seq2SeqLM`.
+ */
+export class BartForConditionalGeneration extends Module implements Seq2SeqLM {
+  readonly model: BartModel;
+  readonly lmHead: Linear;
+  /** `[1, decoderVocab]`, added to the logits. A buffer in Hugging Face: not counted as a parameter. */
+  readonly finalLogitsBias: Parameter;
+
+  constructor(
+    readonly config: BartConfig,
+    options: BartModelOptions = {},
+  ) {
+    super();
+    const attention = getAttentionImplementation(options.attentionImplementation ?? 'eager');
+    this.model = this.register('model', new BartModel(config, attention));
+    const tiedWeight = config.tieWordEmbeddings ? this.model.decoder.embedTokens.weight : undefined;
+    this.lmHead = this.register(
+      'lm_head',
+      new Linear(config.dModel, config.decoderVocabSize, {
+        bias: false,
+        ...(tiedWeight && { sharedWeight: tiedWeight }),
+      }),
+    );
+    this.finalLogitsBias = this.parameter('final_logits_bias', [1, config.decoderVocabSize]);
+  }
+
+  get vocabSize(): number {
+    return this.config.decoderVocabSize;
+  }
+
+  /** Hugging Face's `num_parameters()`: every parameter once, the `final_logits_bias` buffer excluded. */
+  override numParameters(): number {
+    return super.numParameters() - this.finalLogitsBias.size;
+  }
+
+  /** A full forward pass (no cache): logits for every target position, encoder output, attention maps. */
+  forward(input: BartForwardInput): BartForwardOutput {
+    const { inputIds, attentionMask, decoderInputIds, outputAttentions = false } = input;
+    return tf.tidy(() => {
+      const encoded = this.model.encoder.forward(inputIds, attentionMask, outputAttentions);
+      const decoded = this.model.decoder.forward({
+        decoderInputIds,
+        encoderHiddenStates: encoded.lastHiddenState,
+        ...(attentionMask && { encoderAttentionMask: attentionMask }),
+        outputAttentions,
+      });
+      return {
+        logits: this.project(decoded.lastHiddenState),
+        encoderLastHiddenState: encoded.lastHiddenState,
+        encoderAttentions: encoded.attentions,
+        decoderAttentions: decoded.attentions,
+        crossAttentions: decoded.crossAttentions,
+      };
+    });
+  }
+
+  encode(inputIds: tf.Tensor2D, attentionMask?: tf.Tensor2D): Seq2SeqEncoding {
+    return { lastHiddenState: this.model.encoder.forward(inputIds, attentionMask).lastHiddenState };
+  }
+
+  decodeLogits(inputs: Seq2SeqForwardInputs): tf.Tensor3D {
+    const { decoderInputIds, encoderHiddenStates, encoderAttentionMask, cache, logitsToKeep } = inputs;
+    if (cache !== undefined && !(cache instanceof EncoderDecoderCache)) {
+      throw new EncoderDecoderCacheRequiredError(
+        `${this.config.modelType}: decodeLogits needs the EncoderDecoderCache that createCache returns, ` +
+          `got a ${cache.constructor.name}`,
+      );
+    }
+    return tf.tidy(() => {
+      const { lastHiddenState } = this.model.decoder.forward({
+        decoderInputIds,
+        encoderHiddenStates,
+        ...(encoderAttentionMask && { encoderAttentionMask }),
+        ...(cache && { cache }),
+      });
+      const targetLength = lastHiddenState.shape[1];
+      const kept = Math.min(logitsToKeep ?? targetLength, targetLength);
+      return this.project(tf.slice(lastHiddenState, [0, targetLength - kept, 0], [-1, kept, -1]));
+    });
+  }
+
+  /** A self-attention cache that grows per step plus per-layer cross-attention keys/values. */
+  createCache(_batchSize: number, _maxLength: number): Cache {
+    return new EncoderDecoderCache(new DynamicCache(this.config.decoderLayers));
+  }
+
+  /** `[batch, target, dModel]` -> `[batch, target, decoderVocab]`. */
+  private project(hidden: tf.Tensor3D): tf.Tensor3D {
+    return tf.add(this.lmHead.forward(hidden), this.finalLogitsBias.tensor) as tf.Tensor3D;
+  }
+}

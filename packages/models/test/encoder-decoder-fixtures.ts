@@ -1,0 +1,68 @@
+// Reading the Hugging Face reference fixtures of the encoder-decoder families (bart, marian).
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs-core';
+import { openSafetensors, type SafetensorsReader } from '@tsformer/core-tensor';
+import type { BartConfig } from '../src/bart/bart-config.js';
+import { BartForConditionalGeneration } from '../src/bart/bart-model.js';
+import { loadBartWeights } from '../src/bart/bart-weights.js';
+
+export const FIXTURES = fileURLToPath(new URL('../../../fixtures/hf-reference/', import.meta.url));
+
+export interface ForwardCase {
+  prompt: number;
+  input_ids: number[][];
+  decoder_input_ids: number[][];
+}
+
+export interface GenerateCase {
+  name: string;
+  kwargs: Record<string, unknown>;
+  input_ids: number[][];
+  attention_mask: number[][] | null;
+  sequences: number[][];
+  sequences_scores?: number[];
+  min_top2_margin: number;
+}
+
+export interface Reference {
+  num_parameters: number;
+  atol?: number;
+  tokenization?: { text: string; ids: number[]; tokens: string[]; decoded: string }[];
+  forward: ForwardCase[];
+  generate: GenerateCase[];
+}
+
+export function readJson<T>(path: string): T {
+  return JSON.parse(readFileSync(path, 'utf8')) as T;
+}
+
+export function readReference(family: string): Reference {
+  return readJson<Reference>(`${FIXTURES}${family}/reference.json`);
+}
+
+/** The fixture's model with its weights loaded. */
+export async function loadFixtureModel(
+  family: string,
+  resolve: (raw: Record<string, unknown>) => BartConfig,
+): Promise<BartForConditionalGeneration> {
+  const config = resolve(readJson(`${FIXTURES}${family}/config.json`));
+  const model = new BartForConditionalGeneration(config);
+  await loadBartWeights(model, await openSafetensors(`${FIXTURES}${family}/model.safetensors`));
+  return model;
+}
+
+/** The reference tensors (`forward.{k}.logits`, attention maps, ...). */
+export function openReferenceTensors(family: string): Promise<SafetensorsReader> {
+  return openSafetensors(`${FIXTURES}${family}/reference.safetensors`);
+}
+
+/** A `[rows, cols]` int32 tensor of token ids. */
+export function ids(rows: number[][]): tf.Tensor2D {
+  return tf.tensor2d(rows, [rows.length, rows[0]!.length], 'int32');
+}
+
+/** Row `index` of a batched tensor, without the batch axis. */
+export function batchRow(tensor: tf.Tensor, index: number): tf.Tensor {
+  return tf.tidy(() => tf.squeeze(tf.slice(tensor, index, 1), [0]));
+}
