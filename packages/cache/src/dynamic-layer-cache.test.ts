@@ -136,12 +136,17 @@ describe('DynamicLayerCache', () => {
     await expectNoLeak(() => {
       const cache = new DynamicLayerCache();
       step(cache, range(0, 2));
+      type Shape = [number, number, number, number];
       const attempt = (key: number[], value: number[], dtype: 'float32' | 'int32' = 'float32') =>
         tf.tidy(() => {
-          cache.update(tf.zeros(key, dtype) as tf.Tensor4D, tf.zeros(value, 'float32') as tf.Tensor4D);
+          cache.update(tf.zeros(key as Shape, dtype), tf.zeros(value as Shape));
         });
-      expect(() => attempt([2, 2, 1, 3], [2, 2, 1, 4])).toThrow(/key \[2,2,1,3\] and value \[2,2,1,4\] differ/);
-      expect(() => attempt([2, 1, 3], [2, 1, 3])).toThrow(/key must be \[batch, kvHeads, newTokens, headDim\]/);
+      expect(() => attempt([2, 2, 1, 3], [2, 2, 1, 4])).toThrow(
+        /key \[2,2,1,3\] and value \[2,2,1,4\] differ/,
+      );
+      expect(() => attempt([2, 1, 3], [2, 1, 3])).toThrow(
+        /key must be \[batch, kvHeads, newTokens, headDim\]/,
+      );
       expect(() => attempt([2, 2, 1, 3], [2, 2, 1, 3], 'int32')).toThrow(/key must be float32/);
       expect(() => attempt([2, 2, 0, 3], [2, 2, 0, 3])).toThrow(/no new token/);
       for (const shape of [

@@ -54,7 +54,9 @@ export class StaticLayerCache implements LayerCache {
     if (!held || length >= this.written) return;
     const [batch, heads, , headDim] = held as [number, number, number, number];
     const zeros: [number, number, number, number] = [batch, heads, this.written - length, headDim];
-    tf.tidy(() => this.write(length, { key: tf.zeros<tf.Rank.R4>(zeros), value: tf.zeros<tf.Rank.R4>(zeros) }));
+    tf.tidy(() =>
+      this.write(length, { key: tf.zeros<tf.Rank.R4>(zeros), value: tf.zeros<tf.Rank.R4>(zeros) }),
+    );
     this.written = length;
   }
 

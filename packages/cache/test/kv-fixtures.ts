@@ -26,7 +26,8 @@ export function expectedData(
   for (const row of rows) {
     for (let head = 0; head < HEADS; head++) {
       for (const position of positions) {
-        for (let dim = 0; dim < HEAD_DIM; dim++) data.push(position === null ? 0 : element(row, head, position, dim));
+        for (let dim = 0; dim < HEAD_DIM; dim++)
+          data.push(position === null ? 0 : element(row, head, position, dim));
       }
     }
   }
@@ -77,14 +78,21 @@ export function read(blocks: KeyValueBlocks): Returned {
   };
 }
 
-/** One forward step as attention runs it: new keys made inside a tidy, the update, its use. */
-export function step(layer: LayerCache, positions: readonly number[], rows?: readonly number[]): Returned {
+/** Runs `produce` inside a tidy (as a forward does) and reads what it returned before the tidy ends. */
+export function readInTidy(produce: () => KeyValueBlocks): Returned {
   let returned: Returned | undefined;
   tf.tidy(() => {
-    const { key, value } = tokens(positions, rows);
-    returned = read(layer.update(key, value));
+    returned = read(produce());
   });
   return returned!;
+}
+
+/** One forward step as attention runs it: new keys made inside a tidy, the update, its use. */
+export function step(layer: LayerCache, positions: readonly number[], rows?: readonly number[]): Returned {
+  return readInTidy(() => {
+    const { key, value } = tokens(positions, rows);
+    return layer.update(key, value);
+  });
 }
 
 /** Bytes of keys plus values for `positions` cached positions of `rows` rows. */

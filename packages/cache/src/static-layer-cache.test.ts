@@ -1,0 +1,128 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { useBackend } from '@tsformer/core-tensor';
+import { expectNoLeak } from '@tsformer/core-tensor/testing';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { expectedData, keyAt, kvBytes, range, step, tokens, valueAt } from '../test/kv-fixtures.js';
+import { CacheArgumentError, CacheCapacityError } from './cache-errors.js';
+import { StaticLayerCache } from './static-layer-cache.js';
+
+beforeAll(async () => {
+  await useBackend('wasm');
+});
+
+/** Slots 0..capacity-1: the written positions, then unwritten (zero) slots. */
+function slots(written: number, capacity: number): (number | null)[] {
+  return range(0, capacity).map((slot) => (slot < written ? slot : null));
+}
+
+describe('StaticLayerCache', () => {
+  it('preallocates zero blocks and rewrites only the block each decode step touches', async () => {
+    await expectNoLeak(() => {
+      const cache = new StaticLayerCache(23, { blockSize: 4 });
+      expect(cache.bytes()).toBe(0);
+      let previous = step(cache, range(0, 3));
+      expect(previous.blockLengths).toEqual([4, 4, 4, 4, 4, 3]);
+      expect(previous.keys).toEqual(expectedData(slots(3, 23), [0, 1], keyAt));
+      for (let position = 3; position < 23; position++) {
+        const returned = step(cache, [position]);
+        expect(returned).toMatchObject({ keyStart: 0, keyLength: 23, blockLengths: [4, 4, 4, 4, 4, 3] });
+        expect(returned.keys).toEqual(expectedData(slots(position + 1, 23), [0, 1], keyAt));
+        expect(returned.values).toEqual(expectedData(slots(position + 1, 23), [0, 1], valueAt));
+        const touched = Math.floor(position / 4);
+        returned.keyIds.forEach((id, block) => {
+          if (block === touched) expect(id).not.toBe(previous.keyIds[block]);
+          else expect(id).toBe(previous.keyIds[block]);
+        });
+        expect(cache.getSeqLength()).toBe(position + 1);
+        expect(cache.bytes()).toBe(kvBytes(23));
+        previous = returned;
+      }
+      cache.dispose();
+      expect(cache.bytes()).toBe(0);
+    });
+  });
+
+  it('writes a chunk that spans blocks', async () => {
+    await expectNoLeak(() => {
+      const cache = new StaticLayerCache(10, { blockSize: 4 });
+      const before = step(cache, range(0, 3));
+      const returned = step(cache, range(3, 5));
+      expect(returned.keys).toEqual(expectedData(slots(8, 10), [0, 1], keyAt));
+      expect(returned.keyIds[0]).not.toBe(before.keyIds[0]);
+      expect(returned.keyIds[1]).not.toBe(before.keyIds[1]);
+      expect(returned.keyIds[2]).toBe(before.keyIds[2]);
+      cache.dispose();
+    });
+  });
+
+  it('refuses a write past its capacity with a typed error naming the capacity', async () => {
+    await expectNoLeak(() => {
+      const cache = new StaticLayerCache(10, { blockSize: 4 });
+      expect(() => step(cache, range(0, 11))).toThrow(CacheCapacityError);
+      expect(cache.bytes()).toBe(0);
+      step(cache, range(0, 9));
+      step(cache, [9]);
+      let error: unknown;
+      try {
+        step(cache, [10]);
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error).toBeInstanceOf(CacheCapacityError);
+      expect(error).toMatchObject({ capacity: 10, position: 10, newTokens: 1 });
+      expect((error as Error).message).toMatch(
+        /holds at most 10 tokens: cannot write 1 token\(s\) at position 10/,
+      );
+      expect(cache.getSeqLength()).toBe(10);
+      cache.dispose();
+    });
+  });
+
+  it('crops by zeroing the slots after the cut and writing there next', async () => {
+    await expectNoLeak(() => {
+      const cache = new StaticLayerCache(10, { blockSize: 4 });
+      step(cache, range(0, 8));
+      cache.crop(9);
+      expect(cache.getSeqLength()).toBe(8);
+      cache.crop(3);
+      expect(cache.getSeqLength()).toBe(3);
+      expect(cache.bytes()).toBe(kvBytes(10));
+      expect(step(cache, [3]).keys).toEqual(expectedData(slots(4, 10), [0, 1], keyAt));
+      expect(() => cache.crop(-1)).toThrow(CacheArgumentError);
+      cache.dispose();
+    });
+  });
+
+  it('reorders rows with repeated indices and keeps writing at the same position', async () => {
+    await expectNoLeak(() => {
+      const cache = new StaticLayerCache(6, { blockSize: 4 });
+      step(cache, range(0, 4));
+      const indices = tf.tensor1d([1, 1, 0], 'int32');
+      cache.reorder(indices);
+      indices.dispose();
+      const returned = step(cache, [4], [1, 1, 0]);
+      expect(returned.keys).toEqual(expectedData(slots(5, 6), [1, 1, 0], keyAt));
+      expect(cache.bytes()).toBe(kvBytes(6, 3));
+      expect(() => step(cache, [5], [0, 1])).toThrow(/do not fit the cached \[3,2,6,3\]/);
+      cache.dispose();
+    });
+  });
+
+  it('rejects a maximum length that is not a positive integer', () => {
+    for (const maxLength of [0, -4, 2.5]) {
+      expect(() => new StaticLayerCache(maxLength)).toThrow(CacheArgumentError);
+    }
+    expect(() => new StaticLayerCache(0)).toThrow(/maxLength must be an integer ≥ 1, got 0/);
+  });
+
+  it('rejects keys and values of different shapes', async () => {
+    await expectNoLeak(() => {
+      const cache = new StaticLayerCache(4);
+      const one = tokens([0]);
+      const two = tokens([0, 1]);
+      expect(() => cache.update(one.key, two.value)).toThrow(/key \[2,2,1,3\] and value \[2,2,2,3\] differ/);
+      tf.dispose([one.key, one.value, two.key, two.value]);
+      cache.dispose();
+    });
+  });
+});
