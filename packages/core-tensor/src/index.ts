@@ -10,4 +10,23 @@ export { BackendUnavailableError, TsformerError, WeightLoadingError } from './er
 export { type LoadWeightsOptions, type LoadWeightsReport, Module, ModuleList } from './module.js';
 export { Parameter, type ParameterOptions, sameShape } from './parameter.js';
 export { SeededRandom } from './random.js';
+export { type ByteSource, memoryByteSource } from './safetensors/byte-source.js';
+export type { RawTensor, SafetensorsTypedArray } from './safetensors/decode.js';
+export { SAFETENSORS_DTYPES, type SafetensorsDtype } from './safetensors/dtypes.js';
+export type { SafetensorsTensorData } from './safetensors/encode.js';
+export { MAX_HEADER_BYTES, type SafetensorsTensorInfo } from './safetensors/header.js';
+export {
+  DEFAULT_MAX_SHARD_BYTES,
+  fileByteSource,
+  openSafetensors,
+  type SavedSafetensorsFolder,
+  type SaveSafetensorsFolderOptions,
+  saveSafetensors,
+  saveSafetensorsFolder,
+} from './safetensors/node.js';
+export { SafetensorsError } from './safetensors/safetensors-error.js';
+export { openSafetensorsBytes, SafetensorsFile } from './safetensors/safetensors-file.js';
+export type { SafetensorsReader } from './safetensors/safetensors-reader.js';
+export { type SafetensorsInput, serializeSafetensors } from './safetensors/serialize.js';
+export { SAFETENSORS_INDEX_NAME, ShardedSafetensors } from './safetensors/sharded-safetensors.js';
 export { type WeightSource, weightsFromTensors } from './weight-source.js';

@@ -24,21 +24,26 @@ const halfValue = (bits: number) => decodeFields(bits, 5, 10);
 const bfloatValue = (bits: number) => decodeFields(bits, 8, 7);
 
 /** Round-to-nearest-even by search over the non-negative finite patterns `0..maxFinite`, sorted by value. */
-function nearestEven(value: number, valueOf: (bits: number) => number, maxFinite: number, signBit: number): number {
+function nearestEven(
+  value: number,
+  decode: (bits: number) => number,
+  maxFinite: number,
+  signBit: number,
+): number {
   if (Number.isNaN(value)) return -1;
   const sign = value < 0 || Object.is(value, -0) ? signBit : 0;
   const magnitude = Math.abs(value);
   // The first value past the largest finite one, as if the exponent range went on: ties there go to infinity.
-  const pastMax = valueOf(maxFinite) + (valueOf(maxFinite) - valueOf(maxFinite - 1));
+  const pastMax = decode(maxFinite) + (decode(maxFinite) - decode(maxFinite - 1));
   let low = 0;
   let high = maxFinite + 1;
   while (high - low > 1) {
     const middle = (low + high) >> 1;
-    if (valueOf(middle) <= magnitude) low = middle;
+    if (decode(middle) <= magnitude) low = middle;
     else high = middle;
   }
-  const lowValue = valueOf(low);
-  const highValue = high > maxFinite ? pastMax : valueOf(high);
+  const lowValue = decode(low);
+  const highValue = high > maxFinite ? pastMax : decode(high);
   const below = magnitude - lowValue;
   const above = highValue - magnitude;
   const chosen = below < above || (below === above && low % 2 === 0) ? low : high;
@@ -62,7 +67,8 @@ describe('half-precision widening', () => {
     const widened = float32FromFloat16Bits(patterns);
     for (let bits = 0; bits < 65536; bits++) {
       const expected = halfValue(bits);
-      if (!Object.is(widened[bits], expected)) throw new Error(`f16 0x${bits.toString(16)}: ${widened[bits]} vs ${expected}`);
+      if (!Object.is(widened[bits], expected))
+        throw new Error(`f16 0x${bits.toString(16)}: ${widened[bits]} vs ${expected}`);
     }
     // NaN payloads move to the top of the float32 mantissa, as PyTorch's conversion does.
     const nanBits = new Uint32Array(float32FromFloat16Bits(Uint16Array.of(0x7e00, 0xfc01, 0x7c01)).buffer);
@@ -74,7 +80,8 @@ describe('half-precision widening', () => {
     const widened = float32FromBfloat16Bits(patterns);
     for (let bits = 0; bits < 65536; bits++) {
       const expected = bfloatValue(bits);
-      if (!Object.is(widened[bits], expected)) throw new Error(`bf16 0x${bits.toString(16)}: ${widened[bits]} vs ${expected}`);
+      if (!Object.is(widened[bits], expected))
+        throw new Error(`bf16 0x${bits.toString(16)}: ${widened[bits]} vs ${expected}`);
     }
   });
 });
@@ -86,13 +93,27 @@ describe('half-precision rounding', () => {
     2 ** -25, // halfway between 0 and the smallest subnormal half: rounds to 0
     3 * 2 ** -25, // halfway between the first two subnormals: rounds to 2 * 2^-24
   ];
-  const specials = [0, -0, Infinity, -Infinity, 65504, 65519.99, 65520, -65520, 2 ** -24, 2 ** -26, 3.4e38, 1e-45];
+  const specials = [
+    0,
+    -0,
+    Infinity,
+    -Infinity,
+    65504,
+    65519.99,
+    65520,
+    -65520,
+    2 ** -24,
+    2 ** -26,
+    3.4e38,
+    1e-45,
+  ];
 
   it('rounds float32 to float16 to nearest, ties to even, with overflow to infinity', () => {
     for (const value of [...ties, ...specials, ...sampleFloat32s(20000, 1)]) {
       const expected = nearestEven(Math.fround(value), halfValue, 0x7bff, 0x8000);
       const actual = float16BitsFromFloat32(value);
-      if (actual !== expected) throw new Error(`f16 of ${value}: 0x${actual.toString(16)} vs 0x${expected.toString(16)}`);
+      if (actual !== expected)
+        throw new Error(`f16 of ${value}: 0x${actual.toString(16)} vs 0x${expected.toString(16)}`);
     }
   });
 
@@ -101,7 +122,8 @@ describe('half-precision rounding', () => {
     for (const value of [...bfloatTies, ...specials, ...sampleFloat32s(20000, 2)]) {
       const expected = nearestEven(Math.fround(value), bfloatValue, 0x7f7f, 0x8000);
       const actual = bfloat16BitsFromFloat32(value);
-      if (actual !== expected) throw new Error(`bf16 of ${value}: 0x${actual.toString(16)} vs 0x${expected.toString(16)}`);
+      if (actual !== expected)
+        throw new Error(`bf16 of ${value}: 0x${actual.toString(16)} vs 0x${expected.toString(16)}`);
     }
   });
 
