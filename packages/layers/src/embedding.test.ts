@@ -64,6 +64,7 @@ describe('LearnedPositionalEmbedding', () => {
       const ids = tf.tensor2d([2, 3, 4], [1, 3], 'int32');
       expect(() => positions.forward(ids)).toThrow(PositionOutOfRangeError);
       expect(() => positions.forward(ids)).toThrow(/position 4 is outside the learned position table of 4/);
+      expect(() => positions.forward(ids, 4)).toThrow(PositionOutOfRangeError);
       ids.dispose();
       positions.dispose();
     });

@@ -28,11 +28,13 @@ export class LearnedPositionalEmbedding extends Embedding {
   }
 
   /**
-   * `[...]` int32 positions -> `[..., embeddingDim]`. Reads the positions back to check their range
-   * (a small synchronous download of the position ids only).
+   * `[...]` int32 positions -> `[..., embeddingDim]`. Pass `maxPosition` (the largest id, e.g. past
+   * length + new tokens - 1) when it is known; otherwise the ids are read back to check their range.
    */
-  override forward(positionIds: tf.Tensor): tf.Tensor {
-    this.assertInRange(positionIds);
+  override forward(positionIds: tf.Tensor, maxPosition?: number): tf.Tensor {
+    if (maxPosition === undefined) this.assertInRange(positionIds);
+    else if (maxPosition >= this.numPositions)
+      throw new PositionOutOfRangeError(maxPosition, this.numPositions);
     return tf.tidy(() =>
       super.forward(this.offset === 0 ? positionIds : tf.add(positionIds, tf.scalar(this.offset, 'int32'))),
     );

@@ -1,0 +1,28 @@
+import type { LoadWeightsReport, Module, WeightSource } from '@tsformer/core-tensor';
+import type { CausalLM, Seq2SeqLM } from '@tsformer/decoding';
+import type { RawConfig } from './config-fields.js';
+
+/** A model built by a family: a `Module` (HF-named parameters) that decoding can drive. */
+export type PretrainedModel = Module & { readonly config: unknown } & (CausalLM | Seq2SeqLM);
+
+/** Options every family's `createModel` accepts. */
+export interface CreateModelOptions {
+  /** Name of a registered attention implementation (HF `attn_implementation`; default `eager`). */
+  attentionImplementation?: string;
+}
+
+/**
+ * One Hugging Face `model_type` (DESIGN.md "A model family"): how its config.json resolves, how its
+ * model is built (parameters exist before any weight is loaded, so a config alone can be counted),
+ * and how a checkpoint loads into it (the module-tree names plus the family's short list of exceptions).
+ */
+export interface ModelFamily<Config = unknown, Model extends PretrainedModel = PretrainedModel> {
+  /** The `model_type` of config.json this family reads. */
+  readonly modelType: string;
+  /** What the model is: a decoder-only `CausalLM` or an encoder-decoder `Seq2SeqLM`. */
+  readonly task: 'causal-lm' | 'seq2seq-lm';
+  resolveConfig(raw: RawConfig): Config;
+  createModel(config: Config, options?: CreateModelOptions): Model;
+  /** Loads a checkpoint by name; errors name every missing, unexpected or mis-shaped tensor. */
+  loadWeights(model: Model, source: WeightSource): Promise<LoadWeightsReport>;
+}
