@@ -75,6 +75,8 @@ export async function readExactly(
   location: string,
   tensorName?: string,
 ): Promise<Uint8Array> {
+  // An empty tensor reads nothing (an empty HTTP range cannot even be asked for).
+  if (length === 0) return new Uint8Array(0);
   const bytes = await source.read(offset, length);
   if (bytes.byteLength !== length) {
     throw new SafetensorsError(

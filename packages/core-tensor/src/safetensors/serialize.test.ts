@@ -2,9 +2,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../backend.js';
 import { expectNoLeak } from '../testing/index.js';
+import { type ByteSource, memoryByteSource } from './byte-source.js';
 import type { SafetensorsTensorData } from './encode.js';
 import { SafetensorsError } from './safetensors-error.js';
-import { openSafetensorsBytes } from './safetensors-file.js';
+import { openSafetensorsBytes, SafetensorsFile } from './safetensors-file.js';
 import { serializeSafetensors } from './serialize.js';
 
 beforeAll(async () => {
@@ -125,6 +126,26 @@ describe('serializeSafetensors and reading back, per dtype', () => {
     const tensor = await opened.read('i');
     expect([...tensor.dataSync()]).toEqual([-5]);
     tensor.dispose();
+  });
+
+  it('reads empty tensors without asking the source for zero bytes', async () => {
+    const bytes = serializeSafetensors({
+      empty: { dtype: 'F32', shape: [0, 3], data: [] },
+      one: { dtype: 'I8', shape: [1], data: [-3] },
+    });
+    const inMemory = memoryByteSource(bytes);
+    const strict: ByteSource = {
+      size: inMemory.size,
+      read: (offset, length) => {
+        if (length === 0) throw new Error('asked for zero bytes');
+        return inMemory.read(offset, length);
+      },
+    };
+    const file = await SafetensorsFile.open(strict, 'ranges');
+    const empty = await file.read('empty');
+    expect(empty.shape).toEqual([0, 3]);
+    expect(empty.size).toBe(0);
+    empty.dispose();
   });
 
   it('never aliases the caller buffer: a loaded tensor keeps its values when the buffer changes', async () => {
