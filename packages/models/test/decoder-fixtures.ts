@@ -1,0 +1,63 @@
+// Reading the Hugging Face reference fixtures of the decoder-only families (gpt2, llama, tiny-llama-docs).
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs-core';
+import { openSafetensors, type SafetensorsReader } from '@tsformer/core-tensor';
+import { assertClose } from '@tsformer/core-tensor/testing';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+/** The decoder-only model folders with HF ground truth, and their forward tolerance. */
+export const DECODER_FIXTURES = {
+  gpt2: `${ROOT}fixtures/hf-reference/gpt2`,
+  llama: `${ROOT}fixtures/hf-reference/llama`,
+  'tiny-llama-docs': `${ROOT}models/tiny-llama-docs`,
+} as const;
+
+export type DecoderFixtureName = keyof typeof DECODER_FIXTURES;
+
+export interface DecoderReference {
+  num_parameters: number;
+  atol?: number;
+  tokenization: { text: string; ids: number[]; tokens: string[]; decoded: string }[];
+  forward: { prompt: number; input_ids: number[][] }[];
+}
+
+export function readJson<T>(path: string): T {
+  return JSON.parse(readFileSync(path, 'utf8')) as T;
+}
+
+export function readDecoderReference(name: DecoderFixtureName): DecoderReference {
+  return readJson<DecoderReference>(`${DECODER_FIXTURES[name]}/reference.json`);
+}
+
+/** The folder's `atol` (1e-4 unless it says otherwise). */
+export function forwardTolerance(reference: DecoderReference): number {
+  return reference.atol ?? 1e-4;
+}
+
+/** The reference tensors (`forward.{k}.logits`, `forward.0.hidden.{l}`, `forward.0.attn.{l}`, ...). */
+export function openReferenceTensors(name: DecoderFixtureName): Promise<SafetensorsReader> {
+  return openSafetensors(`${DECODER_FIXTURES[name]}/reference.safetensors`);
+}
+
+/** A `[rows, cols]` int32 tensor of token ids. */
+export function ids(rows: number[][]): tf.Tensor2D {
+  return tf.tensor2d(rows, [rows.length, rows[0]!.length], 'int32');
+}
+
+/** Compares `actual` (with a leading batch axis of 1) with the reference tensor `name`. */
+export async function expectReference(
+  reference: SafetensorsReader,
+  name: string,
+  actual: tf.Tensor,
+  atol: number,
+): Promise<void> {
+  const expected = await reference.read(name);
+  const unbatched = tf.reshape(actual, expected.shape);
+  try {
+    assertClose(unbatched, expected, atol, name);
+  } finally {
+    tf.dispose([expected, unbatched]);
+  }
+}
