@@ -43,6 +43,14 @@ export function blockBytes(block: KeyValueBlock): number {
   return 4 * (block.key.size + block.value.size);
 }
 
+function toKeyValueBlocks(
+  blocks: readonly KeyValueBlock[],
+  keyStart: number,
+  keyLength: number,
+): KeyValueBlocks {
+  return { keys: blocks.map((b) => b.key), values: blocks.map((b) => b.value), keyStart, keyLength };
+}
+
 /** Marks both tensors kept, so they outlive the tidy they were made in. */
 export function keepBlock(block: KeyValueBlock): KeyValueBlock {
   return { key: tf.keep(block.key), value: tf.keep(block.value) };
@@ -57,8 +65,8 @@ export function disposeBlock(block: KeyValueBlock): void {
 /**
  * The key/value blocks of one attention layer, oldest first. It owns what it stores: every stored
  * tensor is `tf.keep`-ed (so it outlives the caller's tidy) and every tensor it replaces is disposed
- * at once. A block replaced while the caller may still read it must be handed out as an alias first
- * (`aliases()`): the alias lives in the caller's tidy and keeps the data alive until that tidy ends.
+ * at once. A block replaced while the caller may still read it is handed out as an alias
+ * (`dropOldest`): the alias lives in the caller's tidy and keeps the data alive until that tidy ends.
  */
 export class BlockList {
   private blocks: KeyValueBlock[] = [];
@@ -102,9 +110,9 @@ export class BlockList {
   }
 
   /**
-   * Appends new positions (the caller's tensors, never stored as they are): concatenated into the
-   * last block while that stays within `blockSize` (one copy of at most one block), otherwise kept
-   * as a block of their own, however long (a prefill is stored without a copy).
+   * Appends new positions (the caller's tensors, stored through aliases so the caller may dispose
+   * its own): concatenated into the last block while that stays within `blockSize` (a copy of at
+   * most one block), otherwise stored as a block of their own, however long (a prefill, uncopied).
    */
   append(newTokens: KeyValueBlock): void {
     const last = this.blocks[this.blocks.length - 1];
@@ -116,19 +124,26 @@ export class BlockList {
   }
 
   /**
-   * Drops the oldest `count` positions. Whole blocks are released; a block cut in two keeps its tail,
-   * stored as pieces of at most `blockSize` so that later cuts copy at most one block.
+   * Drops the oldest `count` positions and returns every position held before the drop, for the step
+   * that still attends to them (`keyStart`: absolute position of the first). Blocks released or cut
+   * come back as aliases owned by the caller's tidy, the others as the stored tensors. A cut block
+   * keeps its tail as pieces of at most `blockSize`, so that later cuts copy at most one block.
    */
-  dropOldest(count: number): void {
+  dropOldest(count: number, keyStart: number): KeyValueBlocks {
+    const before = [...this.blocks];
+    const keyLength = this.tokenCount;
+    const touched: KeyValueBlock[] = [];
     let remaining = count;
     while (remaining > 0) {
       const front = this.at(0);
       const length = blockLength(front);
+      touched.push(aliasBlock(front));
       this.blocks.shift();
       if (length > remaining) this.blocks.unshift(...this.tailPieces(front, remaining));
       disposeBlock(front);
       remaining = Math.max(0, remaining - length);
     }
+    return toKeyValueBlocks([...touched, ...before.slice(touched.length)], keyStart, keyLength);
   }
 
   /** The positions of `block` from `start` on, as kept pieces of at most `blockSize`. */
@@ -165,24 +180,8 @@ export class BlockList {
   }
 
   /** What attention sees: the stored blocks themselves (no copy). */
-  asKeyValueBlocks(keyStart: number, keyLength = this.tokenCount): KeyValueBlocks {
-    return {
-      keys: this.blocks.map((block) => block.key),
-      values: this.blocks.map((block) => block.value),
-      keyStart,
-      keyLength,
-    };
-  }
-
-  /** Like `asKeyValueBlocks`, but as aliases owned by the caller's tidy: safe to read after this list changes. */
-  aliases(keyStart: number): KeyValueBlocks {
-    const aliased = this.blocks.map(aliasBlock);
-    return {
-      keys: aliased.map((block) => block.key),
-      values: aliased.map((block) => block.value),
-      keyStart,
-      keyLength: this.tokenCount,
-    };
+  asKeyValueBlocks(keyStart: number): KeyValueBlocks {
+    return toKeyValueBlocks(this.blocks, keyStart, this.tokenCount);
   }
 
   /** Exact bytes of every tensor held. */

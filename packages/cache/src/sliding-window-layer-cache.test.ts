@@ -53,10 +53,13 @@ describe('SlidingWindowLayerCache', () => {
     await expectNoLeak(() => {
       const cache = new SlidingWindowLayerCache(8, { blockSize: 3 });
       const reference = new HfSlidingWindowReference(8);
-      expectLikeHf(cache, reference, range(0, 2));
+      let previous = expectLikeHf(cache, reference, range(0, 2));
       for (let position = 2; position < 24; position++) {
         const returned = expectLikeHf(cache, reference, [position]);
         for (const length of returned.blockLengths) expect(length).toBeLessThanOrEqual(3);
+        // Only the oldest block (cut) and the newest (appended to) change: the middle ones are not copied.
+        for (const id of returned.keyIds.slice(1, -1)) expect(previous.keyIds).toContain(id);
+        previous = returned;
       }
       cache.dispose();
       expect(cache.bytes()).toBe(0);

@@ -40,10 +40,8 @@ export class SlidingWindowLayerCache implements LayerCache {
     this.blocks.append({ key, value });
     const excess = this.blocks.tokenCount - (this.window - 1);
     if (excess <= 0) return this.blocks.asKeyValueBlocks(keyStart);
-    // The oldest positions are dropped from storage but still attended to in this step.
-    const attended = this.blocks.aliases(keyStart);
-    this.blocks.dropOldest(excess);
-    return attended;
+    // The oldest positions leave storage but are still attended to in this step.
+    return this.blocks.dropOldest(excess, keyStart);
   }
 
   /** Tokens seen, including those the window dropped. */
