@@ -62,6 +62,8 @@ export interface BartConfig {
   shareEncoderDecoderEmbeddings: boolean;
   /** `lm_head.weight` is the decoder's token embedding table. */
   tieWordEmbeddings: boolean;
+  /** A `final_logits_bias` buffer added to the logits (BART, Marian). */
+  finalLogitsBias: boolean;
   dModel: number;
   encoderLayers: number;
   decoderLayers: number;
@@ -113,6 +115,7 @@ export function resolveBartConfig(raw: BartRawConfig | RawConfig): BartConfig {
     decoderVocabSize: vocabSize,
     shareEncoderDecoderEmbeddings: true,
     tieWordEmbeddings: fields.boolean('tie_word_embeddings', true),
+    finalLogitsBias: true,
     ...readTransformerShape(fields, BART_DEFAULTS),
     positionEncoding: 'learned-offset-2',
     scaleEmbedding: fields.boolean('scale_embedding', false),

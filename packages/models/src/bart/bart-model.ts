@@ -6,7 +6,7 @@ import {
   getAttentionImplementation,
 } from '@tsformer/attention';
 import { type Cache, DynamicCache, EncoderDecoderCache } from '@tsformer/cache';
-import { Module, ModuleList, type Parameter, TsformerError } from '@tsformer/core-tensor';
+import { Module, ModuleList, type Parameter } from '@tsformer/core-tensor';
 import type { Seq2SeqEncoding, Seq2SeqForwardInputs, Seq2SeqLM } from '@tsformer/decoding';
 import {
   Dropout,
@@ -17,17 +17,13 @@ import {
   SinusoidalPositionalEmbedding,
 } from '@tsformer/layers';
 import type { BartConfig } from './bart-config.js';
+import { asEncoderDecoderCache, checkEncoderStates, checkSourceMask, checkTokenIds } from './bart-inputs.js';
 import { BartDecoderLayer, BartEncoderLayer } from './bart-layers.js';
 
 /** Options of the BART-style model classes beyond the config. */
 export interface BartModelOptions {
   /** A name registered with `@tsformer/attention` (default `eager`). */
   attentionImplementation?: string;
-}
-
-/** A cache `decodeLogits` cannot use (it needs the `EncoderDecoderCache` from `createCache`). */
-export class EncoderDecoderCacheRequiredError extends TsformerError {
-  override name = 'EncoderDecoderCacheRequiredError';
 }
 
 function positionEmbedding(config: BartConfig): LearnedPositionalEmbedding {
@@ -107,6 +103,8 @@ export class BartEncoder extends BartStack {
 
   /** `inputIds` `[batch, source]` int32; `attentionMask` `[batch, source]` (1 real, 0 padding). */
   forward(inputIds: tf.Tensor2D, attentionMask?: tf.Tensor2D, outputAttentions = false): BartEncoderOutput {
+    checkTokenIds(inputIds, 'inputIds');
+    checkSourceMask(attentionMask, inputIds.shape[0], inputIds.shape[1], 'attentionMask');
     return tf.tidy(() => {
       let hidden = this.embed(inputIds, 0); // [batch, source, dModel]
       const mask = attentionMask ? buildPaddingMask(attentionMask, inputIds.shape[1]) : null;
@@ -158,24 +156,26 @@ export class BartDecoder extends BartStack {
   }
 
   forward(input: BartDecoderInput): BartDecoderOutput {
-    const {
-      decoderInputIds,
-      encoderHiddenStates,
-      encoderAttentionMask,
-      cache,
-      outputAttentions = false,
-    } = input;
+    const { decoderInputIds, encoderHiddenStates, encoderAttentionMask, cache } = input;
+    checkTokenIds(decoderInputIds, 'decoderInputIds');
+    const [batchSize, targetLength] = decoderInputIds.shape;
+    checkEncoderStates(encoderHiddenStates, batchSize, this.embedTokens.embeddingDim);
+    checkSourceMask(encoderAttentionMask, batchSize, encoderHiddenStates.shape[1], 'encoderAttentionMask');
+    const outputAttentions = input.outputAttentions ?? false;
     return tf.tidy(() => {
-      const [batchSize, targetLength] = decoderInputIds.shape;
       const past = cache?.getSeqLength() ?? 0;
       let hidden = this.embed(decoderInputIds, past); // [batch, target, dModel]
-      const selfMask = buildAttentionMask({
-        batchSize,
-        queryStart: past,
-        queryLength: targetLength,
-        keyStart: 0,
-        keyLength: past + targetLength,
-      }); // [batch, 1, target, past + target]
+      // [batch, 1, target, past + target]; a single new token sees every key: no mask needed
+      const selfMask =
+        targetLength === 1
+          ? null
+          : buildAttentionMask({
+              batchSize,
+              queryStart: past,
+              queryLength: targetLength,
+              keyStart: 0,
+              keyLength: past + targetLength,
+            });
       const crossMask = encoderAttentionMask ? buildPaddingMask(encoderAttentionMask, targetLength) : null;
       const attentions: tf.Tensor4D[] = [];
       const crossAttentions: tf.Tensor4D[] = [];
@@ -244,10 +244,14 @@ export interface BartForwardInput {
  * with `tie_word_embeddings`. Implements `@tsformer/decoding`'s `Seq2SeqLM`.
  */
 export class BartForConditionalGeneration extends Module implements Seq2SeqLM {
+  readonly kind = 'seq2seq-lm' as const;
   readonly model: BartModel;
   readonly lmHead: Linear;
-  /** `[1, decoderVocab]`, added to the logits. A buffer in Hugging Face: not counted as a parameter. */
-  readonly finalLogitsBias: Parameter;
+  /**
+   * `[1, decoderVocab]`, added to the logits (BART, Marian). A buffer in Hugging Face: loaded with
+   * the weights but not counted as a parameter.
+   */
+  readonly finalLogitsBias: Parameter | undefined;
 
   constructor(
     readonly config: BartConfig,
@@ -264,7 +268,9 @@ export class BartForConditionalGeneration extends Module implements Seq2SeqLM {
         ...(tiedWeight && { sharedWeight: tiedWeight }),
       }),
     );
-    this.finalLogitsBias = this.parameter('final_logits_bias', [1, config.decoderVocabSize]);
+    this.finalLogitsBias = config.finalLogitsBias
+      ? this.parameter('final_logits_bias', [1, config.decoderVocabSize])
+      : undefined;
   }
 
   get vocabSize(): number {
@@ -273,7 +279,7 @@ export class BartForConditionalGeneration extends Module implements Seq2SeqLM {
 
   /** Hugging Face's `num_parameters()`: every parameter once, the `final_logits_bias` buffer excluded. */
   override numParameters(): number {
-    return super.numParameters() - this.finalLogitsBias.size;
+    return super.numParameters() - (this.finalLogitsBias?.size ?? 0);
   }
 
   /** A full forward pass (no cache): logits for every target position, encoder output, attention maps. */
@@ -302,13 +308,8 @@ export class BartForConditionalGeneration extends Module implements Seq2SeqLM {
   }
 
   decodeLogits(inputs: Seq2SeqForwardInputs): tf.Tensor3D {
-    const { decoderInputIds, encoderHiddenStates, encoderAttentionMask, cache, logitsToKeep } = inputs;
-    if (cache !== undefined && !(cache instanceof EncoderDecoderCache)) {
-      throw new EncoderDecoderCacheRequiredError(
-        `${this.config.modelType}: decodeLogits needs the EncoderDecoderCache that createCache returns, ` +
-          `got a ${cache.constructor.name}`,
-      );
-    }
+    const { decoderInputIds, encoderHiddenStates, encoderAttentionMask, logitsToKeep } = inputs;
+    const cache = asEncoderDecoderCache(inputs.cache, this.config.decoderLayers);
     return tf.tidy(() => {
       const { lastHiddenState } = this.model.decoder.forward({
         decoderInputIds,
@@ -329,6 +330,7 @@ export class BartForConditionalGeneration extends Module implements Seq2SeqLM {
 
   /** `[batch, target, dModel]` -> `[batch, target, decoderVocab]`. */
   private project(hidden: tf.Tensor3D): tf.Tensor3D {
-    return tf.add(this.lmHead.forward(hidden), this.finalLogitsBias.tensor) as tf.Tensor3D;
+    const logits = this.lmHead.forward(hidden) as tf.Tensor3D;
+    return this.finalLogitsBias ? tf.add(logits, this.finalLogitsBias.tensor) : logits;
   }
 }

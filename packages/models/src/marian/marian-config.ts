@@ -65,6 +65,7 @@ export function resolveMarianConfig(raw: MarianRawConfig | RawConfig): BartConfi
     decoderVocabSize,
     shareEncoderDecoderEmbeddings: fields.boolean('share_encoder_decoder_embeddings', true),
     tieWordEmbeddings: fields.boolean('tie_word_embeddings', true),
+    finalLogitsBias: true,
     ...readTransformerShape(fields, MARIAN_DEFAULTS),
     positionEncoding: 'sinusoidal',
     scaleEmbedding: fields.boolean('scale_embedding', false),
