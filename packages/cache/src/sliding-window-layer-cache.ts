@@ -84,5 +84,6 @@ export class SlidingWindowLayerCache implements LayerCache {
 
   dispose(): void {
     this.blocks.dispose();
+    this.seen = 0;
   }
 }
