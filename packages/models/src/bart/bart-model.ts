@@ -16,15 +16,10 @@ import {
   Linear,
   SinusoidalPositionalEmbedding,
 } from '@tsformer/layers';
+import type { CreateModelOptions } from '../model-family.js';
 import type { BartConfig } from './bart-config.js';
 import { asEncoderDecoderCache, checkEncoderStates, checkSourceMask, checkTokenIds } from './bart-inputs.js';
 import { BartDecoderLayer, BartEncoderLayer } from './bart-layers.js';
-
-/** Options of the BART-style model classes beyond the config. */
-export interface BartModelOptions {
-  /** A name registered with `@tsformer/attention` (default `eager`). */
-  attentionImplementation?: string;
-}
 
 function positionEmbedding(config: BartConfig): LearnedPositionalEmbedding {
   const { maxPositionEmbeddings, dModel } = config;
@@ -255,7 +250,7 @@ export class BartForConditionalGeneration extends Module implements Seq2SeqLM {
 
   constructor(
     readonly config: BartConfig,
-    options: BartModelOptions = {},
+    options: CreateModelOptions = {},
   ) {
     super();
     const attention = getAttentionImplementation(options.attentionImplementation ?? 'eager');
