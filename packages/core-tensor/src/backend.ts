@@ -34,15 +34,26 @@ export function defaultBackendName(): BackendName {
   return 'wasm';
 }
 
+export interface BackendOptions {
+  /**
+   * Folder (or URL prefix, ending in `/`) holding tfjs-backend-wasm's `.wasm` files. Default: the
+   * installed package's `dist/` in Node, the bundler's choice in a browser. Bundles set it.
+   */
+  wasmPaths?: string;
+}
+
 /**
  * Loads and activates a backend. Backend packages are imported here and only here, on demand,
  * so importing tsformer never pulls in a backend the caller does not use.
  */
-export async function useBackend(name: BackendName = defaultBackendName()): Promise<BackendInfo> {
+export async function useBackend(
+  name: BackendName = defaultBackendName(),
+  options: BackendOptions = {},
+): Promise<BackendInfo> {
   if (!isBackendName(name)) {
     throw new BackendUnavailableError(`unknown backend "${name}"; choose one of ${BACKEND_NAMES.join(', ')}`);
   }
-  const info = await registerBackend(name);
+  const info = await registerBackend(name, options);
   if (!(await tf.setBackend(info.tfjsBackend))) {
     throw new BackendUnavailableError(`the ${name} backend is installed but failed to initialise`);
   }
@@ -54,13 +65,13 @@ export async function useBackend(name: BackendName = defaultBackendName()): Prom
   return info;
 }
 
-async function registerBackend(name: BackendName): Promise<BackendInfo> {
+async function registerBackend(name: BackendName, options: BackendOptions): Promise<BackendInfo> {
   switch (name) {
     case 'cpu':
       await import('@tensorflow/tfjs-backend-cpu');
       return { name, tfjsBackend: 'cpu', details: {} };
     case 'wasm':
-      return registerWasm();
+      return registerWasm(options.wasmPaths);
     case 'webgpu':
       return registerWebgpu();
     case 'tensorflow':
@@ -68,9 +79,11 @@ async function registerBackend(name: BackendName): Promise<BackendInfo> {
   }
 }
 
-async function registerWasm(): Promise<BackendInfo> {
+async function registerWasm(wasmPaths: string | undefined): Promise<BackendInfo> {
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
-  if (isNode) {
+  if (wasmPaths !== undefined) {
+    wasm.setWasmPaths(wasmPaths);
+  } else if (isNode) {
     // In Node the .wasm binaries are read from the package's own dist folder.
     const { createRequire } = await import('node:module');
     const { dirname } = await import('node:path');

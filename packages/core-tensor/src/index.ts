@@ -2,6 +2,7 @@ export {
   BACKEND_NAMES,
   type BackendInfo,
   type BackendName,
+  type BackendOptions,
   defaultBackendName,
   isBackendName,
   useBackend,
