@@ -28,7 +28,7 @@ export interface GenerateCase {
 export interface Reference {
   num_parameters: number;
   atol?: number;
-  tokenization?: { text: string; ids: number[]; tokens: string[]; decoded: string }[];
+  tokenization?: { text: string; ids: number[] }[];
   forward: ForwardCase[];
   generate: GenerateCase[];
 }

@@ -5,9 +5,12 @@ import { assertClose, expectNoLeak } from '@tsformer/core-tensor/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveBartConfig } from '../src/bart/bart-config.js';
 import type { BartForConditionalGeneration } from '../src/bart/bart-model.js';
+import { folderFiles } from '../src/folder-files.js';
 import { resolveMarianConfig } from '../src/marian/marian-config.js';
+import { PretrainedTokenizer } from '../src/tokenizer.js';
 import {
   batchRow,
+  FIXTURES,
   ids,
   loadFixtureModel,
   openReferenceTensors,
@@ -173,5 +176,13 @@ describe.each(FAMILIES)('$family against Hugging Face', ({ family, resolve }) =>
       tf.dispose([inputIds, attentionMask, decoderInputIds, logits, encoderLastHiddenState]);
     });
     tf.dispose(expected);
+  });
+});
+
+describe('the bart fixture’s tokenizer (fromPretrained’s loader)', () => {
+  it.each(readReference('bart').tokenization!)('tokenizes $text as Hugging Face', async (expected) => {
+    const tokenizer = await PretrainedTokenizer.fromFiles(folderFiles(`${FIXTURES}bart`));
+    expect(tokenizer).not.toBeNull();
+    expect(tokenizer!.encode(expected.text)).toEqual(expected.ids);
   });
 });

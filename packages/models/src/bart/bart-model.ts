@@ -64,8 +64,9 @@ abstract class BartStack extends Module {
   /** `[batch, seq]` ids at positions `past…past+seq-1` -> `[batch, seq, dModel]`. */
   protected embed(ids: tf.Tensor2D, past: number): tf.Tensor3D {
     const tokens = tf.mul(this.embedTokens.forward(ids), this.embedScale); // [batch, seq, dModel]
-    const positionIds = tf.range(past, past + ids.shape[1], 1, 'int32');
-    let hidden = tf.add(tokens, this.embedPositions.forward(positionIds)); // + [seq, dModel]
+    const length = ids.shape[1];
+    const positionIds = tf.range(past, past + length, 1, 'int32');
+    let hidden = tf.add(tokens, this.embedPositions.forward(positionIds, past + length - 1)); // + [seq, dModel]
     if (this.layernormEmbedding) hidden = this.layernormEmbedding.forward(hidden);
     return this.dropout.forward(hidden) as tf.Tensor3D;
   }
