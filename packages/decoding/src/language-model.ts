@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { Cache } from '@tsformer/cache';
+import type { GenerationOptions } from './config/generation-options.js';
 
 /**
  * What generation drives. `decoding` owns these interfaces and never imports `models`; the model
@@ -20,7 +21,15 @@ export interface CausalLMForwardInputs {
 
 export interface CausalLM {
   readonly vocabSize: number;
-  /** Runs synchronously; call inside `tf.tidy`. Returns `[batch, positionsKept, vocab]` float32 logits. */
+  /**
+   * The model's own generation defaults (config.json's generation fields overlaid with its
+   * generation_config.json, read with `parseGenerationConfig`): the bottom layer `generate` merges.
+   */
+  readonly generationConfig?: GenerationOptions;
+  /**
+   * Runs synchronously; call inside `tf.tidy`. Returns `[batch, positionsKept, vocab]` float32 logits.
+   * `generate` passes int32 `attentionMask` and `positionIds` (Hugging Face's: cumsum(mask) - 1, pads 1).
+   */
   forwardLogits(inputs: CausalLMForwardInputs): tf.Tensor3D;
   /** A fresh, empty cache for `batchSize` rows of at most `maxLength` tokens. */
   createCache(batchSize: number, maxLength: number): Cache;
@@ -43,6 +52,8 @@ export interface Seq2SeqForwardInputs {
 
 export interface Seq2SeqLM {
   readonly vocabSize: number;
+  /** As `CausalLM.generationConfig`. */
+  readonly generationConfig?: GenerationOptions;
   /** Runs synchronously; call inside `tf.tidy`. */
   encode(inputIds: tf.Tensor2D, attentionMask?: tf.Tensor2D): Seq2SeqEncoding;
   /** Runs synchronously; call inside `tf.tidy`. Returns `[batch, positionsKept, vocab]`. */
@@ -53,4 +64,9 @@ export interface Seq2SeqLM {
 /** What streaming and stop strings need from a tokenizer. */
 export interface TokenDecoder {
   decode(ids: readonly number[], options?: { skipSpecialTokens?: boolean }): string;
+}
+
+/** Tells an encoder-decoder model from a decoder-only one. */
+export function isSeq2SeqLM(model: CausalLM | Seq2SeqLM): model is Seq2SeqLM {
+  return 'encode' in model && 'decodeLogits' in model;
 }

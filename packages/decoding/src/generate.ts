@@ -1,0 +1,230 @@
+import { SeededRandom } from '@tsformer/core-tensor';
+import { resolveGenerationConfig } from './config/generation-config.js';
+import type { GenerationConfig, GenerationOptions } from './config/generation-options.js';
+import { GenerationConfigError, GenerationInputError } from './errors.js';
+import {
+  type GenerateInputs,
+  inferAttentionMask,
+  readAttentionMask,
+  readInputIds,
+} from './generation-inputs.js';
+import { type CausalLM, isSeq2SeqLM, type Seq2SeqLM, type TokenDecoder } from './language-model.js';
+import { buildLogitsProcessors } from './processors/build-logits-processors.js';
+import type { LogitsProcessor } from './processors/logits-processor.js';
+import { beamSearch } from './search/beam-search.js';
+import { CausalSession } from './search/causal-session.js';
+import type { GenerateOutput, GenerationStep } from './search/generation-step.js';
+import { type ModelSession, repeatRows } from './search/model-session.js';
+import { sampleSearch } from './search/sample-search.js';
+import { Seq2SeqSession } from './search/seq2seq-session.js';
+import { buildStoppingCriteria } from './stopping/build-stopping-criteria.js';
+import type { StoppingCriterion } from './stopping/stopping-criterion.js';
+import { TextStreamer } from './text-streamer.js';
+
+/** Hugging Face generates 20 new tokens when neither `maxLength` nor `maxNewTokens` says otherwise. */
+const DEFAULT_NEW_TOKENS = 20;
+
+/** Generation parameters (the top layer, over the model's defaults and `generationConfig`) and callbacks. */
+export interface GenerateOptions extends GenerationOptions {
+  /** A layer between the model's defaults and these options, e.g. `parseGenerationConfig(json)`. */
+  readonly generationConfig?: GenerationOptions;
+  /** Extra processors; one of a built-in processor's class replaces it in place (as Hugging Face). */
+  readonly logitsProcessors?: readonly LogitsProcessor[];
+  /** Extra stopping criteria, merged the same way. */
+  readonly stoppingCriteria?: readonly StoppingCriterion[];
+  /** Needed for `stopStrings` and `onText`. */
+  readonly tokenDecoder?: TokenDecoder;
+  /** Receives each output row's generated text as soon as it decodes cleanly (beam search: at the end). */
+  readonly onText?: (text: string, row: number) => void;
+  /** Whether the text given to `onText` leaves special tokens out. Default true. */
+  readonly skipSpecialTokens?: boolean;
+  /** Seed of the sampling draws: the same seed gives the same tokens on every backend. Default: random. */
+  readonly seed?: number;
+  /** The clock `maxTime` reads, in milliseconds. Default `performance.now`. */
+  readonly clock?: () => number;
+}
+
+/**
+ * Generates from a decoder-only or encoder-decoder model exactly as Hugging Face's `generate`:
+ * greedy search, multinomial sampling, beam search or beam sampling, per the merged configuration
+ * (the model's `generationConfig`, then `options.generationConfig`, then the other options). Yields
+ * each step's tokens (see GenerationStep) and returns the final output. Every step is one `tf.tidy`
+ * and one small download; the cache and encoder states are freed when the generator finishes, fails
+ * or is abandoned with `return()`.
+ */
+export async function* generate(
+  model: CausalLM | Seq2SeqLM,
+  inputs: GenerateInputs,
+  options: GenerateOptions = {},
+): AsyncGenerator<GenerationStep, GenerateOutput, undefined> {
+  const {
+    generationConfig,
+    logitsProcessors,
+    stoppingCriteria,
+    tokenDecoder,
+    onText,
+    skipSpecialTokens,
+    seed,
+    clock,
+    ...callOptions
+  } = options;
+  const config = resolveGenerationConfig(model.generationConfig, generationConfig, callOptions);
+  const inputIds = await readInputIds(inputs.inputIds, model.vocabSize);
+  const eosTokenIds = config.eosTokenId;
+  const padTokenId = config.padTokenId ?? eosTokenIds?.[0];
+  const attentionMask =
+    inputs.attentionMask === undefined
+      ? inferAttentionMask(inputIds, padTokenId, eosTokenIds)
+      : await readAttentionMask(inputs.attentionMask, inputIds);
+  checkForcedTokens(config, model.vocabSize);
+  const prompts = isSeq2SeqLM(model) ? inputIds.map(() => [decoderStartTokenId(config)]) : inputIds;
+  const promptLength = prompts[0]!.length;
+  const { maxLength, minLength } = generationLengths(
+    config,
+    promptLength,
+    callOptions.maxLength === undefined,
+  );
+  const processors = buildLogitsProcessors(
+    config,
+    { inputIdsSequenceLength: promptLength, encoderInputIds: inputIds, maxLength, minLength },
+    logitsProcessors,
+  );
+  const criteria = buildStoppingCriteria(
+    config,
+    { maxLength, promptLength, tokenDecoder, clock },
+    stoppingCriteria,
+  );
+  const streamer =
+    onText && new TextStreamer(decoderFor('onText', tokenDecoder), onText, skipSpecialTokens ?? true);
+  const random = config.doSample ? new SeededRandom(seed ?? Math.floor(Math.random() * 2 ** 32)) : undefined;
+  const rowsPerPrompt = config.numBeams > 1 ? config.numBeams : config.numReturnSequences;
+
+  const session: ModelSession = isSeq2SeqLM(model)
+    ? new Seq2SeqSession(model, inputIds, attentionMask, rowsPerPrompt, config.useCache, maxLength)
+    : new CausalSession(model, repeatRows(attentionMask, rowsPerPrompt), config.useCache, maxLength);
+  try {
+    const search =
+      config.numBeams > 1
+        ? beamSearch(session, prompts, {
+            numBeams: config.numBeams,
+            numReturnSequences: config.numReturnSequences,
+            lengthPenalty: config.lengthPenalty,
+            earlyStopping: config.earlyStopping,
+            maxLength,
+            eosTokenIds,
+            fillTokenId: beamFillTokenId(padTokenId, eosTokenIds),
+            processors,
+            criteria,
+            random,
+          })
+        : sampleSearch(
+            session,
+            repeatRows(prompts, rowsPerPrompt).map((row) => [...row]),
+            {
+              processors,
+              criteria,
+              random,
+              padAfterFinish: eosTokenIds === undefined ? undefined : padTokenId,
+            },
+          );
+    let finishedBefore: readonly boolean[] = [];
+    for (;;) {
+      const step = await search.next();
+      if (step.done) {
+        streamer?.end();
+        return step.value;
+      }
+      step.value.newTokens.forEach((tokens, row) => {
+        if (!finishedBefore[row]) streamer?.put(row, tokens);
+      });
+      finishedBefore = step.value.finished;
+      yield step.value;
+    }
+  } finally {
+    session.dispose();
+  }
+}
+
+/** Runs `generate` to the end and returns its output: `sequences` (and `sequencesScores` for beam search). */
+export async function generateAll(
+  model: CausalLM | Seq2SeqLM,
+  inputs: GenerateInputs,
+  options: GenerateOptions = {},
+): Promise<GenerateOutput> {
+  const steps = generate(model, inputs, options);
+  for (;;) {
+    const step = await steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/**
+ * Hugging Face's `_prepare_generated_length`: `maxNewTokens` wins over `maxLength`; with neither
+ * given by the caller (a model default of 20 counts as none), 20 tokens follow the prompt.
+ */
+function generationLengths(
+  config: GenerationConfig,
+  promptLength: number,
+  callerLeftMaxLength: boolean,
+): { maxLength: number; minLength: number } {
+  const maxLengthIsDefault =
+    config.maxLength === undefined || (callerLeftMaxLength && config.maxLength === DEFAULT_NEW_TOKENS);
+  const maxLength =
+    config.maxNewTokens !== undefined
+      ? promptLength + config.maxNewTokens
+      : maxLengthIsDefault
+        ? promptLength + DEFAULT_NEW_TOKENS
+        : config.maxLength!;
+  if (promptLength >= maxLength) {
+    throw new GenerationInputError(
+      `the input is ${promptLength} tokens long but maxLength is ${maxLength}: raise maxLength or set maxNewTokens`,
+    );
+  }
+  const minLength = config.minNewTokens !== undefined ? promptLength + config.minNewTokens : config.minLength;
+  return { maxLength, minLength };
+}
+
+function decoderStartTokenId(config: GenerationConfig): number {
+  const start = config.decoderStartTokenId ?? config.bosTokenId;
+  if (start === undefined) {
+    throw new GenerationConfigError(
+      'decoderStartTokenId',
+      '`decoderStartTokenId` (decoder_start_token_id) or `bosTokenId` is needed for encoder-decoder generation',
+    );
+  }
+  return start;
+}
+
+/** Token ids the model must embed or score: each has to be in the vocabulary. */
+function checkForcedTokens(config: GenerationConfig, vocabSize: number): void {
+  const fields: [string, readonly number[] | number | undefined][] = [
+    ['decoderStartTokenId', config.decoderStartTokenId],
+    ['forcedBosTokenId', config.forcedBosTokenId],
+    ['forcedEosTokenId', config.forcedEosTokenId],
+  ];
+  for (const [field, value] of fields) {
+    const ids = value === undefined ? [] : typeof value === 'number' ? [value] : value;
+    const outside = ids.filter((id) => id >= vocabSize);
+    if (outside.length > 0) {
+      throw new GenerationConfigError(
+        field,
+        `\`${field}\` ${outside.join(', ')} is outside the ${vocabSize}-token vocabulary`,
+      );
+    }
+  }
+}
+
+function decoderFor(feature: string, decoder: TokenDecoder | undefined): TokenDecoder {
+  if (decoder === undefined)
+    throw new GenerationConfigError(feature, `\`${feature}\` needs a \`tokenDecoder\``);
+  return decoder;
+}
+
+/**
+ * What fills the ends of short beam hypotheses: Hugging Face's `pad_token_id or eos_token_id[0] if
+ * eos_token_id is not None else -1` (a pad id of 0 counts as unset there).
+ */
+function beamFillTokenId(padTokenId: number | undefined, eosTokenIds: readonly number[] | undefined): number {
+  if (eosTokenIds === undefined) return -1;
+  return padTokenId !== undefined && padTokenId !== 0 ? padTokenId : eosTokenIds[0]!;
+}

@@ -1,0 +1,45 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+/** `[vocab]` bool: true at the given ids (ids outside the vocabulary are ignored, as `torch.isin` does). */
+export function vocabularyMask(tokenIds: readonly number[], vocabSize: number): tf.Tensor1D {
+  const inVocabulary = tokenIds.filter((id) => id < vocabSize);
+  if (inVocabulary.length === 0) return tf.zeros([vocabSize], 'bool');
+  const ones = tf.ones([inVocabulary.length], 'int32');
+  const counts = tf.scatterND(tf.tensor2d(inVocabulary, [inVocabulary.length, 1], 'int32'), ones, [
+    vocabSize,
+  ]);
+  return tf.greater(counts, 0);
+}
+
+/** `[rows, vocab]` bool: row r is true at every id of `tokensPerRow[r]` (repeats are fine). */
+export function rowTokenMask(tokensPerRow: readonly (readonly number[])[], vocabSize: number): tf.Tensor2D {
+  const coordinates: number[] = [];
+  tokensPerRow.forEach((tokens, row) => {
+    for (const token of tokens) if (token < vocabSize) coordinates.push(row, token);
+  });
+  const shape: [number, number] = [tokensPerRow.length, vocabSize];
+  if (coordinates.length === 0) return tf.zeros(shape, 'bool');
+  const count = coordinates.length / 2;
+  const hits = tf.scatterND(tf.tensor2d(coordinates, [count, 2], 'int32'), tf.ones([count], 'int32'), shape);
+  return tf.greater(hits, 0);
+}
+
+/** `scores` with `value` wherever `mask` (broadcast to the scores' shape) is true. */
+export function fillWhere(scores: tf.Tensor2D, mask: tf.Tensor, value: number): tf.Tensor2D {
+  return tf.where(mask, value, scores);
+}
+
+/** `[rows, 1]`: each row's k-th largest value (k counts from 1). */
+export function kthLargest(values: tf.Tensor2D, k: number): tf.Tensor2D {
+  return tf.slice(tf.topk(values, k).values, [0, k - 1], [-1, 1]);
+}
+
+/** `[rows, vocab]`: 0 at the given ids and -inf everywhere else (a token forced on every row). */
+export function onlyTokens(scores: tf.Tensor2D, tokenIds: readonly number[]): tf.Tensor2D {
+  const allowed = vocabularyMask(tokenIds, scores.shape[1]);
+  return tf.where(
+    tf.broadcastTo(allowed, scores.shape),
+    tf.zerosLike(scores),
+    tf.fill(scores.shape, -Infinity),
+  );
+}

@@ -1,0 +1,36 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { integerAtLeast, numberInRange } from '../config/field-readers.js';
+import type { TokenRows } from '../config/generation-options.js';
+import type { LogitsProcessor } from './logits-processor.js';
+import { fillWhere } from './token-masks.js';
+
+/**
+ * Locally typical sampling: ranks tokens by how close their surprisal is to the entropy, keeps the
+ * closest ones until their probabilities add up to `mass` (at least `minTokensToKeep`).
+ */
+export class TypicalLogitsWarper implements LogitsProcessor {
+  constructor(
+    readonly mass = 0.9,
+    readonly minTokensToKeep = 1,
+  ) {
+    numberInRange(0, 1, { min: true, max: true })(mass, { option: 'typicalP', hf: 'typical_p' });
+    integerAtLeast(1)(minTokensToKeep, { option: 'minTokensToKeep', hf: 'min_tokens_to_keep' });
+  }
+
+  process(_inputIds: TokenRows, scores: tf.Tensor2D): tf.Tensor2D {
+    const vocabSize = scores.shape[1];
+    const logProbabilities = tf.logSoftmax(scores);
+    const terms = tf.mul(logProbabilities, tf.exp(logProbabilities));
+    const entropy = tf.neg(tf.sum(tf.where(tf.isNaN(terms), tf.zerosLike(terms), terms), 1, true)); // [rows, 1]
+    const distance = tf.abs(tf.sub(tf.neg(logProbabilities), entropy)); // [rows, vocab]
+    const order = tf.topk(tf.neg(distance), vocabSize); // ascending distance
+    const sortedDistance = tf.neg(order.values);
+    const cumulative = tf.cumsum(tf.softmax(tf.gather(scores, order.indices, 1, 1)), 1);
+    const lastKept = tf.clipByValue(
+      tf.sum(tf.cast(tf.less(cumulative, this.mass), 'int32'), 1, true),
+      Math.min(this.minTokensToKeep - 1, vocabSize - 1),
+      vocabSize - 1,
+    ); // [rows, 1]
+    return fillWhere(scores, tf.greater(distance, tf.gather(sortedDistance, lastKept, 1, 1)), -Infinity);
+  }
+}

@@ -1,0 +1,69 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { Cache } from '@tsformer/cache';
+import type { TokenRows } from '../config/generation-options.js';
+import type { CausalLM } from '../language-model.js';
+import { lastPositionLogits, type ModelSession } from './model-session.js';
+
+/**
+ * A decoder-only model generating from (left-padded) prompts, as Hugging Face's
+ * `prepare_inputs_for_generation`: the attention mask grows by a column of ones per step, position
+ * ids are cumsum(mask) - 1 with padding set to 1, and only the tokens the cache has not seen are fed.
+ */
+export class CausalSession implements ModelSession {
+  readonly vocabSize: number;
+  private readonly cache: Cache | undefined;
+  private promptMask: readonly (readonly number[])[];
+  private cachedLength = 0;
+
+  constructor(
+    private readonly model: CausalLM,
+    promptMask: TokenRows,
+    useCache: boolean,
+    maxLength: number,
+  ) {
+    this.vocabSize = model.vocabSize;
+    this.promptMask = promptMask;
+    this.cache = useCache ? model.createCache(promptMask.length, maxLength) : undefined;
+  }
+
+  nextLogits(sequences: TokenRows): tf.Tensor2D {
+    const length = sequences[0]!.length;
+    const start = this.cache === undefined ? 0 : this.cachedLength;
+    const mask = this.promptMask.map((row) => [...row, ...new Array<number>(length - row.length).fill(1)]);
+    const positions = mask.map((row) => positionIds(row).slice(start));
+    const logits = this.model.forwardLogits({
+      inputIds: tf.tensor2d(
+        sequences.map((row) => row.slice(start)),
+        [sequences.length, length - start],
+        'int32',
+      ),
+      attentionMask: tf.tensor2d(mask, [mask.length, length], 'int32'),
+      positionIds: tf.tensor2d(positions, [positions.length, length - start], 'int32'),
+      logitsToKeep: 1,
+      ...(this.cache === undefined ? {} : { cache: this.cache }),
+    });
+    this.cachedLength = length;
+    return lastPositionLogits(logits);
+  }
+
+  reorder(rowIndices: readonly number[]): void {
+    this.promptMask = rowIndices.map((row) => this.promptMask[row]!);
+    if (this.cache === undefined) return;
+    const indices = tf.tensor1d([...rowIndices], 'int32');
+    this.cache.reorder(indices);
+    indices.dispose();
+  }
+
+  dispose(): void {
+    this.cache?.dispose();
+  }
+}
+
+/** Hugging Face's position ids for one row of an attention mask: cumsum - 1, with 1 at padding. */
+function positionIds(mask: readonly number[]): number[] {
+  let seen = 0;
+  return mask.map((bit) => {
+    seen += bit;
+    return bit === 0 ? 1 : seen - 1;
+  });
+}
