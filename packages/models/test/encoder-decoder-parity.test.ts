@@ -112,6 +112,9 @@ describe.each(FAMILIES)('$family against Hugging Face', ({ family, resolve }) =>
         });
         const expected = tf.slice(full.logits, [0, position, 0], [1, chunk.length, -1]);
         assertClose(logits, expected, 1e-4, `step at position ${position}`);
+        // the first step computed every layer's cross-attention keys/values; later steps reuse them
+        const layers = [...Array(model.config.decoderLayers).keys()];
+        expect(layers.every((layer) => cache.isCrossFilled(layer))).toBe(true);
         position += chunk.length;
         tf.dispose([stepIds, logits, expected]);
       }

@@ -5,7 +5,7 @@ import {
   buildPaddingMask,
   getAttentionImplementation,
 } from '@tsformer/attention';
-import { type Cache, DynamicCache, EncoderDecoderCache } from '@tsformer/cache';
+import { DynamicCache, EncoderDecoderCache } from '@tsformer/cache';
 import { Module, ModuleList, type Parameter } from '@tsformer/core-tensor';
 import type { Seq2SeqEncoding, Seq2SeqForwardInputs, Seq2SeqLM } from '@tsformer/decoding';
 import {
@@ -320,7 +320,7 @@ export class BartForConditionalGeneration extends Module implements Seq2SeqLM {
   }
 
   /** A self-attention cache that grows per step plus per-layer cross-attention keys/values. */
-  createCache(_batchSize: number, _maxLength: number): Cache {
+  createCache(_batchSize: number, _maxLength: number): EncoderDecoderCache {
     return new EncoderDecoderCache(new DynamicCache(this.config.decoderLayers));
   }
 
