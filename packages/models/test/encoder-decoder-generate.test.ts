@@ -1,0 +1,54 @@
+// Every generate case of the bart and marian fixtures through decoding's seq2seq generate: greedy with
+// and without cache, beam search (CNN-style: no_repeat_ngram, length penalty, min length), repetition
+// penalty, right-padded batches. Sequences identical; beam sequences_scores within 1e-4.
+import { useBackend } from '@tsformer/core-tensor';
+import { expectNoLeak } from '@tsformer/core-tensor/testing';
+import { generateAll, parseGenerationConfig } from '@tsformer/decoding';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resolveBartConfig } from '../src/bart/bart-config.js';
+import type { BartForConditionalGeneration } from '../src/bart/bart-model.js';
+import { resolveMarianConfig } from '../src/marian/marian-config.js';
+import { FIXTURES, loadFixtureModel, readJson, readReference } from './encoder-decoder-fixtures.js';
+
+beforeAll(async () => {
+  await useBackend('wasm');
+});
+
+const FAMILIES = [
+  { family: 'bart', resolve: resolveBartConfig },
+  { family: 'marian', resolve: resolveMarianConfig },
+] as const;
+
+describe.each(FAMILIES)('$family generate against Hugging Face', ({ family, resolve }) => {
+  const reference = readReference(family);
+  const generationConfig = parseGenerationConfig(readJson(`${FIXTURES}${family}/generation_config.json`));
+  let model: BartForConditionalGeneration;
+
+  beforeAll(async () => {
+    model = await loadFixtureModel(family, resolve);
+  });
+  afterAll(() => model.dispose());
+
+  it.each(reference.generate.map((generateCase) => [generateCase.name, generateCase] as const))(
+    '%s',
+    async (_, generateCase) => {
+      const output = await expectNoLeak(() =>
+        generateAll(
+          model,
+          {
+            inputIds: generateCase.input_ids,
+            ...(generateCase.attention_mask && { attentionMask: generateCase.attention_mask }),
+          },
+          { generationConfig, ...parseGenerationConfig(generateCase.kwargs, `${generateCase.name} kwargs`) },
+        ),
+      );
+      expect(output.sequences).toEqual(generateCase.sequences);
+      if (generateCase.sequences_scores) {
+        expect(output.sequencesScores).toHaveLength(generateCase.sequences_scores.length);
+        output.sequencesScores!.forEach((score, i) => {
+          expect(Math.abs(score - generateCase.sequences_scores![i]!)).toBeLessThanOrEqual(1e-4);
+        });
+      }
+    },
+  );
+});
