@@ -94,18 +94,21 @@ export class ConfigFields {
     return value;
   }
 
-  /** A token id below `vocabSize`, or null when absent and `fallback` is null. */
+  /**
+   * A token id below `vocabSize`, or null: an explicit `null` in config.json means none (as in HF),
+   * an absent field takes `fallback`.
+   */
   tokenId(field: string, fallback: number | null, vocabSize: number): number | null {
-    const value = this.value(field) ?? fallback;
-    if (value === null) return null;
+    const value = field in this.raw ? this.raw[field] : fallback;
+    if (value === null || value === undefined) return null;
     this.assertTokenId(field, value, vocabSize);
     return value as number;
   }
 
-  /** One token id or a list of them (`eos_token_id`), or null. */
+  /** One token id or a list of them (`eos_token_id`), or null (explicit null: none; absent: `fallback`). */
   tokenIds(field: string, fallback: number | null, vocabSize: number): number | number[] | null {
-    const value = this.value(field) ?? fallback;
-    if (value === null) return null;
+    const value = field in this.raw ? this.raw[field] : fallback;
+    if (value === null || value === undefined) return null;
     if (Array.isArray(value)) {
       for (const id of value) this.assertTokenId(field, id, vocabSize);
       return [...value] as number[];

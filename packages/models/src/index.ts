@@ -1,1 +1,39 @@
-export {};
+export {
+  createModelFromConfig,
+  getModelFamily,
+  MODEL_FAMILIES,
+  type ModelFromConfig,
+  parameterCountFromConfig,
+  UnknownModelTypeError,
+} from './auto.js';
+export {
+  type CacheImplementation,
+  type CausalLMConfig,
+  type CausalLMForwardOptions,
+  type CausalLMOutput,
+  PretrainedCausalLM,
+} from './causal-lm.js';
+export {
+  type ChatMessage,
+  ChatTemplate,
+  ChatTemplateError,
+  type ChatTemplateOptions,
+  selectChatTemplate,
+} from './chat-template.js';
+export { ConfigFieldError, ConfigFields, type RawConfig } from './config-fields.js';
+export { type DecoderStepOptions, ModelInputError } from './decoder-step.js';
+export { folderFiles } from './folder-files.js';
+export {
+  type FromPretrainedOptions,
+  fromPretrained,
+  type Pretrained,
+  type RawGenerationConfig,
+} from './from-pretrained.js';
+export * from './gpt2/index.js';
+export * from './llama/index.js';
+export * from './mistral/index.js';
+export type { CreateModelOptions, ModelFamily, PretrainedModel } from './model-family.js';
+export { filesInMemory, ModelFileError, type ModelFiles, readJsonFile } from './model-files.js';
+export { openModelWeights } from './model-weights.js';
+export * from './qwen2/index.js';
+export { type DecodeOptions, type EncodeOptions, PretrainedTokenizer } from './tokenizer.js';

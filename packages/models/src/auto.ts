@@ -1,0 +1,55 @@
+import { TsformerError } from '@tsformer/core-tensor';
+import type { RawConfig } from './config-fields.js';
+import { gpt2 } from './gpt2/index.js';
+import { llama } from './llama/index.js';
+import { mistral } from './mistral/index.js';
+import type { CreateModelOptions, ModelFamily, PretrainedModel } from './model-family.js';
+import { qwen2 } from './qwen2/index.js';
+
+/** Every family `fromPretrained` can build, by `model_type`. Adding a family: one import, one entry. */
+export const MODEL_FAMILIES: readonly ModelFamily[] = [gpt2, llama, qwen2, mistral];
+
+/** A `model_type` no registered family handles; the message lists the supported ones. */
+export class UnknownModelTypeError extends TsformerError {
+  override name = 'UnknownModelTypeError';
+  constructor(
+    readonly modelType: unknown,
+    readonly supported: readonly string[],
+  ) {
+    super(
+      modelType === undefined
+        ? `config.json has no model_type; supported model types: ${supported.join(', ')}`
+        : `unknown model_type ${JSON.stringify(modelType)}; supported model types: ${supported.join(', ')}`,
+    );
+  }
+}
+
+/** The family registered for `modelType`. */
+export function getModelFamily(modelType: unknown): ModelFamily {
+  const family = MODEL_FAMILIES.find((candidate) => candidate.modelType === modelType);
+  if (!family)
+    throw new UnknownModelTypeError(
+      modelType,
+      MODEL_FAMILIES.map((known) => known.modelType),
+    );
+  return family;
+}
+
+/** A model built from a config.json alone: parameters named and shaped, no weight loaded. */
+export interface ModelFromConfig {
+  family: ModelFamily;
+  config: unknown;
+  model: PretrainedModel;
+}
+
+/** Resolves `raw` with its family and builds the model (no weights: it can be counted, then loaded). */
+export function createModelFromConfig(raw: RawConfig, options: CreateModelOptions = {}): ModelFromConfig {
+  const family = getModelFamily(raw.model_type);
+  const config = family.resolveConfig(raw);
+  return { family, config, model: family.createModel(config, options) };
+}
+
+/** Hugging Face's `num_parameters()` of the model a config.json describes, without any weight in memory. */
+export function parameterCountFromConfig(raw: RawConfig): number {
+  return createModelFromConfig(raw).model.numParameters();
+}

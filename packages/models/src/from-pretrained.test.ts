@@ -1,0 +1,134 @@
+import { readFileSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs-core';
+import { serializeSafetensors, useBackend, WeightLoadingError } from '@tsformer/core-tensor';
+import { assertClose, expectNoLeak } from '@tsformer/core-tensor/testing';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { DECODER_FIXTURES, ids, readDecoderReference } from '../test/decoder-fixtures.js';
+import { UnknownModelTypeError } from './auto.js';
+import type { PretrainedCausalLM } from './causal-lm.js';
+import { ConfigFieldError } from './config-fields.js';
+import { fromPretrained } from './from-pretrained.js';
+import { filesInMemory, ModelFileError } from './model-files.js';
+
+beforeAll(async () => {
+  await useBackend('wasm');
+});
+
+/** Every file of a fixture folder, in memory, with `changes` applied (null removes a file). */
+function fixtureFiles(
+  folder: string,
+  names: string[],
+  changes: Record<string, string | Uint8Array | null> = {},
+): Record<string, string | Uint8Array> {
+  const files: Record<string, string | Uint8Array> = {};
+  for (const name of names) files[name] = new Uint8Array(readFileSync(`${folder}/${name}`));
+  for (const [name, content] of Object.entries(changes)) {
+    if (content === null) delete files[name];
+    else files[name] = content;
+  }
+  return files;
+}
+
+const gpt2Names = [
+  'config.json',
+  'generation_config.json',
+  'model.safetensors',
+  'tokenizer.json',
+  'tokenizer_config.json',
+];
+const gpt2Config = JSON.parse(readFileSync(`${DECODER_FIXTURES.gpt2}/config.json`, 'utf8'));
+
+describe('fromPretrained', () => {
+  it('loads a folder: model, tokenizer and generation config', async () => {
+    await expectNoLeak(async () => {
+      const { model, tokenizer, generationConfig, family, weights } = await fromPretrained(
+        DECODER_FIXTURES.gpt2,
+      );
+      expect(family.modelType).toBe('gpt2');
+      expect(model.numParameters()).toBe(readDecoderReference('gpt2').num_parameters);
+      expect(tokenizer!.encode('Hello, my dog is cute and')).toEqual([15496, 11, 616, 3290, 318, 13779, 290]);
+      expect(generationConfig).toMatchObject({ bos_token_id: 50256, eos_token_id: 50256 });
+      expect(weights.ignored).toEqual([]);
+      model.dispose();
+    });
+  });
+
+  it('loads a sharded bfloat16 folder (tiny-llama-docs) with its tied head', async () => {
+    await expectNoLeak(async () => {
+      const { model, config } = await fromPretrained(DECODER_FIXTURES['tiny-llama-docs']);
+      expect(config).toMatchObject({ tieWordEmbeddings: true, numKeyValueHeads: 2 });
+      expect(model.numParameters()).toBe(readDecoderReference('tiny-llama-docs').num_parameters);
+      model.dispose();
+    });
+  });
+
+  it('loads the same model from files in memory (the browser path) and gives the same logits', async () => {
+    await expectNoLeak(async () => {
+      const fromDisk = (await fromPretrained(DECODER_FIXTURES.gpt2)).model as PretrainedCausalLM;
+      const inMemory = await fromPretrained(
+        filesInMemory(fixtureFiles(DECODER_FIXTURES.gpt2, gpt2Names), 'gpt2'),
+      );
+      const model = inMemory.model as PretrainedCausalLM;
+      const input = ids([[15496, 11, 616]]);
+      const [a, b] = [fromDisk.forward(input).logits, model.forward(input).logits];
+      assertClose(a, b, 0, 'logits');
+      tf.dispose([input, a, b]);
+      fromDisk.dispose();
+      model.dispose();
+    });
+  });
+
+  it('falls back to config.json token ids without generation_config.json', async () => {
+    const files = filesInMemory(
+      fixtureFiles(DECODER_FIXTURES.gpt2, gpt2Names, { 'generation_config.json': null }),
+    );
+    const { model, generationConfig } = await fromPretrained(files);
+    expect(generationConfig).toEqual({ bos_token_id: 50256, eos_token_id: 50256 });
+    model.dispose();
+  });
+
+  it('names what is wrong: model_type, config field, missing file, weights', async () => {
+    const withConfig = (config: object) =>
+      filesInMemory(
+        fixtureFiles(DECODER_FIXTURES.gpt2, gpt2Names, { 'config.json': JSON.stringify(config) }),
+        'gpt2',
+      );
+    await expect(fromPretrained(withConfig({ ...gpt2Config, model_type: 'gptj' }))).rejects.toThrow(
+      UnknownModelTypeError,
+    );
+    await expect(fromPretrained(withConfig({ ...gpt2Config, n_head: 5 }))).rejects.toThrow(ConfigFieldError);
+    await expect(fromPretrained(withConfig({ ...gpt2Config, n_head: 5 }))).rejects.toThrow(
+      /gpt2 config: n_head \(5\) must divide n_embd \(32\)/,
+    );
+    await expect(fromPretrained(filesInMemory({}, 'empty'))).rejects.toThrow(/empty has no config.json/);
+    const noWeights = filesInMemory(
+      fixtureFiles(DECODER_FIXTURES.gpt2, gpt2Names, { 'model.safetensors': null }),
+    );
+    await expect(fromPretrained(noWeights)).rejects.toThrow(ModelFileError);
+    await expect(fromPretrained(withConfig({ ...gpt2Config, n_layer: 3 }))).rejects.toThrow(
+      /missing 12: transformer\.h\.2\.ln_1\.weight/,
+    );
+  });
+
+  it('reports a checkpoint tensor of the wrong shape by name, and frees what it built', async () => {
+    await expectNoLeak(async () => {
+      const weights = tf.tensor2d([[1, 2]]);
+      const files = filesInMemory({
+        'config.json': JSON.stringify({
+          model_type: 'gpt2',
+          n_layer: 1,
+          vocab_size: 3,
+          n_embd: 4,
+          n_head: 1,
+          bos_token_id: null,
+          eos_token_id: null,
+        }),
+        'model.safetensors': serializeSafetensors({ 'wte.weight': weights }),
+      });
+      const error = await fromPretrained(files).catch((caught) => caught);
+      expect(error).toBeInstanceOf(WeightLoadingError);
+      expect(error.message).toMatch(/wte\.weight is \[1,2\] but the model needs \[3,4\]/);
+      weights.dispose();
+    });
+  });
+});
