@@ -4,8 +4,10 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { openSafetensors, type SafetensorsReader } from '@tsformer/core-tensor';
 import type { BartConfig } from '../src/bart/bart-config.js';
-import { BartForConditionalGeneration } from '../src/bart/bart-model.js';
-import { loadBartWeights } from '../src/bart/bart-weights.js';
+import type { BartForConditionalGeneration } from '../src/bart/bart-model.js';
+import { folderFiles } from '../src/folder-files.js';
+import type { ModelFamily } from '../src/model-family.js';
+import { openModelWeights } from '../src/model-weights.js';
 
 export const FIXTURES = fileURLToPath(new URL('../../../fixtures/hf-reference/', import.meta.url));
 
@@ -41,14 +43,16 @@ export function readReference(family: string): Reference {
   return readJson<Reference>(`${FIXTURES}${family}/reference.json`);
 }
 
-/** The fixture's model with its weights loaded. */
+/**
+ * The fixture's model with its weights loaded through its `ModelFamily` entry, as `fromPretrained`
+ * builds it (config.json → resolveConfig → createModel → loadWeights from the folder's safetensors).
+ */
 export async function loadFixtureModel(
-  family: string,
-  resolve: (raw: Record<string, unknown>) => BartConfig,
+  family: ModelFamily<BartConfig, BartForConditionalGeneration>,
 ): Promise<BartForConditionalGeneration> {
-  const config = resolve(readJson(`${FIXTURES}${family}/config.json`));
-  const model = new BartForConditionalGeneration(config);
-  await loadBartWeights(model, await openSafetensors(`${FIXTURES}${family}/model.safetensors`));
+  const files = folderFiles(`${FIXTURES}${family.modelType}`);
+  const model = family.createModel(family.resolveConfig(readJson(files.path('config.json'))));
+  await family.loadWeights(model, await openModelWeights(files));
   return model;
 }
 

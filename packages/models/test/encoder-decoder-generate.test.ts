@@ -5,9 +5,9 @@ import { useBackend } from '@tsformer/core-tensor';
 import { expectNoLeak } from '@tsformer/core-tensor/testing';
 import { generateAll, parseGenerationConfig } from '@tsformer/decoding';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveBartConfig } from '../src/bart/bart-config.js';
 import type { BartForConditionalGeneration } from '../src/bart/bart-model.js';
-import { resolveMarianConfig } from '../src/marian/marian-config.js';
+import { bart } from '../src/bart/index.js';
+import { marian } from '../src/marian/index.js';
 import { FIXTURES, loadFixtureModel, readJson, readReference } from './encoder-decoder-fixtures.js';
 
 beforeAll(async () => {
@@ -15,17 +15,17 @@ beforeAll(async () => {
 });
 
 const FAMILIES = [
-  { family: 'bart', resolve: resolveBartConfig },
-  { family: 'marian', resolve: resolveMarianConfig },
+  { family: 'bart', entry: bart },
+  { family: 'marian', entry: marian },
 ] as const;
 
-describe.each(FAMILIES)('$family generate against Hugging Face', ({ family, resolve }) => {
+describe.each(FAMILIES)('$family generate against Hugging Face', ({ family, entry }) => {
   const reference = readReference(family);
   const generationConfig = parseGenerationConfig(readJson(`${FIXTURES}${family}/generation_config.json`));
   let model: BartForConditionalGeneration;
 
   beforeAll(async () => {
-    model = await loadFixtureModel(family, resolve);
+    model = await loadFixtureModel(entry);
   });
   afterAll(() => model.dispose());
 

@@ -3,10 +3,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { useBackend } from '@tsformer/core-tensor';
 import { assertClose, expectNoLeak } from '@tsformer/core-tensor/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveBartConfig } from '../src/bart/bart-config.js';
 import type { BartForConditionalGeneration } from '../src/bart/bart-model.js';
+import { bart } from '../src/bart/index.js';
 import { folderFiles } from '../src/folder-files.js';
-import { resolveMarianConfig } from '../src/marian/marian-config.js';
+import { marian } from '../src/marian/index.js';
 import { PretrainedTokenizer } from '../src/tokenizer.js';
 import {
   batchRow,
@@ -23,17 +23,17 @@ beforeAll(async () => {
 });
 
 const FAMILIES = [
-  { family: 'bart', resolve: resolveBartConfig },
-  { family: 'marian', resolve: resolveMarianConfig },
+  { family: 'bart', entry: bart },
+  { family: 'marian', entry: marian },
 ] as const;
 
-describe.each(FAMILIES)('$family against Hugging Face', ({ family, resolve }) => {
+describe.each(FAMILIES)('$family against Hugging Face', ({ family, entry }) => {
   const reference: Reference = readReference(family);
   const atol = reference.atol ?? 1e-4;
   let model: BartForConditionalGeneration;
 
   beforeAll(async () => {
-    model = await loadFixtureModel(family, resolve);
+    model = await loadFixtureModel(entry);
   });
   afterAll(() => model.dispose());
 
