@@ -99,7 +99,7 @@ export class BartAttention extends Module {
       outputAttentions,
     }); // output: [batch, heads, queries, headDim]
     const merged = tf.reshape(tf.transpose(output, [0, 2, 1, 3]), [batch, queries, this.dModel]);
-    return { output: this.outProj.forward(merged) as tf.Tensor3D, attentions };
+    return { output: this.outProj.forward(merged) as tf.Tensor3D, attentions: attentions ?? null };
   }
 
   /** `[batch, seq, dModel]` -> `[batch, heads, seq, headDim]`. */
