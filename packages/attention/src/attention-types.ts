@@ -31,12 +31,13 @@ export interface AttentionInput {
   outputAttentions?: boolean;
 }
 
-export interface AttentionOutput {
+/** A type alias rather than an interface, so that `tf.tidy(() => attention(...))` type-checks. */
+export type AttentionOutput = {
   /** `[batch, heads, queryLength, headDim]`. */
   output: tf.Tensor4D;
-  /** `[batch, heads, queryLength, keyLength]` when `outputAttentions` was set, else null. */
-  attentions: tf.Tensor4D | null;
-}
+  /** `[batch, heads, queryLength, keyLength]`, after dropout (as HF), when `outputAttentions` was set. */
+  attentions?: tf.Tensor4D;
+};
 
 /** A scaled-dot-product attention function (HF's `ALL_ATTENTION_FUNCTIONS` entries). Synchronous, tidy. */
 export type AttentionImplementation = (input: AttentionInput) => AttentionOutput;

@@ -53,5 +53,5 @@ export function eagerAttention(input: AttentionInput): AttentionOutput {
     const result = tf.reshape(summed, [batchSize, heads, queryLength, valueDim]) as tf.Tensor4D;
     return outputAttentions ? [result, probabilities as tf.Tensor4D] : [result];
   });
-  return { output: output!, attentions: attentions ?? null };
+  return attentions ? { output: output!, attentions } : { output: output! };
 }
