@@ -3,7 +3,7 @@ import { integerAtLeast } from '../config/field-readers.js';
 import type { TokenRows } from '../config/generation-options.js';
 import { promptRowOfHypotheses } from './encoder-rows.js';
 import type { LogitsProcessor } from './logits-processor.js';
-import { fillWhere, rowTokenMask } from './token-masks.js';
+import { fillWhere, rowTokenMask } from './score-ops.js';
 
 /**
  * Forbids every token that would complete an n-gram of size `ngramSize` found in the encoder input

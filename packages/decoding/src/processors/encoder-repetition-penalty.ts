@@ -4,7 +4,7 @@ import type { TokenRows } from '../config/generation-options.js';
 import { promptRowOfHypotheses } from './encoder-rows.js';
 import type { LogitsProcessor } from './logits-processor.js';
 import { penalise } from './repetition-penalty.js';
-import { rowTokenMask } from './token-masks.js';
+import { rowTokenMask } from './score-ops.js';
 
 /**
  * The inverse of the repetition penalty, for tokens of the encoder input (the prompt, for decoder-only

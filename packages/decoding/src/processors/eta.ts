@@ -3,7 +3,7 @@ import { integerAtLeast, numberInRange } from '../config/field-readers.js';
 import type { TokenRows } from '../config/generation-options.js';
 import { keepBest } from './epsilon.js';
 import type { LogitsProcessor } from './logits-processor.js';
-import { fillWhere } from './token-masks.js';
+import { fillWhere } from './score-ops.js';
 
 /** The most negative float32: Hugging Face clamps -inf log-probabilities to it before taking the entropy. */
 const FLOAT32_LOWEST = -3.4028234663852886e38;

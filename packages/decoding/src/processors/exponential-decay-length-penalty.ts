@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { exponentialDecay, integerAtLeast, tokenIdOrIds } from '../config/field-readers.js';
 import type { TokenRows } from '../config/generation-options.js';
 import type { LogitsProcessor } from './logits-processor.js';
-import { vocabularyMask } from './token-masks.js';
+import { vocabularyMask } from './score-ops.js';
 
 /**
  * Raises the EOS scores exponentially once `startIndex` tokens follow the prompt: after `k` more

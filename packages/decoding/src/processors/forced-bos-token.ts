@@ -2,7 +2,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import { tokenId } from '../config/field-readers.js';
 import type { TokenRows } from '../config/generation-options.js';
 import type { LogitsProcessor } from './logits-processor.js';
-import { onlyTokens } from './token-masks.js';
+import { onlyTokens } from './score-ops.js';
 
 /** Forces `bosTokenId` as the first generated token (rows one token long: the decoder start). */
 export class ForcedBOSTokenLogitsProcessor implements LogitsProcessor {

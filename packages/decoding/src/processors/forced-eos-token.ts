@@ -2,7 +2,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import { integerAtLeast, tokenIdOrIds } from '../config/field-readers.js';
 import type { TokenRows } from '../config/generation-options.js';
 import type { LogitsProcessor } from './logits-processor.js';
-import { onlyTokens } from './token-masks.js';
+import { onlyTokens } from './score-ops.js';
 
 /** Forces an EOS token as the last token, at the step that reaches `maxLength`. */
 export class ForcedEOSTokenLogitsProcessor implements LogitsProcessor {

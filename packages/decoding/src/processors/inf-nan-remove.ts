@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { TokenRows } from '../config/generation-options.js';
 import type { LogitsProcessor } from './logits-processor.js';
-import { fillWhere } from './token-masks.js';
+import { fillWhere } from './score-ops.js';
 
 const FLOAT32_MAX = 3.4028234663852886e38;
 

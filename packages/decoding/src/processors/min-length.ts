@@ -2,7 +2,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import { integerAtLeast, tokenIdOrIds } from '../config/field-readers.js';
 import type { TokenRows } from '../config/generation-options.js';
 import type { LogitsProcessor } from './logits-processor.js';
-import { fillWhere, vocabularyMask } from './token-masks.js';
+import { fillWhere, vocabularyMask } from './score-ops.js';
 
 /** Forbids EOS while rows are shorter than `minLength` (prompt included for decoder-only models). */
 export class MinLengthLogitsProcessor implements LogitsProcessor {

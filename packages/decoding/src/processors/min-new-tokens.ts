@@ -2,7 +2,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import { integerAtLeast, tokenIdOrIds } from '../config/field-readers.js';
 import type { TokenRows } from '../config/generation-options.js';
 import type { LogitsProcessor } from './logits-processor.js';
-import { fillWhere, vocabularyMask } from './token-masks.js';
+import { fillWhere, vocabularyMask } from './score-ops.js';
 
 /** Forbids EOS until `minNewTokens` tokens follow the first `promptLengthToSkip` ones. */
 export class MinNewTokensLengthLogitsProcessor implements LogitsProcessor {

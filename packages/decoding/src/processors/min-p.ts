@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { integerAtLeast, numberInRange } from '../config/field-readers.js';
 import type { TokenRows } from '../config/generation-options.js';
 import type { LogitsProcessor } from './logits-processor.js';
-import { fillWhere, kthLargest } from './token-masks.js';
+import { fillWhere, kthLargest } from './score-ops.js';
 
 /**
  * Keeps the tokens whose probability is at least `minP` times the most likely token's (and the

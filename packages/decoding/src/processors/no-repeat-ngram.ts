@@ -2,7 +2,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import { integerAtLeast } from '../config/field-readers.js';
 import type { TokenRows } from '../config/generation-options.js';
 import type { LogitsProcessor } from './logits-processor.js';
-import { fillWhere, rowTokenMask } from './token-masks.js';
+import { fillWhere, rowTokenMask } from './score-ops.js';
 
 /** Forbids every token that would repeat an n-gram of size `ngramSize` already in the row (prompt included). */
 export class NoRepeatNGramLogitsProcessor implements LogitsProcessor {

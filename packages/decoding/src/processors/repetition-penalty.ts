@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { positiveNumber } from '../config/field-readers.js';
 import type { TokenRows } from '../config/generation-options.js';
 import type { LogitsProcessor } from './logits-processor.js';
-import { rowTokenMask } from './token-masks.js';
+import { rowTokenMask } from './score-ops.js';
 
 /**
  * Penalises every token already in the row (prompt included): negative scores are multiplied by

@@ -2,7 +2,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import { integerAtLeast, tokenIdList } from '../config/field-readers.js';
 import type { TokenRows } from '../config/generation-options.js';
 import type { LogitsProcessor } from './logits-processor.js';
-import { fillWhere, vocabularyMask } from './token-masks.js';
+import { fillWhere, vocabularyMask } from './score-ops.js';
 
 /** Sets the scores of `beginSuppressTokens` to -inf at the step where rows are `beginIndex` tokens long. */
 export class SuppressTokensAtBeginLogitsProcessor implements LogitsProcessor {

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { integerAtLeast } from '../config/field-readers.js';
 import type { TokenRows } from '../config/generation-options.js';
 import type { LogitsProcessor } from './logits-processor.js';
-import { fillWhere, kthLargest } from './token-masks.js';
+import { fillWhere, kthLargest } from './score-ops.js';
 
 /** Keeps the `topK` highest scores of each row (at least `minTokensToKeep`) and sets the rest to -inf. */
 export class TopKLogitsWarper implements LogitsProcessor {

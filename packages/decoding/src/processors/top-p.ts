@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { integerAtLeast, numberInRange } from '../config/field-readers.js';
 import type { TokenRows } from '../config/generation-options.js';
 import type { LogitsProcessor } from './logits-processor.js';
-import { fillWhere } from './token-masks.js';
+import { fillWhere, gatherPerRow } from './score-ops.js';
 
 /**
  * Nucleus filtering: keeps the smallest set of highest-probability tokens whose probabilities add up
@@ -25,9 +25,9 @@ export class TopPLogitsWarper implements LogitsProcessor {
     // The removed tokens are a prefix of the ascending order: count them, then cut at the first kept score.
     const removed = tf.minimum(
       tf.sum(tf.cast(tf.lessEqual(cumulative, 1 - this.topP), 'int32'), 1, true),
-      Math.max(vocabSize - this.minTokensToKeep, 0),
+      tf.scalar(Math.max(vocabSize - this.minTokensToKeep, 0), 'int32'),
     ); // [rows, 1]
-    const firstKept = tf.gather(ascending, removed, 1, 1); // [rows, 1]
+    const firstKept = gatherPerRow(ascending, removed); // [rows, 1]
     return fillWhere(scores, tf.less(scores, firstKept), -Infinity);
   }
 }

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { integerAtLeast, numberInRange } from '../config/field-readers.js';
 import type { TokenRows } from '../config/generation-options.js';
 import type { LogitsProcessor } from './logits-processor.js';
-import { fillWhere } from './token-masks.js';
+import { fillWhere, gatherPerRow } from './score-ops.js';
 
 /**
  * Locally typical sampling: ranks tokens by how close their surprisal is to the entropy, keeps the
@@ -25,12 +25,12 @@ export class TypicalLogitsWarper implements LogitsProcessor {
     const distance = tf.abs(tf.sub(tf.neg(logProbabilities), entropy)); // [rows, vocab]
     const order = tf.topk(tf.neg(distance), vocabSize); // ascending distance
     const sortedDistance = tf.neg(order.values);
-    const cumulative = tf.cumsum(tf.softmax(tf.gather(scores, order.indices, 1, 1)), 1);
+    const cumulative = tf.cumsum(tf.softmax(gatherPerRow(scores, order.indices)), 1);
     const lastKept = tf.clipByValue(
       tf.sum(tf.cast(tf.less(cumulative, this.mass), 'int32'), 1, true),
       Math.min(this.minTokensToKeep - 1, vocabSize - 1),
       vocabSize - 1,
     ); // [rows, 1]
-    return fillWhere(scores, tf.greater(distance, tf.gather(sortedDistance, lastKept, 1, 1)), -Infinity);
+    return fillWhere(scores, tf.greater(distance, gatherPerRow(sortedDistance, lastKept)), -Infinity);
   }
 }

@@ -3,6 +3,7 @@ import type { SeededRandom } from '@tsformer/core-tensor';
 import type { TokenRows } from '../config/generation-options.js';
 import { GenerationConfigError } from '../errors.js';
 import { applyLogitsProcessors, type LogitsProcessor } from '../processors/logits-processor.js';
+import { gatherPerRow } from '../processors/score-ops.js';
 import { anyCriterionDone, type StoppingCriterion } from '../stopping/stopping-criterion.js';
 import type { GenerateOutput, GenerationStep } from './generation-step.js';
 import type { ModelSession } from './model-session.js';
@@ -188,7 +189,7 @@ async function topContinuations(
       return tf.concat([values, tf.cast(indices, 'float32')], 1);
     }
     const indices = sampleWithoutReplacement(accumulated, tf.tensor2d(uniforms, [batch, count], 'float32'));
-    return tf.concat([tf.gather(accumulated, indices, 1, 1), tf.cast(indices, 'float32')], 1);
+    return tf.concat([gatherPerRow(accumulated, indices), tf.cast(indices, 'float32')], 1);
   });
   const data = await packed.data();
   packed.dispose();

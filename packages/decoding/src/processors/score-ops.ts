@@ -43,3 +43,14 @@ export function onlyTokens(scores: tf.Tensor2D, tokenIds: readonly number[]): tf
     tf.fill(scores.shape, -Infinity),
   );
 }
+
+/**
+ * `[rows, k]`: `values[r][indices[r][j]]`. (tf.gather with batchDims gives wrong rows on the wasm
+ * backend, so the rows are flattened and offset instead.)
+ */
+export function gatherPerRow(values: tf.Tensor, indices: tf.Tensor): tf.Tensor2D {
+  const [rows, width] = values.shape as [number, number];
+  const rowOffsets = tf.reshape(tf.mul(tf.range(0, rows, 1, 'int32'), tf.scalar(width, 'int32')), [rows, 1]);
+  // gather keeps the type of its first argument; its result has the shape of `indices`: [rows, k].
+  return tf.gather<tf.Tensor>(tf.reshape(values, [rows * width]), tf.add(indices, rowOffsets)) as tf.Tensor2D;
+}
