@@ -47,9 +47,10 @@ export class RotaryEmbedding {
   }
 
   /**
-   * `positionIds` `[batch, seq]` int32 → `cos`, `sin` `[batch, seq, width]`. Pass `maxPosition` (the largest
-   * id, e.g. past length + seq - 1) when known: otherwise the ids' minimum and maximum are downloaded to
-   * check them, which a WebGPU forward cannot do synchronously. Call inside the forward's `tf.tidy`.
+   * `positionIds` `[batch, seq]` int32 → `cos`, `sin` `[batch, seq, width]`. Pass `maxPosition`, the largest
+   * id, when known: it sizes the table (an upper bound is enough there), and dynamic NTK and LongRoPE read it
+   * as HF reads `max(position_ids)`. Without it the ids' range is downloaded synchronously (slow on GPU
+   * backends) and checked. Call inside the forward's `tf.tidy`.
    */
   forward(positionIds: tf.Tensor2D, maxPosition?: number): { cos: tf.Tensor3D; sin: tf.Tensor3D } {
     if (positionIds.rank !== 2 || positionIds.dtype !== 'int32') {
