@@ -80,7 +80,10 @@ export class GPT2Attention extends Module {
       outputAttentions: step.outputAttentions,
     });
     const merged = tf.reshape(tf.transpose(output, [0, 2, 1, 3]), [batch, seq, innerWidth]); // [batch, seq, heads·headDim]
-    return { output: this.residualDropout.forward(this.cProj.forward(merged)) as tf.Tensor3D, attentions };
+    return {
+      output: this.residualDropout.forward(this.cProj.forward(merged)) as tf.Tensor3D,
+      attentions: attentions ?? null,
+    };
   }
 }
 

@@ -86,7 +86,7 @@ export class LlamaAttention extends Module {
       outputAttentions: step.outputAttentions,
     });
     const merged = tf.reshape(tf.transpose(output, [0, 2, 1, 3]), [batch, seq, numAttentionHeads * headDim]);
-    return { output: this.oProj.forward(merged) as tf.Tensor3D, attentions };
+    return { output: this.oProj.forward(merged) as tf.Tensor3D, attentions: attentions ?? null };
   }
 }
 
@@ -183,6 +183,7 @@ export class LlamaModel extends Module {
     return { lastHiddenState: hidden, hiddenStates, attentions };
   }
 
+  /** Frees the parameters and the rotary cos/sin tables. */
   override dispose(): void {
     super.dispose();
     this.rotaryEmb.dispose();
@@ -224,6 +225,12 @@ export class LlamaForCausalLM extends PretrainedCausalLM<LlamaConfig> {
         ...(step.outputAttentions ? { attentions: trunk.attentions } : {}),
       };
     });
+  }
+
+  /** Frees the parameters and the rotary cos/sin tables. */
+  override dispose(): void {
+    this.model.dispose();
+    super.dispose();
   }
 
   /**
