@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type AttentionImplementation, getAttentionImplementation } from '@tsformer/attention';
 import { type DecoderCache, DynamicCache, StaticCache } from '@tsformer/cache';
-import { Module, ModuleList } from '@tsformer/core-tensor';
+import { Module, ModuleList, type Parameter, TsformerError } from '@tsformer/core-tensor';
 import {
   Conv1D,
   Dropout,
@@ -185,7 +185,10 @@ export class GPT2LMHeadModel extends PretrainedCausalLM<GPT2Config> {
   readonly transformer: GPT2Model;
   readonly lmHead: Linear;
 
-  constructor(config: GPT2Config, options: CreateModelOptions = {}) {
+  constructor(
+    config: GPT2Config,
+    private readonly options: CreateModelOptions = {},
+  ) {
     super(config);
     const attention = getAttentionImplementation(options.attentionImplementation ?? 'eager');
     this.transformer = this.register('transformer', new GPT2Model(config, attention));
@@ -211,6 +214,62 @@ export class GPT2LMHeadModel extends PretrainedCausalLM<GPT2Config> {
         ...(step.outputAttentions ? { attentions: trunk.attentions } : {}),
       };
     });
+  }
+
+  /**
+   * HF's `prune_heads`: removes the given heads (original numbering, by layer index) from `c_attn` and
+   * `c_proj`. Parameter shapes are fixed once a model is built, so this returns a new model (with
+   * `config.prunedHeads` updated, its weights copied or sliced from this one) and leaves this one as it is.
+   */
+  pruneHeads(headsToPrune: Readonly<Record<number, readonly number[]>>): GPT2LMHeadModel {
+    const { numHiddenLayers, numAttentionHeads } = this.config;
+    const prunedHeads: Record<number, readonly number[]> = { ...this.config.prunedHeads };
+    for (const [key, heads] of Object.entries(headsToPrune)) {
+      const layer = Number(key);
+      const knownLayer = Number.isInteger(layer) && layer >= 0 && layer < numHiddenLayers;
+      const knownHeads = heads.every(
+        (head) => Number.isInteger(head) && head >= 0 && head < numAttentionHeads,
+      );
+      if (!knownLayer || !knownHeads) {
+        throw new TsformerError(
+          `pruneHeads: layer ${key} heads ${JSON.stringify(heads)} are not heads in [0, ${numAttentionHeads}) of a layer in [0, ${numHiddenLayers})`,
+        );
+      }
+      const union = [...new Set([...(prunedHeads[layer] ?? []), ...heads])].sort((a, b) => a - b);
+      if (union.length >= numAttentionHeads)
+        throw new TsformerError(`pruneHeads: layer ${layer} would have no head left`);
+      prunedHeads[layer] = union;
+    }
+    const pruned = new GPT2LMHeadModel({ ...this.config, prunedHeads }, this.options);
+    const sources = new Map(this.namedParameters());
+    const copied = new Set<Parameter>();
+    for (const [name, target] of pruned.namedParameters()) {
+      if (copied.has(target)) continue; // a tied head is the embedding table
+      copied.add(target);
+      target.assign(tf.tidy(() => this.prunedValue(name, sources.get(name)!, pruned.config)));
+    }
+    return pruned;
+  }
+
+  /** `source`'s value in checkpoint layout, without the features of heads `target` no longer has. */
+  private prunedValue(name: string, source: Parameter, target: GPT2Config): tf.Tensor {
+    const value = source.transposed ? tf.transpose(source.tensor) : tf.clone(source.tensor);
+    const match = /^transformer\.h\.(\d+)\.attn\.(c_attn|c_proj)\.(weight|bias)$/.exec(name);
+    if (!match) return value;
+    const layer = Number(match[1]);
+    const before = remainingHeads(this.config, layer);
+    const after = remainingHeads(target, layer);
+    if (after.length === before.length) return value;
+    const headDim = this.config.headDim;
+    // Feature indices of the kept heads within this model's (possibly already pruned) layout.
+    const kept = after.flatMap((head) => {
+      const start = before.indexOf(head) * headDim;
+      return Array.from({ length: headDim }, (_, offset) => start + offset);
+    });
+    if (match[2] === 'c_proj') return match[3] === 'weight' ? tf.gather(value, kept, 0) : value;
+    const width = before.length * headDim;
+    const fused = [0, 1, 2].flatMap((part) => kept.map((index) => part * width + index)); // q, k, v blocks
+    return tf.gather(value, fused, match[3] === 'weight' ? 1 : 0);
   }
 
   createCache(
