@@ -159,7 +159,14 @@ describe('generate with a decoder-only model', () => {
         { doSample: true, seed: 9, numReturnSequences: 3, maxNewTokens: 4, eosTokenId: null },
       );
       expect(sequences).toHaveLength(6);
-      sequences.forEach((row, r) => expect(row.slice(0, 2)).toEqual(r < 3 ? [3, 1] : [4, 1]));
+      expect(sequences.map((row) => row.slice(0, 2))).toEqual([
+        [3, 1],
+        [3, 1],
+        [3, 1],
+        [4, 1],
+        [4, 1],
+        [4, 1],
+      ]);
     });
   });
 

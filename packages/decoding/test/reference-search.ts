@@ -41,9 +41,11 @@ export function samplingReference(
     const probabilities = logSoftmax(model(tokens)).map(Math.exp);
     const total = probabilities.reduce((sum, p) => sum + p, 0);
     const threshold = random.uniform() * total;
-    let cumulative = 0;
-    let next = probabilities.findIndex((p) => (cumulative += p) > threshold);
-    if (next < 0) next = probabilities.length - 1;
+    let next = 0;
+    for (let cumulative = probabilities[0]!; cumulative <= threshold && next < probabilities.length - 1; ) {
+      next += 1;
+      cumulative += probabilities[next]!;
+    }
     tokens.push(next);
     if (eos.includes(next)) break;
   }

@@ -39,7 +39,9 @@ describe('beam search', () => {
           ...new Array<number>(5 - tokens.length).fill(SMALL_EOS),
         ]);
         expect(output.sequences).toEqual(padded);
-        output.sequencesScores!.forEach((score, i) => expect(score).toBeCloseTo(best[i]!.score, 4));
+        output.sequencesScores!.forEach((score, i) => {
+          expect(score).toBeCloseTo(best[i]!.score, 4);
+        });
       }
     });
   });
