@@ -1,5 +1,6 @@
 import { TsformerError } from '@tsformer/core-tensor';
 import type { RawConfig } from './config-fields.js';
+import { generationDefaults } from './generation-defaults.js';
 import { gpt2 } from './gpt2/index.js';
 import { llama } from './llama/index.js';
 import { mistral } from './mistral/index.js';
@@ -46,7 +47,8 @@ export interface ModelFromConfig {
 export function createModelFromConfig(raw: RawConfig, options: CreateModelOptions = {}): ModelFromConfig {
   const family = getModelFamily(raw.model_type);
   const config = family.resolveConfig(raw);
-  return { family, config, model: family.createModel(config, options) };
+  const model = family.createModel(config, { generationConfig: generationDefaults(raw), ...options });
+  return { family, config, model };
 }
 
 /** Hugging Face's `num_parameters()` of the model a config.json describes, without any weight in memory. */

@@ -1,8 +1,19 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Cache, DecoderCache } from '@tsformer/cache';
 import { Module } from '@tsformer/core-tensor';
-import type { CausalLM, CausalLMForwardInputs } from '@tsformer/decoding';
+import {
+  type CausalLM,
+  type CausalLMForwardInputs,
+  type GenerateInputs,
+  type GenerateOptions,
+  type GenerateOutput,
+  type GenerationOptions,
+  type GenerationStep,
+  generate,
+  generateAll,
+} from '@tsformer/decoding';
 import { type DecoderStepOptions, ModelInputError } from './decoder-step.js';
+import type { CreateModelOptions } from './model-family.js';
 
 /** How the full-attention layers of a new cache store keys (sliding-window layers always slide). */
 export type CacheImplementation = 'dynamic' | 'static';
@@ -29,6 +40,9 @@ export interface CausalLMConfig {
   modelType: string;
   vocabSize: number;
   numHiddenLayers: number;
+  bosTokenId: number | null;
+  eosTokenId: number | number[] | null;
+  padTokenId: number | null;
 }
 
 /**
@@ -40,9 +54,16 @@ export abstract class PretrainedCausalLM<Config extends CausalLMConfig = CausalL
   implements CausalLM
 {
   readonly kind = 'causal-lm' as const;
+  /** What `generate` starts from (HF `model.generation_config`). */
+  readonly generationConfig: GenerationOptions;
 
-  constructor(readonly config: Config) {
+  constructor(
+    readonly config: Config,
+    options: CreateModelOptions = {},
+  ) {
     super();
+    const { bosTokenId, eosTokenId, padTokenId } = config;
+    this.generationConfig = options.generationConfig ?? { bosTokenId, eosTokenId, padTokenId };
   }
 
   get vocabSize(): number {
@@ -61,6 +82,22 @@ export abstract class PretrainedCausalLM<Config extends CausalLMConfig = CausalL
     maxLength: number,
     implementation?: CacheImplementation,
   ): DecoderCache;
+
+  /**
+   * Generates as Hugging Face's `generate` (decoding's `generate` on this model): yields each step's
+   * new tokens, returns the sequences. Options are HF's in camelCase (`maxNewTokens`, `numBeams`, ...).
+   */
+  generate(
+    inputs: GenerateInputs,
+    options?: GenerateOptions,
+  ): AsyncGenerator<GenerationStep, GenerateOutput, undefined> {
+    return generate(this, inputs, options);
+  }
+
+  /** `generate` run to the end: the sequences (and beam scores). */
+  generateAll(inputs: GenerateInputs, options?: GenerateOptions): Promise<GenerateOutput> {
+    return generateAll(this, inputs, options);
+  }
 
   /** decoding's entry point: logits only, the cache made by `createCache`. */
   forwardLogits(inputs: CausalLMForwardInputs): tf.Tensor3D {

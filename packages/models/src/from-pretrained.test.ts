@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { serializeSafetensors, useBackend, WeightLoadingError } from '@tsformer/core-tensor';
 import { assertClose, expectNoLeak } from '@tsformer/core-tensor/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DECODER_FIXTURES, ids, readDecoderReference } from '../test/decoder-fixtures.js';
+import { DECODER_FIXTURES, ids, readDecoderReference, readJson } from '../test/decoder-fixtures.js';
 import { UnknownModelTypeError } from './auto.js';
 import type { PretrainedCausalLM } from './causal-lm.js';
 import { ConfigFieldError } from './config-fields.js';
@@ -47,8 +47,28 @@ describe('fromPretrained', () => {
       expect(family.modelType).toBe('gpt2');
       expect(model.numParameters()).toBe(readDecoderReference('gpt2').num_parameters);
       expect(tokenizer!.encode('Hello, my dog is cute and')).toEqual([15496, 11, 616, 3290, 318, 13779, 290]);
-      expect(generationConfig).toMatchObject({ bos_token_id: 50256, eos_token_id: 50256 });
+      expect(generationConfig).toMatchObject({ bosTokenId: 50256, eosTokenId: [50256] });
+      expect((model as PretrainedCausalLM).generationConfig).toBe(generationConfig);
       expect(weights.ignored).toEqual([]);
+      model.dispose();
+    });
+  });
+
+  it('generates through decoding: model.generateAll gives HF greedy sequence, its defaults from the folder', async () => {
+    await expectNoLeak(async () => {
+      const { model, tokenizer } = await fromPretrained(DECODER_FIXTURES['tiny-llama-docs']);
+      const causal = model as PretrainedCausalLM;
+      const greedy = readJson<{
+        generate: { kwargs: object; input_ids: number[][]; sequences: number[][] }[];
+      }>(`${DECODER_FIXTURES['tiny-llama-docs']}/reference.json`).generate[0]!;
+      const { sequences } = await causal.generateAll({ inputIds: greedy.input_ids }, { maxNewTokens: 40 });
+      expect(sequences).toEqual(greedy.sequences);
+      let streamed = 0;
+      for await (const step of causal.generate({ inputIds: greedy.input_ids }, { maxNewTokens: 3 })) {
+        streamed += step.newTokens[0]!.length;
+      }
+      expect(streamed).toBe(3);
+      expect(tokenizer!.decode(sequences[0]!, { skipSpecialTokens: true })).toMatch(/^Return the number of/);
       model.dispose();
     });
   });
@@ -83,7 +103,7 @@ describe('fromPretrained', () => {
       fixtureFiles(DECODER_FIXTURES.gpt2, gpt2Names, { 'generation_config.json': null }),
     );
     const { model, generationConfig } = await fromPretrained(files);
-    expect(generationConfig).toEqual({ bos_token_id: 50256, eos_token_id: 50256 });
+    expect(generationConfig).toEqual({ bosTokenId: 50256, eosTokenId: [50256] });
     model.dispose();
   });
 

@@ -1,14 +1,13 @@
 import { type BackendName, type LoadWeightsReport, useBackend } from '@tsformer/core-tensor';
+import type { GenerationOptions } from '@tsformer/decoding';
 import { getModelFamily } from './auto.js';
 import type { RawConfig } from './config-fields.js';
 import { folderFiles } from './folder-files.js';
+import { generationDefaults } from './generation-defaults.js';
 import type { CreateModelOptions, ModelFamily, PretrainedModel } from './model-family.js';
 import { ModelFileError, type ModelFiles, readJsonFile } from './model-files.js';
 import { openModelWeights } from './model-weights.js';
 import { PretrainedTokenizer } from './tokenizer.js';
-
-/** `generation_config.json` as Hugging Face writes it (snake_case; decoding parses it). */
-export type RawGenerationConfig = Readonly<Record<string, unknown>>;
 
 export interface FromPretrainedOptions extends CreateModelOptions {
   /** Activate this tensor backend first (`useBackend`); default: leave the current one. */
@@ -25,21 +24,11 @@ export interface Pretrained<Model extends PretrainedModel = PretrainedModel> {
   family: ModelFamily;
   /** null when the folder has no `tokenizer.json` (Marian-style folders with other tokenizer files). */
   tokenizer: PretrainedTokenizer | null;
-  /** `generation_config.json`, or HF's fallback from config.json's token ids when the file is absent. */
-  generationConfig: RawGenerationConfig;
+  /** The model's generation defaults: config.json's token ids overlaid with generation_config.json. */
+  generationConfig: GenerationOptions;
   /** Which checkpoint tensors were loaded and which were ignored. */
   weights: LoadWeightsReport;
 }
-
-/** The token-id fields HF's `GenerationConfig.from_model_config` copies from config.json. */
-const GENERATION_FIELDS_OF_CONFIG = [
-  'bos_token_id',
-  'eos_token_id',
-  'pad_token_id',
-  'decoder_start_token_id',
-  'forced_bos_token_id',
-  'forced_eos_token_id',
-];
 
 /**
  * Loads a Hugging Face model folder: config.json (its `model_type` picks the family), the safetensors
@@ -55,8 +44,17 @@ export async function fromPretrained(
   const rawConfig = await readConfigJson(files);
   const family = getModelFamily(rawConfig.model_type);
   const config = family.resolveConfig(rawConfig);
+  const generationConfig = generationDefaults(
+    rawConfig,
+    (await files.has('generation_config.json'))
+      ? await readJsonFile(files, 'generation_config.json')
+      : undefined,
+  );
   const weightsSource = await openModelWeights(files);
-  const model = family.createModel(config, { attentionImplementation: options.attentionImplementation });
+  const model = family.createModel(config, {
+    attentionImplementation: options.attentionImplementation,
+    generationConfig,
+  });
   let weights: LoadWeightsReport;
   try {
     weights = await family.loadWeights(model, weightsSource);
@@ -70,7 +68,7 @@ export async function fromPretrained(
     rawConfig,
     family,
     tokenizer: await PretrainedTokenizer.fromFiles(files),
-    generationConfig: await readGenerationConfig(files, rawConfig),
+    generationConfig,
     weights,
   };
 }
@@ -82,20 +80,4 @@ async function readConfigJson(files: ModelFiles): Promise<RawConfig> {
     throw new ModelFileError(`${files.path('config.json')} is not a JSON object`);
   }
   return raw as RawConfig;
-}
-
-async function readGenerationConfig(files: ModelFiles, rawConfig: RawConfig): Promise<RawGenerationConfig> {
-  if (await files.has('generation_config.json')) {
-    const raw = await readJsonFile(files, 'generation_config.json');
-    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-      throw new ModelFileError(`${files.path('generation_config.json')} is not a JSON object`);
-    }
-    return raw as RawGenerationConfig;
-  }
-  return Object.fromEntries(
-    GENERATION_FIELDS_OF_CONFIG.filter((field) => rawConfig[field] != null).map((field) => [
-      field,
-      rawConfig[field],
-    ]),
-  );
 }

@@ -27,8 +27,8 @@ export {
   type FromPretrainedOptions,
   fromPretrained,
   type Pretrained,
-  type RawGenerationConfig,
 } from './from-pretrained.js';
+export { generationDefaults } from './generation-defaults.js';
 export * from './gpt2/index.js';
 export * from './llama/index.js';
 export * from './mistral/index.js';

@@ -1,5 +1,5 @@
 import type { LoadWeightsReport, Module, WeightSource } from '@tsformer/core-tensor';
-import type { CausalLM, Seq2SeqLM } from '@tsformer/decoding';
+import type { CausalLM, GenerationOptions, Seq2SeqLM } from '@tsformer/decoding';
 import type { RawConfig } from './config-fields.js';
 
 /** A model built by a family: a `Module` (HF-named parameters) that decoding can drive. */
@@ -9,6 +9,11 @@ export type PretrainedModel = Module & { readonly config: unknown } & (CausalLM 
 export interface CreateModelOptions {
   /** Name of a registered attention implementation (HF `attn_implementation`; default `eager`). */
   attentionImplementation?: string;
+  /**
+   * The model's generation defaults (what `generate` starts from); default: the config's token ids.
+   * `fromPretrained` passes config.json's token ids overlaid with generation_config.json.
+   */
+  generationConfig?: GenerationOptions;
 }
 
 /**

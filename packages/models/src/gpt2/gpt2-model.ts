@@ -189,7 +189,7 @@ export class GPT2LMHeadModel extends PretrainedCausalLM<GPT2Config> {
     config: GPT2Config,
     private readonly options: CreateModelOptions = {},
   ) {
-    super(config);
+    super(config, options);
     const attention = getAttentionImplementation(options.attentionImplementation ?? 'eager');
     this.transformer = this.register('transformer', new GPT2Model(config, attention));
     this.lmHead = this.register(

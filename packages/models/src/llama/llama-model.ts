@@ -199,7 +199,7 @@ export class LlamaForCausalLM extends PretrainedCausalLM<LlamaConfig> {
   readonly lmHead: Linear;
 
   constructor(config: LlamaConfig, options: CreateModelOptions = {}) {
-    super(config);
+    super(config, options);
     const attention = getAttentionImplementation(options.attentionImplementation ?? 'eager');
     this.model = this.register('model', new LlamaModel(config, attention));
     this.lmHead = this.register(
