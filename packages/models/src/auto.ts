@@ -1,14 +1,25 @@
 import { TsformerError } from '@tsformer/core-tensor';
+import { bart } from './bart/index.js';
 import type { RawConfig } from './config-fields.js';
 import { generationDefaults } from './generation-defaults.js';
 import { gpt2 } from './gpt2/index.js';
 import { llama } from './llama/index.js';
+import { marian } from './marian/index.js';
 import { mistral } from './mistral/index.js';
 import type { CreateModelOptions, ModelFamily, PretrainedModel } from './model-family.js';
 import { qwen2 } from './qwen2/index.js';
+import { transformer } from './transformer/index.js';
 
 /** Every family `fromPretrained` can build, by `model_type`. Adding a family: one import, one entry. */
-export const MODEL_FAMILIES: readonly ModelFamily[] = [gpt2, llama, qwen2, mistral];
+export const MODEL_FAMILIES: readonly ModelFamily[] = [
+  gpt2,
+  llama,
+  qwen2,
+  mistral,
+  bart,
+  marian,
+  transformer,
+];
 
 /** A `model_type` no registered family handles; the message lists the supported ones. */
 export class UnknownModelTypeError extends TsformerError {
@@ -53,5 +64,8 @@ export function createModelFromConfig(raw: RawConfig, options: CreateModelOption
 
 /** Hugging Face's `num_parameters()` of the model a config.json describes, without any weight in memory. */
 export function parameterCountFromConfig(raw: RawConfig): number {
-  return createModelFromConfig(raw).model.numParameters();
+  const { model } = createModelFromConfig(raw);
+  const count = model.numParameters();
+  model.dispose(); // frees what a family computes at build time (Marian's sinusoid table)
+  return count;
 }

@@ -31,9 +31,11 @@ export {
 export { generationDefaults } from './generation-defaults.js';
 export * from './gpt2/index.js';
 export * from './llama/index.js';
+export * from './marian/index.js';
 export * from './mistral/index.js';
 export type { CreateModelOptions, ModelFamily, PretrainedModel } from './model-family.js';
 export { filesInMemory, ModelFileError, type ModelFiles, readJsonFile } from './model-files.js';
 export { openModelWeights } from './model-weights.js';
 export * from './qwen2/index.js';
 export { type DecodeOptions, type EncodeOptions, PretrainedTokenizer } from './tokenizer.js';
+export * from './transformer/index.js';
