@@ -26,10 +26,13 @@ export class TypicalLogitsWarper implements LogitsProcessor {
     const order = tf.topk(tf.neg(distance), vocabSize); // ascending distance
     const sortedDistance = tf.neg(order.values);
     const cumulative = tf.cumsum(tf.softmax(gatherPerRow(scores, order.indices)), 1);
-    const lastKept = tf.clipByValue(
-      tf.sum(tf.cast(tf.less(cumulative, this.mass), 'int32'), 1, true),
-      Math.min(this.minTokensToKeep - 1, vocabSize - 1),
-      vocabSize - 1,
+    // Clamped with int32 min/max: the wasm backend's clipByValue reads int32 data as float32.
+    const lastKept = tf.maximum(
+      tf.minimum(
+        tf.sum(tf.cast(tf.less(cumulative, this.mass), 'int32'), 1, true),
+        tf.scalar(vocabSize - 1, 'int32'),
+      ),
+      tf.scalar(Math.min(this.minTokensToKeep - 1, vocabSize - 1), 'int32'),
     ); // [rows, 1]
     return fillWhere(scores, tf.greater(distance, gatherPerRow(sortedDistance, lastKept)), -Infinity);
   }
