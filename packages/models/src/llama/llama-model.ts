@@ -13,7 +13,13 @@ import {
   SlidingWindowLayerCache,
   StaticLayerCache,
 } from '@tsformer/cache';
-import { Module, ModuleList } from '@tsformer/core-tensor';
+import {
+  type LoadWeightsOptions,
+  type LoadWeightsReport,
+  Module,
+  ModuleList,
+  type WeightSource,
+} from '@tsformer/core-tensor';
 import { Embedding, GatedMLP, Linear, RMSNorm } from '@tsformer/layers';
 import {
   type CacheImplementation,
@@ -225,6 +231,19 @@ export class LlamaForCausalLM extends PretrainedCausalLM<LlamaConfig> {
         ...(step.outputAttentions ? { attentions: trunk.attentions } : {}),
       };
     });
+  }
+
+  /**
+   * Loads weights by name, then builds the rotary cos/sin tables the model keeps on the device, so a
+   * loaded model already holds every tensor it keeps and a forward pass leaves nothing new behind
+   * (until a sequence outgrows the tables).
+   */
+  override async loadWeights(source: WeightSource, options?: LoadWeightsOptions): Promise<LoadWeightsReport> {
+    const report = await super.loadWeights(source, options);
+    tf.tidy(() => {
+      this.model.rotaryEmb.forward(tf.zeros([1, 1], 'int32') as tf.Tensor2D, 0);
+    });
+    return report;
   }
 
   /** Frees the parameters and the rotary cos/sin tables. */
