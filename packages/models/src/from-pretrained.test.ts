@@ -43,7 +43,9 @@ describe('fromPretrained', () => {
     await expectNoLeak(async () => {
       const { model, tokenizer, generationConfig, family, weights } = await fromPretrained(
         DECODER_FIXTURES.gpt2,
+        { backend: 'wasm' },
       );
+      expect(tf.getBackend()).toBe('wasm');
       expect(family.modelType).toBe('gpt2');
       expect(model.numParameters()).toBe(readDecoderReference('gpt2').num_parameters);
       expect(tokenizer!.encode('Hello, my dog is cute and')).toEqual([15496, 11, 616, 3290, 318, 13779, 290]);
