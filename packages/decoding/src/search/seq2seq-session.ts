@@ -40,7 +40,13 @@ export class Seq2SeqSession implements ModelSession {
       [rows, sourceLength],
       'int32',
     );
-    this.cache = useCache ? model.createCache(rows, maxLength) : undefined;
+    try {
+      this.cache = useCache ? model.createCache(rows, maxLength) : undefined;
+    } catch (error) {
+      this.encoderHiddenStates.dispose();
+      this.encoderAttentionMask.dispose();
+      throw error;
+    }
   }
 
   nextLogits(sequences: TokenRows): tf.Tensor2D {
