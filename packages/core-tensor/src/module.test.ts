@@ -120,3 +120,21 @@ describe('Module', () => {
     });
   });
 });
+
+describe('Module.dispose', () => {
+  it("reaches every descendant's own dispose", async () => {
+    await expectNoLeak(async () => {
+      class HoldsTable extends Module {
+        readonly table = tf.keep(tf.ones([3]));
+        override dispose(): void {
+          super.dispose();
+          this.table.dispose();
+        }
+      }
+      class Outer extends Module {
+        readonly inner = this.register('inner', new ModuleList([new HoldsTable()]));
+      }
+      new Outer().dispose();
+    });
+  });
+});

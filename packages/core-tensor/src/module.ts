@@ -144,9 +144,13 @@ export abstract class Module {
     return report;
   }
 
-  /** Frees every parameter of this module and its descendants. */
+  /**
+   * Frees this module's parameters, then each child through its own `dispose` (so a module holding
+   * other tensors, such as rotary tables, frees them by overriding this). Freeing twice is harmless.
+   */
   dispose(): void {
-    for (const parameter of this.parameters()) parameter.dispose();
+    for (const parameter of this.ownParameters.values()) parameter.dispose();
+    for (const child of this.children.values()) child.dispose();
   }
 }
 

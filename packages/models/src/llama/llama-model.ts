@@ -246,12 +246,6 @@ export class LlamaForCausalLM extends PretrainedCausalLM<LlamaConfig> {
     return report;
   }
 
-  /** Frees the parameters and the rotary cos/sin tables. */
-  override dispose(): void {
-    this.model.dispose();
-    super.dispose();
-  }
-
   /**
    * One layer cache per layer: a sliding-window cache for each sliding-window layer (HF's
    * `DynamicSlidingWindowLayer`), a dynamic or static one for each full-attention layer.
