@@ -146,6 +146,27 @@ describe('generate with a decoder-only model', () => {
     });
   });
 
+  it('samples the same tokens on the cpu and wasm backends for a seed', async () => {
+    const sample = (seed: number) =>
+      generateAll(
+        model(),
+        {
+          inputIds: [
+            [3, 1, 4],
+            [2, 7, 1],
+          ],
+        },
+        { doSample: true, seed, maxNewTokens: 8, numBeams: seed % 2 ? 2 : 1 },
+      );
+    const onWasm = await Promise.all([1, 2, 3, 4].map(sample));
+    await useBackend('cpu');
+    try {
+      expect(await Promise.all([1, 2, 3, 4].map(sample))).toEqual(onWasm);
+    } finally {
+      await useBackend('wasm');
+    }
+  });
+
   it('returns numReturnSequences sampled rows per prompt', async () => {
     await expectNoLeak(async () => {
       const { sequences } = await generateAll(

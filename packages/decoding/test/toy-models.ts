@@ -207,7 +207,10 @@ export class ToySeq2SeqLM implements Seq2SeqLM {
     const history = cache === undefined ? inputs.decoderInputIds : cache.extend(inputs.decoderInputIds);
     const [rows, length] = history.shape;
     const kept = inputs.logitsToKeep ?? inputs.decoderInputIds.shape[1];
-    const positions = tf.tile(tf.reshape<tf.Rank.R2>(tf.range(0, length, 1, 'int32'), [1, length]), [rows, 1]);
+    const positions = tf.tile(tf.reshape<tf.Rank.R2>(tf.range(0, length, 1, 'int32'), [1, length]), [
+      rows,
+      1,
+    ]);
     const decoder = toyLogits(this.tables, history, tf.ones([rows, length], 'int32'), positions, kept);
     const hidden = inputs.encoderHiddenStates;
     const sourceMask = inputs.encoderAttentionMask ?? tf.ones([hidden.shape[0], hidden.shape[1]], 'int32');
