@@ -5,6 +5,7 @@ import { assertClose, expectNoLeak } from '@tsformer/core-tensor/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DECODER_FIXTURES, ids, readDecoderReference, readJson } from '../test/decoder-fixtures.js';
 import { UnknownModelTypeError } from './auto.js';
+import type { BartForConditionalGeneration } from './bart/bart-model.js';
 import type { PretrainedCausalLM } from './causal-lm.js';
 import { ConfigFieldError } from './config-fields.js';
 import { fromPretrained } from './from-pretrained.js';
@@ -71,6 +72,27 @@ describe('fromPretrained', () => {
       }
       expect(streamed).toBe(3);
       expect(tokenizer!.decode(sequences[0]!, { skipSpecialTokens: true })).toMatch(/^Return the number of/);
+      model.dispose();
+    });
+  });
+
+  it('gives an encoder-decoder its folder generation defaults (decoder start, forced EOS)', async () => {
+    await expectNoLeak(async () => {
+      const folder = 'fixtures/hf-reference/bart';
+      const { model } = await fromPretrained(new URL(`../../../${folder}`, import.meta.url).pathname);
+      const bart = model as BartForConditionalGeneration;
+      expect(bart.generationConfig).toMatchObject({
+        decoderStartTokenId: 2,
+        forcedEosTokenId: [2],
+        padTokenId: 1,
+      });
+      const greedy = readJson<{
+        generate: { name: string; input_ids: number[][]; sequences: number[][] }[];
+      }>(new URL(`../../../${folder}/reference.json`, import.meta.url).pathname).generate.find(
+        (c) => c.name === 'greedy',
+      )!;
+      const { sequences } = await bart.generateAll({ inputIds: greedy.input_ids }, { maxNewTokens: 16 });
+      expect(sequences).toEqual(greedy.sequences);
       model.dispose();
     });
   });

@@ -7,7 +7,18 @@ import {
 } from '@tsformer/attention';
 import { DynamicCache, EncoderDecoderCache } from '@tsformer/cache';
 import { Module, ModuleList, type Parameter } from '@tsformer/core-tensor';
-import type { Seq2SeqEncoding, Seq2SeqForwardInputs, Seq2SeqLM } from '@tsformer/decoding';
+import {
+  type GenerateInputs,
+  type GenerateOptions,
+  type GenerateOutput,
+  type GenerationOptions,
+  type GenerationStep,
+  generate,
+  generateAll,
+  type Seq2SeqEncoding,
+  type Seq2SeqForwardInputs,
+  type Seq2SeqLM,
+} from '@tsformer/decoding';
 import {
   Dropout,
   Embedding,
@@ -248,12 +259,24 @@ export class BartForConditionalGeneration extends Module implements Seq2SeqLM {
    * the weights but not counted as a parameter.
    */
   readonly finalLogitsBias: Parameter | undefined;
+  /** What `generate` starts from (HF `model.generation_config`): generation_config.json, else the config's ids. */
+  readonly generationConfig: GenerationOptions;
 
   constructor(
     readonly config: BartConfig,
     options: CreateModelOptions = {},
   ) {
     super();
+    const { bosTokenId, eosTokenId, padTokenId, decoderStartTokenId, forcedBosTokenId, forcedEosTokenId } =
+      config;
+    this.generationConfig = options.generationConfig ?? {
+      bosTokenId,
+      eosTokenId,
+      padTokenId,
+      decoderStartTokenId,
+      forcedBosTokenId,
+      forcedEosTokenId,
+    };
     const attention = getAttentionImplementation(options.attentionImplementation ?? 'eager');
     this.model = this.register('model', new BartModel(config, attention));
     const tiedWeight = config.tieWordEmbeddings ? this.model.decoder.embedTokens.weight : undefined;
@@ -271,6 +294,19 @@ export class BartForConditionalGeneration extends Module implements Seq2SeqLM {
 
   get vocabSize(): number {
     return this.config.decoderVocabSize;
+  }
+
+  /** Generates as Hugging Face's `generate` for an encoder-decoder: `inputs` are the source ids. */
+  generate(
+    inputs: GenerateInputs,
+    options?: GenerateOptions,
+  ): AsyncGenerator<GenerationStep, GenerateOutput, undefined> {
+    return generate(this, inputs, options);
+  }
+
+  /** `generate` run to the end: the decoder sequences (and beam scores). */
+  generateAll(inputs: GenerateInputs, options?: GenerateOptions): Promise<GenerateOutput> {
+    return generateAll(this, inputs, options);
   }
 
   /** Hugging Face's `num_parameters()`: every parameter once, the `final_logits_bias` buffer excluded. */
