@@ -1,9 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import { useBackend } from '@tsformer/core-tensor';
+import { openSafetensors, type SafetensorsReader, useBackend } from '@tsformer/core-tensor';
 import { assertClose, expectNoLeak } from '@tsformer/core-tensor/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readSafetensors } from '../../test/read-safetensors.js';
 import { EpsilonLogitsWarper } from './epsilon.js';
 import { EtaLogitsWarper } from './eta.js';
 import { applyLogitsProcessors, type LogitsProcessor } from './logits-processor.js';
@@ -17,10 +16,8 @@ import { TopKLogitsWarper } from './top-k.js';
 import { TopPLogitsWarper } from './top-p.js';
 import { TypicalLogitsWarper } from './typical.js';
 
-const fixture = readSafetensors(
-  fileURLToPath(
-    new URL('../../../../fixtures/hf-reference/processors/reference.safetensors', import.meta.url),
-  ),
+const FIXTURE = fileURLToPath(
+  new URL('../../../../fixtures/hf-reference/processors/reference.safetensors', import.meta.url),
 );
 
 /** Each processor (chain) Hugging Face applied to `processors.scores`, by its fixture name. */
@@ -43,33 +40,40 @@ const CASES: Record<string, () => LogitsProcessor[]> = {
   ],
 };
 
-function tensorOf(name: string): { shape: number[]; values: number[] } {
-  const tensor = fixture.get(`processors.${name}`);
-  if (tensor === undefined) throw new Error(`fixture has no processors.${name}`);
-  return tensor;
+/** A fixture tensor's values, as plain numbers. */
+async function valuesOf(fixture: SafetensorsReader, name: string): Promise<number[]> {
+  const tensor = await fixture.read(`processors.${name}`);
+  const values = Array.from(await tensor.data());
+  tensor.dispose();
+  return values;
 }
 
 describe('logits processors match Hugging Face (fixtures/hf-reference/processors)', () => {
+  let fixture: SafetensorsReader;
+  let inputIds: number[][];
+  let scores: number[];
+
   beforeAll(async () => {
     await useBackend('wasm');
+    fixture = await openSafetensors(FIXTURE);
+    const ids = await valuesOf(fixture, 'input_ids'); // [2, 7]
+    inputIds = [ids.slice(0, 7), ids.slice(7, 14)];
+    scores = await valuesOf(fixture, 'scores'); // [2, 64]
   });
 
-  const ids = tensorOf('input_ids');
-  const inputIds = [ids.values.slice(0, 7), ids.values.slice(7, 14)];
-  const scores = tensorOf('scores');
-
   it.each(Object.keys(CASES))('%s', async (name) => {
+    const expected = await valuesOf(fixture, name);
     await expectNoLeak(() => {
-      const input = tf.tensor2d(scores.values, [2, 64], 'float32');
+      const input = tf.tensor2d(scores, [2, 64], 'float32');
       const output = tf.tidy(() => applyLogitsProcessors(CASES[name]!(), inputIds, input));
-      assertClose(output, tensorOf(name).values, 1e-5, name);
-      assertClose(input, scores.values, 0, `${name} input`);
+      assertClose(output, expected, 1e-5, name);
+      assertClose(input, scores, 0, `${name} input`);
       tf.dispose([input, output]);
     });
   });
 
   it('covers every processor the fixture holds', () => {
-    const names = [...fixture.keys()].map((key) => key.replace('processors.', ''));
+    const names = fixture.names().map((key) => key.replace('processors.', ''));
     expect(names.filter((name) => name !== 'scores' && name !== 'input_ids').sort()).toEqual(
       Object.keys(CASES).sort(),
     );
