@@ -129,10 +129,15 @@ async function registerTensorflow(): Promise<BackendInfo> {
   );
 }
 
-/** Imports an optional peer by name; undefined when it is not installed. */
+/**
+ * Imports an optional peer by name; undefined when it is not installed. A CommonJS bundle `require`s
+ * it, because only `require` honours NODE_PATH (how ../shared/gpu-server's packed runtime provides
+ * the Dawn addon); ES modules use `import`.
+ */
 // biome-ignore lint/suspicious/noExplicitAny: an optional peer's exports have no types here.
 async function importOptional(specifier: string): Promise<Record<string, any> | undefined> {
   try {
+    if (typeof require === 'function') return require(specifier);
     return await import(/* @vite-ignore */ specifier);
   } catch (error) {
     const code = (error as { code?: string }).code;
