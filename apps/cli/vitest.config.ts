@@ -1,3 +1,5 @@
+import { mergeConfig } from 'vitest/config';
 import { packageProject } from '../../vitest.shared.js';
 
-export default packageProject('cli');
+// The tests run the built command (dist/bin.js) as a subprocess; the global setup builds it when absent.
+export default mergeConfig(packageProject('cli'), { test: { globalSetup: ['test/build-once.ts'] } });

@@ -16,7 +16,8 @@ export function buildProgram(setStatus: SetStatus): Command {
       'Run Hugging Face transformer models on TensorFlow.js: generate, chat, inspect, check-parity, bench.',
     )
     .exitOverride()
-    .showHelpAfterError('(run with --help for usage)')
+    // One line per error, in the same form as the command's own errors.
+    .configureOutput({ outputError: (text, write) => write(`tsformer: ${text.replace(/^error: /, '')}`) })
     .configureHelp({ sortOptions: false });
   registerGenerate(program, setStatus);
   registerChat(program, setStatus);

@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline';
 import type { BackendName } from '@tsformer/core-tensor';
-import { type CausalLM, generateAll, parseGenerationConfig } from '@tsformer/decoding';
+import { type CausalLM, type GenerationOptions, generateAll } from '@tsformer/decoding';
 import type { ChatMessage } from '@tsformer/models';
 import type { Command } from 'commander';
 import { architectureOf } from '../architecture.js';
@@ -12,7 +12,7 @@ import {
   type GenerationFlagValues,
   generationOptionsFromFlags,
 } from '../generation-flags.js';
-import { resolveGenerationLayers } from '../generation-setup.js';
+import { checkGenerationOptions } from '../generation-setup.js';
 import {
   DEFAULT_MODEL_DIR,
   type LoadedModel,
@@ -57,8 +57,8 @@ interface TurnReport {
 async function runChat(options: ChatOptions): Promise<void> {
   const dir = options.model ?? DEFAULT_MODEL_DIR;
   await requireFolder(dir);
-  const layers = await resolveGenerationLayers(dir, generationOptionsFromFlags(options));
-  if (layers.resolved.numBeams !== 1 || layers.resolved.numReturnSequences !== 1) {
+  const generation = await checkGenerationOptions(dir, generationOptionsFromFlags(options));
+  if (generation.resolved.numBeams !== 1 || generation.resolved.numReturnSequences !== 1) {
     throw new UsageError(
       'chat generates one reply per turn: --num-beams and --num-return-sequences must be 1',
     );
@@ -73,7 +73,7 @@ async function runChat(options: ChatOptions): Promise<void> {
   const model = loaded.model as unknown as CausalLM;
   const cache = model.createCache(1, architectureOf(loaded.family, loaded.config).maxPositions);
   try {
-    await chatLoop(loaded, new ConversationModel(model, cache), options, layers.fromCommandLine);
+    await chatLoop(loaded, new ConversationModel(model, cache), options, generation.commandLine);
   } finally {
     cache.dispose();
     loaded.model.dispose();
@@ -84,7 +84,7 @@ async function chatLoop(
   loaded: LoadedModel,
   conversation: ConversationModel,
   options: ChatOptions,
-  commandLine: ReturnType<typeof generationOptionsFromFlags>,
+  commandLine: GenerationOptions,
 ): Promise<void> {
   const tokenizer = requireTokenizer(loaded);
   const interactive = process.stdin.isTTY === true && !options.json;
@@ -95,7 +95,6 @@ async function chatLoop(
       : [];
   let messages = [...opening];
   let turn = 0;
-  const folderLayer = parseGenerationConfig(loaded.generationConfig);
   if (interactive) process.stdout.write('> ');
   for await (const line of lines) {
     const text = line.trim();
@@ -111,10 +110,10 @@ async function chatLoop(
       const reusedTokens = conversation.prepare(ids);
       const output = await generateAll(
         conversation,
-        { inputIds: [ids] },
+        { inputIds: [ids], attentionMask: [ids.map(() => 1)] },
         {
           ...commandLine,
-          generationConfig: folderLayer,
+          generationConfig: loaded.generationConfig,
           tokenDecoder: tokenizer,
           ...(!options.json && { onText: (piece: string) => process.stdout.write(piece) }),
           ...(options.seed !== undefined && { seed: options.seed }),
@@ -146,7 +145,14 @@ async function chatLoop(
   lines.close();
 }
 
-/** A conversation without a chat template: the turns one after another, one per line. */
+/**
+ * A conversation without a chat template, as plain text: each reply continues the user's text it
+ * answers, and each user turn after the first starts a new line.
+ */
 function plainConversation(messages: readonly ChatMessage[]): string {
-  return messages.map((message) => `${message.content}\n`).join('');
+  return messages
+    .map((message, index) =>
+      message.role === 'user' && index > 0 ? `\n${message.content}` : message.content,
+    )
+    .join('');
 }

@@ -1,6 +1,5 @@
 import type { BackendName } from '@tsformer/core-tensor';
 import { useBackend } from '@tsformer/core-tensor';
-import { parseGenerationConfig } from '@tsformer/decoding';
 import type { Command } from 'commander';
 import { EXIT_FAILURE } from '../cli-errors.js';
 import { addBackendOption, addOutputOptions, chosenBackend, type OutputOptions } from '../common-options.js';
@@ -66,7 +65,7 @@ async function runChecks(
     report(await checkTokenization(folder, loaded.tokenizer));
     report(checkParameterCount(folder, loaded.model));
     report(await checkForwardTensors(folder, loaded.model));
-    report(await checkGenerateCases(folder, loaded.model, parseGenerationConfig(loaded.generationConfig)));
+    report(await checkGenerateCases(folder, loaded.model, loaded.generationConfig));
   } finally {
     loaded.model.dispose();
   }

@@ -1,5 +1,5 @@
 import type { BackendName } from '@tsformer/core-tensor';
-import { type GenerateOutput, generate, parseGenerationConfig } from '@tsformer/decoding';
+import { type GenerateOutput, generate } from '@tsformer/decoding';
 import type { Command } from 'commander';
 import { addBackendOption, addOutputOptions, chosenBackend, type OutputOptions } from '../common-options.js';
 import {
@@ -7,7 +7,7 @@ import {
   type GenerationFlagValues,
   generationOptionsFromFlags,
 } from '../generation-flags.js';
-import { resolveGenerationLayers } from '../generation-setup.js';
+import { checkGenerationOptions } from '../generation-setup.js';
 import { DEFAULT_MODEL_DIR, loadModelFolder, requireFolder, requireTokenizer } from '../model-folder.js';
 import { printJson, readStdin } from '../output.js';
 import type { SetStatus } from '../program.js';
@@ -39,13 +39,13 @@ export function registerGenerate(program: Command, _setStatus: SetStatus): void 
 async function runGenerate(options: GenerateCommandOptions): Promise<void> {
   const dir = options.model ?? DEFAULT_MODEL_DIR;
   await requireFolder(dir);
-  const layers = await resolveGenerationLayers(dir, generationOptionsFromFlags(options));
+  const generation = await checkGenerationOptions(dir, generationOptionsFromFlags(options));
   const prompt = await readPrompt(options.prompt);
   const loaded = await loadModelFolder(dir, chosenBackend(options.backend));
   try {
     const tokenizer = requireTokenizer(loaded);
     const inputIds = tokenizer.encode(prompt);
-    const { numBeams, numReturnSequences } = layers.resolved;
+    const { numBeams, numReturnSequences } = generation.resolved;
     const streaming = !options.json && numReturnSequences === 1;
     const isSeq2Seq = loaded.family.task === 'seq2seq-lm';
     if (streaming && !isSeq2Seq) process.stdout.write(prompt);
@@ -54,10 +54,11 @@ async function runGenerate(options: GenerateCommandOptions): Promise<void> {
     let firstTokenMs: number | undefined;
     const steps = generate(
       loaded.model,
-      { inputIds: [inputIds] },
+      // The tokenizer's attention mask: no padding (never inferred from a pad id that is also BOS).
+      { inputIds: [inputIds], attentionMask: [inputIds.map(() => 1)] },
       {
-        ...layers.fromCommandLine,
-        generationConfig: parseGenerationConfig(loaded.generationConfig),
+        ...generation.commandLine,
+        generationConfig: loaded.generationConfig,
         tokenDecoder: tokenizer,
         ...(streaming && { onText: (text: string) => process.stdout.write(text) }),
         ...(options.seed !== undefined && { seed: options.seed }),
@@ -84,7 +85,7 @@ async function runGenerate(options: GenerateCommandOptions): Promise<void> {
         backend: loaded.backend.name,
         prompt,
         promptTokens: inputIds.length,
-        search: numBeams > 1 ? 'beam' : layers.resolved.doSample ? 'sample' : 'greedy',
+        search: numBeams > 1 ? 'beam' : generation.resolved.doSample ? 'sample' : 'greedy',
         sequences: generated.map((ids, row) => ({
           text: texts[row],
           tokenIds: ids,

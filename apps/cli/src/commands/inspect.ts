@@ -1,5 +1,10 @@
 import { join } from 'node:path';
-import { type SafetensorsFile, ShardedSafetensors } from '@tsformer/core-tensor';
+import {
+  defaultBackendName,
+  type SafetensorsFile,
+  ShardedSafetensors,
+  useBackend,
+} from '@tsformer/core-tensor';
 import { createModelFromConfig, folderFiles, openModelWeights } from '@tsformer/models';
 import { type Command, Option } from 'commander';
 import { type Architecture, architectureOf } from '../architecture.js';
@@ -55,6 +60,8 @@ async function runInspect(options: InspectOptions): Promise<void> {
   }
   if (options.model !== undefined) await requireFolder(options.model);
   const configPath = options.config ?? join(options.model!, 'config.json');
+  // No weight is allocated, but some families build fixed tables (Marian's sinusoids) with tensors.
+  await useBackend(defaultBackendName());
   const { family, config, model } = createModelFromConfig(await readJsonObject(configPath));
   try {
     const architecture = architectureOf(family, config);

@@ -56,20 +56,21 @@ export function checkParameterCount(folder: ReferenceFolder, model: PretrainedMo
 }
 
 /**
- * Every generate case: identical sequences (a difference where HF's own smallest top-2 margin is
+ * Every generate case, the folder's generation defaults under the case's `generate()` arguments, as
+ * in Hugging Face: identical sequences (a difference where HF's own smallest top-2 margin is
  * below 1e-4 is a tie, not a failure) and, for beam search, `sequences_scores` within 1e-4.
  */
 export async function checkGenerateCases(
   folder: ReferenceFolder,
   model: PretrainedModel,
-  folderGenerationConfig: GenerationOptions,
+  folderDefaults: GenerationOptions,
 ): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
   for (const generateCase of folder.reference.generate ?? []) {
     const name = `generate ${generateCase.name}`;
     let result: CheckResult;
     try {
-      result = { name, ...(await runGenerateCase(generateCase, model, folderGenerationConfig)) };
+      result = { name, ...(await runGenerateCase(generateCase, model, folderDefaults)) };
     } catch (error) {
       result = { name, status: 'fail', detail: (error as Error).message };
     }
@@ -81,7 +82,7 @@ export async function checkGenerateCases(
 async function runGenerateCase(
   generateCase: GenerateCase,
   model: PretrainedModel,
-  folderGenerationConfig: GenerationOptions,
+  folderDefaults: GenerationOptions,
 ): Promise<Pick<CheckResult, 'status' | 'detail'>> {
   const output = await generateAll(
     model,
@@ -89,7 +90,7 @@ async function runGenerateCase(
       inputIds: generateCase.input_ids,
       ...(generateCase.attention_mask && { attentionMask: generateCase.attention_mask }),
     },
-    { ...parseGenerationConfig(generateCase.kwargs, 'kwargs'), generationConfig: folderGenerationConfig },
+    { ...parseGenerationConfig(generateCase.kwargs, 'generate kwargs'), generationConfig: folderDefaults },
   );
   const difference = firstDifference(output.sequences, generateCase.sequences);
   if (difference) {

@@ -69,7 +69,7 @@ export async function checkProcessors(folder: ReferenceFolder): Promise<CheckRes
       results.push(
         await runCheck(`processor ${name}`, async () => {
           const processors = processorsFromName(name);
-          const expected = await folder.tensors.read(name);
+          const expected = await folder.tensors.read(`processors.${name}`);
           // A clone: a processor with nothing to do returns its input, which is not ours to dispose.
           const actual = tf.tidy(() => tf.clone(applyLogitsProcessors(processors, inputIds, scores)));
           try {

@@ -65,12 +65,14 @@ export async function openReferenceFolder(dir: string, atolOverride?: number): P
   const info = await stat(dir).catch(() => undefined);
   if (!info?.isDirectory()) throw new InputFileError(`${dir}: no such folder`);
   const referencePath = join(dir, 'reference.json');
+  if (!(await isFile(referencePath))) {
+    throw new InputFileError(
+      `${dir}: not a reference folder (it has no reference.json; see fixtures/hf-reference/README.md)`,
+    );
+  }
   const reference = checkReference(await readJsonObject(referencePath), referencePath);
   const tensors = await openSafetensors(join(dir, 'reference.safetensors'));
-  const hasConfig = await stat(join(dir, 'config.json')).then(
-    (file) => file.isFile(),
-    () => false,
-  );
+  const hasConfig = await isFile(join(dir, 'config.json'));
   if (!hasConfig && reference.processors === undefined) {
     throw new InputFileError(`${dir}: holds neither config.json (a model folder) nor a processors reference`);
   }
@@ -81,6 +83,13 @@ export async function openReferenceFolder(dir: string, atolOverride?: number): P
     tensors,
     atol: atolOverride ?? reference.atol ?? DEFAULT_FORWARD_ATOL,
   };
+}
+
+async function isFile(path: string): Promise<boolean> {
+  return stat(path).then(
+    (info) => info.isFile(),
+    () => false,
+  );
 }
 
 /** Checks the parts of reference.json the checks rely on, so a bad file fails once, clearly. */

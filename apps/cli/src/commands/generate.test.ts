@@ -1,0 +1,102 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { BUNDLED_MODEL, runCli, runCliJson } from '../../test/run-cli.js';
+
+interface GenerateJson {
+  prompt: string;
+  promptTokens: number;
+  search: string;
+  sequences: { text: string; tokenIds: number[]; score?: number }[];
+}
+
+/** Hugging Face's own generate results for the bundled model (prompt ids, sequences, beam scores). */
+const reference = JSON.parse(readFileSync(`${BUNDLED_MODEL}/reference.json`, 'utf8')) as {
+  generate: { name: string; input_ids: number[][]; sequences: number[][]; sequences_scores?: number[] }[];
+};
+const hfCase = (name: string) => reference.generate.find((entry) => entry.name === name)!;
+const PROMPT = 'Return the number of'; // reference prompt 0: ids [0, 463, 271, 667, 290]
+
+describe('tsformer generate', () => {
+  it('with no arguments, from any directory, continues the default prompt with the bundled model', () => {
+    const run = runCli(['generate']);
+    expect(run.status).toBe(0);
+    expect(run.stderr).toBe(''); // no progress bar when stderr is not a terminal
+    const json = runCliJson<GenerateJson>(['generate', '--max-new-tokens', '64']);
+    expect(json.prompt).toBe(PROMPT);
+    expect(json.sequences[0]!.tokenIds).toHaveLength(64);
+    expect(run.stdout).toBe(`${PROMPT}${json.sequences[0]!.text}\n`);
+  });
+
+  it("reproduces Hugging Face's greedy tokens", () => {
+    const greedy = hfCase('greedy_0');
+    const json = runCliJson<GenerateJson>(['generate', '--prompt', PROMPT, '--max-new-tokens', '40']);
+    expect(json.promptTokens).toBe(greedy.input_ids[0]!.length);
+    expect(json.search).toBe('greedy');
+    expect(json.sequences[0]!.tokenIds).toEqual(greedy.sequences[0]!.slice(greedy.input_ids[0]!.length));
+  });
+
+  it("reproduces Hugging Face's beam search (num_beams 4, no_repeat_ngram_size 3) and its score", () => {
+    const beam = hfCase('beam4_norepeat3_0');
+    const json = runCliJson<GenerateJson>([
+      'generate',
+      '--prompt',
+      PROMPT,
+      '--max-new-tokens',
+      '30',
+      '--num-beams',
+      '4',
+      '--no-repeat-ngram-size',
+      '3',
+      '--early-stopping',
+    ]);
+    expect(json.search).toBe('beam');
+    expect(json.sequences[0]!.tokenIds).toEqual(beam.sequences[0]!.slice(5));
+    expect(Math.abs(json.sequences[0]!.score! - beam.sequences_scores![0]!)).toBeLessThan(1e-4);
+  });
+
+  it('prints beam search results at the end, one block per returned sequence', () => {
+    const run = runCli([
+      'generate',
+      '--num-beams',
+      '3',
+      '--num-return-sequences',
+      '2',
+      '--max-new-tokens',
+      '6',
+    ]);
+    expect(run.status).toBe(0);
+    expect(run.stdout.match(/^--- sequence \d \(score -?\d+\.\d+\)$/gm)).toHaveLength(2);
+  });
+
+  it('reads the prompt from stdin when it is piped', () => {
+    const json = runCliJson<GenerateJson>(['generate', '--max-new-tokens', '3'], {
+      input: 'Compute the mean\n',
+    });
+    expect(json.prompt).toBe('Compute the mean');
+  });
+
+  it('stops at a given --eos-token-id and at a --stop string', () => {
+    // HF's greedy continuation of the prompt starts with ids 2057, 1223, 443 (" special tokens that").
+    const eos = runCliJson<GenerateJson>(['generate', '--prompt', PROMPT, '--eos-token-id', '443']);
+    expect(eos.sequences[0]!.tokenIds).toEqual([2057, 1223, 443]);
+    const stop = runCliJson<GenerateJson>(['generate', '--prompt', PROMPT, '--stop', 'tokens']);
+    expect(stop.sequences[0]!.text).toBe(' special tokens');
+  });
+
+  it('samples reproducibly with --seed', () => {
+    const args = [
+      'generate',
+      '--do-sample',
+      '--top-k',
+      '20',
+      '--temperature',
+      '1.3',
+      '--max-new-tokens',
+      '12',
+    ];
+    const first = runCliJson<GenerateJson>([...args, '--seed', '7']);
+    const again = runCliJson<GenerateJson>([...args, '--seed', '7']);
+    expect(first.search).toBe('sample');
+    expect(again.sequences[0]!.tokenIds).toEqual(first.sequences[0]!.tokenIds);
+  });
+});

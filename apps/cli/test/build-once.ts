@@ -1,0 +1,15 @@
+// Vitest global setup: the CLI tests run dist/bin.js, so build the workspace when it is missing
+// (`npm test` builds before running vitest; a bare `vitest run --project cli` may not have).
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { CLI_PATH, REPO_ROOT } from './run-cli.js';
+
+export default function buildOnce(): void {
+  if (existsSync(CLI_PATH)) return;
+  const build = spawnSync(
+    process.execPath,
+    ['scripts/pnpm.mjs', 'exec', 'turbo', 'run', 'build', '--output-logs=errors-only'],
+    { cwd: REPO_ROOT, stdio: 'inherit' },
+  );
+  if (build.status !== 0) throw new Error(`building the workspace failed (exit ${build.status})`);
+}
