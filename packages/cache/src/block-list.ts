@@ -34,8 +34,12 @@ export function concatBlocks(blocks: readonly KeyValueBlock[]): KeyValueBlock {
 }
 
 /** Row `i` of the result is row `indices[i]` of the block (a copy; the batch size may change). */
-export function gatherBlockRows(block: KeyValueBlock, indices: tf.Tensor1D): KeyValueBlock {
-  return { key: tf.gather(block.key, indices, 0), value: tf.gather(block.value, indices, 0) };
+/** The block's batch rows `indices` (row i of the result is row `indices[i]`), one small upload. */
+export function gatherBlockRows(block: KeyValueBlock, indices: readonly number[]): KeyValueBlock {
+  return tf.tidy(() => {
+    const rows = tf.tensor1d(indices as number[], 'int32');
+    return { key: tf.gather(block.key, rows, 0), value: tf.gather(block.value, rows, 0) };
+  });
 }
 
 /** Exact bytes of a block's two float32 tensors. */
@@ -171,7 +175,7 @@ export class BlockList {
   }
 
   /** Row `i` of every block becomes old row `indices[i]` (the batch size may change). */
-  gatherRows(indices: tf.Tensor1D): void {
+  gatherRows(indices: readonly number[]): void {
     this.blocks = this.blocks.map((block) => {
       const gathered = keepBlock(gatherBlockRows(block, indices));
       disposeBlock(block);

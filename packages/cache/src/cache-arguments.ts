@@ -78,23 +78,17 @@ export function checkCropLength(length: number, where: string): number {
 }
 
 /**
- * Checks beam-search reorder indices against a cache of `batch` rows: a non-empty int32 vector whose
- * entries lie in [0, batch). Reads the (small) indices back to the CPU to check them.
+ * Checks beam-search reorder indices against a cache of `batch` rows: a non-empty array of integers
+ * in [0, batch).
  */
-export function checkReorderIndices(indices: tf.Tensor, batch: number, where: string): void {
-  if (
-    !(indices instanceof tf.Tensor) ||
-    indices.rank !== 1 ||
-    indices.dtype !== 'int32' ||
-    indices.size < 1
-  ) {
-    const got = indices instanceof tf.Tensor ? `${indices.dtype} [${indices.shape}]` : typeof indices;
-    throw new CacheArgumentError(`${where}: reorder indices must be a non-empty int32 vector, got ${got}`);
+export function checkReorderIndices(indices: readonly number[], batch: number, where: string): void {
+  if (!Array.isArray(indices) || indices.length < 1) {
+    throw new CacheArgumentError(`${where}: reorder indices must be a non-empty array of row numbers`);
   }
-  const outOfRange = Array.from(indices.dataSync()).find((row) => row < 0 || row >= batch);
-  if (outOfRange !== undefined) {
+  const invalid = indices.find((row) => !Number.isInteger(row) || row < 0 || row >= batch);
+  if (invalid !== undefined) {
     throw new CacheArgumentError(
-      `${where}: reorder index ${outOfRange} is outside the cache's ${batch} batch row(s)`,
+      `${where}: reorder index ${invalid} is outside the cache's ${batch} batch row(s)`,
     );
   }
 }

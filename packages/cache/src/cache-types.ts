@@ -30,8 +30,11 @@ export interface LayerCache {
    * give back tokens it dropped). Lets a multi-layer cache refuse a crop before touching any layer.
    */
   minCropLength?(): number;
-  /** Reorders (and may repeat) batch rows: row i becomes old row `indices[i]` (beam search). */
-  reorder(indices: tf.Tensor1D): void;
+  /**
+   * Reorders (and may repeat) batch rows: row i becomes old row `indices[i]` (beam search). The
+   * indices are plain numbers (the caller's bookkeeping has them), checked without a device read.
+   */
+  reorder(indices: readonly number[]): void;
   /** Bytes held by this layer's tensors. */
   bytes(): number;
   dispose(): void;
@@ -41,7 +44,7 @@ export interface LayerCache {
 export interface Cache {
   getSeqLength(layerIndex?: number): number;
   crop(length: number): void;
-  reorder(indices: tf.Tensor1D): void;
+  reorder(indices: readonly number[]): void;
   bytes(): number;
   dispose(): void;
 }

@@ -42,7 +42,7 @@ export class DynamicLayerCache implements LayerCache {
     return 0;
   }
 
-  reorder(indices: tf.Tensor1D): void {
+  reorder(indices: readonly number[]): void {
     const held = this.blocks.heldShape();
     if (!held) return;
     checkReorderIndices(indices, held[0]!, 'DynamicLayerCache.reorder');

@@ -48,9 +48,8 @@ describe('EncoderDecoderCache', () => {
       expect(() => fillCross(cache, 0, BEAM_ROWS)).toThrow(CrossAttentionCacheError);
 
       for (let layer = 0; layer < 2; layer++) step(cache.layer(layer), range(0, 3), [0, 1, 2, 3]);
-      const indices = tf.tensor1d([1, 1, 3, 2], 'int32');
+      const indices = [1, 1, 3, 2];
       cache.reorder(indices);
-      indices.dispose();
       const returned = step(cache.layer(0), [3], [1, 1, 3, 2]);
       expect(returned.keys).toEqual(expectedData(range(0, 4), [1, 1, 3, 2], keyAt));
       const cross = readCross(cache, 0);
@@ -74,9 +73,8 @@ describe('EncoderDecoderCache', () => {
       const cache = new EncoderDecoderCache(new DynamicCache(1), { reorderCross: true });
       fillCross(cache, 0, [0, 1]);
       step(cache.layer(0), range(0, 2));
-      const indices = tf.tensor1d([1, 1, 0], 'int32');
+      const indices = [1, 1, 0];
       cache.reorder(indices);
-      indices.dispose();
       expect(readCross(cache, 0).keys).toEqual(expectedData(SOURCE, [1, 1, 0], keyAt));
       expect(step(cache.layer(0), [2], [1, 1, 0]).keys).toEqual(expectedData(range(0, 3), [1, 1, 0], keyAt));
       cache.dispose();
@@ -88,10 +86,9 @@ describe('EncoderDecoderCache', () => {
       const cache = new EncoderDecoderCache(new DynamicCache(1));
       fillCross(cache, 0, [0, 1]);
       step(cache.layer(0), range(0, 2));
-      const indices = tf.tensor1d([0, 0, 1, 1], 'int32');
+      const indices = [0, 0, 1, 1];
       expect(() => cache.reorder(indices)).toThrow(CacheArgumentError);
       expect(() => cache.reorder(indices)).toThrow(/4 reorder indices for a cross-attention cache of 2 rows/);
-      indices.dispose();
       expect(step(cache.layer(0), [2]).keys).toEqual(expectedData(range(0, 3), [0, 1], keyAt));
       cache.dispose();
     });

@@ -101,16 +101,16 @@ export class EncoderDecoderCache implements DecoderCache {
    * (see {@link EncoderDecoderCacheOptions}). Without it the indices must keep the batch size of the
    * cross cache.
    */
-  reorder(indices: tf.Tensor1D): void {
+  reorder(indices: readonly number[]): void {
     const where = 'EncoderDecoderCache.reorder';
     for (const block of this.crossBlocks) {
       if (!block) continue;
       const crossRows = block.key.shape[0];
       if (this.reorderCross) {
         checkReorderIndices(indices, crossRows, where);
-      } else if (indices.size !== crossRows) {
+      } else if (indices.length !== crossRows) {
         throw new CacheArgumentError(
-          `${where}: ${indices.size} reorder indices for a cross-attention cache of ${crossRows} rows; fill it ` +
+          `${where}: ${indices.length} reorder indices for a cross-attention cache of ${crossRows} rows; fill it ` +
             'from encoder states expanded to batch × beams, or create the cache with reorderCross: true',
         );
       }

@@ -66,9 +66,8 @@ describe('LayeredCache', () => {
       const cache = new DynamicCache(3, { blockSize: 4 });
       for (let layer = 0; layer < 3; layer++) step(cache.layer(layer), range(0, 5));
       cache.crop(3);
-      const indices = tf.tensor1d([1, 0, 0], 'int32');
+      const indices = [1, 0, 0];
       cache.reorder(indices);
-      indices.dispose();
       for (let layer = 0; layer < 3; layer++) {
         expect(cache.getSeqLength(layer)).toBe(3);
         expect(step(cache.layer(layer), [3], [1, 0, 0]).keys).toEqual(

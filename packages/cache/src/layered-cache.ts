@@ -48,7 +48,7 @@ export class LayeredCache<L extends LayerCache = LayerCache> implements DecoderC
   }
 
   /** Reorders the batch rows of every layer: row i becomes old row `indices[i]`. */
-  reorder(indices: tf.Tensor1D): void {
+  reorder(indices: readonly number[]): void {
     for (const layer of this.layers) layer.reorder(indices);
   }
 

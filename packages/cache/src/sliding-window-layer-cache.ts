@@ -71,7 +71,7 @@ export class SlidingWindowLayerCache implements LayerCache {
     return this.seen > this.blocks.tokenCount ? this.seen : 0;
   }
 
-  reorder(indices: tf.Tensor1D): void {
+  reorder(indices: readonly number[]): void {
     const held = this.blocks.heldShape();
     if (!held) return;
     checkReorderIndices(indices, held[0]!, 'SlidingWindowLayerCache.reorder');

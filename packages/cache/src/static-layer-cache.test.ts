@@ -97,9 +97,8 @@ describe('StaticLayerCache', () => {
     await expectNoLeak(() => {
       const cache = new StaticLayerCache(6, { blockSize: 4 });
       step(cache, range(0, 4));
-      const indices = tf.tensor1d([1, 1, 0], 'int32');
+      const indices = [1, 1, 0];
       cache.reorder(indices);
-      indices.dispose();
       const returned = step(cache, [4], [1, 1, 0]);
       expect(returned.keys).toEqual(expectedData(slots(5, 6), [1, 1, 0], keyAt));
       expect(cache.bytes()).toBe(kvBytes(6, 3));

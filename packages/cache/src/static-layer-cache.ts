@@ -64,7 +64,7 @@ export class StaticLayerCache implements LayerCache {
     return 0;
   }
 
-  reorder(indices: tf.Tensor1D): void {
+  reorder(indices: readonly number[]): void {
     const held = this.blocks.heldShape();
     if (!held) return;
     checkReorderIndices(indices, held[0]!, 'StaticLayerCache.reorder');

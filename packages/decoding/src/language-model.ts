@@ -13,6 +13,11 @@ export interface CausalLMForwardInputs {
   attentionMask?: tf.Tensor2D;
   /** `[batch, newTokens]` int32 absolute positions; derived from the cache length when absent. */
   positionIds?: tf.Tensor2D;
+  /**
+   * The largest of `positionIds`, when the caller knows it: spares the model a device read (which a
+   * WebGPU backend cannot do synchronously) to range-check learned positions or size RoPE tables.
+   */
+  maxPosition?: number;
   /** Grown in place by the forward (its tensors survive the caller's tidy). */
   cache?: Cache;
   /** Compute logits only for the last N positions (generation needs 1). Default: all. */

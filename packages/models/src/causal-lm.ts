@@ -101,10 +101,11 @@ export abstract class PretrainedCausalLM<Config extends CausalLMConfig = CausalL
 
   /** decoding's entry point: logits only, the cache made by `createCache`. */
   forwardLogits(inputs: CausalLMForwardInputs): tf.Tensor3D {
-    const { inputIds, attentionMask, positionIds, cache, logitsToKeep } = inputs;
+    const { inputIds, attentionMask, positionIds, maxPosition, cache, logitsToKeep } = inputs;
     return this.forward(inputIds, {
       attentionMask,
       positionIds,
+      maxPosition,
       cache: cache === undefined ? undefined : asDecoderCache(cache),
       logitsToKeep,
     }).logits;

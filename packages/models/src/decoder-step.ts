@@ -13,6 +13,8 @@ export interface DecoderStepOptions {
   attentionMask?: tf.Tensor2D;
   /** `[batch, newTokens]` int32 absolute positions; default `past … past + newTokens - 1`. */
   positionIds?: tf.Tensor2D;
+  /** The largest of `positionIds` when the caller knows it (spares a device read each step). */
+  maxPosition?: number;
   /** One layer cache per decoder layer, grown in place. */
   cache?: DecoderCache;
   /** `[heads]` (every layer) or `[layers, heads]`: multiplies each head's attention probabilities. */
@@ -79,7 +81,7 @@ export class DecoderStep {
         );
       }
       this.positionIds = positions;
-      this.maxPosition = undefined;
+      this.maxPosition = options.maxPosition;
     } else {
       const positions = tf.range(this.pastLength, this.pastLength + this.queryLength, 1, 'int32');
       this.positionIds = tf.tile(tf.expandDims(positions, 0), [this.batchSize, 1]) as tf.Tensor2D;

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Cache } from '@tsformer/cache';
 import type { TokenRows } from '../config/generation-options.js';
-import type { CausalLM } from '../language-model.js';
+import type { CausalLM, CausalLMForwardInputs } from '../language-model.js';
 import { lastPositionLogits, type ModelSession } from './model-session.js';
 
 /**
@@ -13,6 +13,8 @@ export class CausalSession implements ModelSession {
   readonly vocabSize: number;
   private readonly cache: Cache | undefined;
   private promptMask: readonly (readonly number[])[];
+  /** Whether any prompt has padding (else the model's default mask and positions are HF's). */
+  private readonly padded: boolean;
   private cachedLength = 0;
 
   constructor(
@@ -23,35 +25,47 @@ export class CausalSession implements ModelSession {
   ) {
     this.vocabSize = model.vocabSize;
     this.promptMask = promptMask;
+    this.padded = promptMask.some((row) => row.includes(0));
     this.cache = useCache ? model.createCache(promptMask.length, maxLength) : undefined;
   }
 
   nextLogits(sequences: TokenRows): tf.Tensor2D {
     const length = sequences[0]!.length;
     const start = this.cache === undefined ? 0 : this.cachedLength;
+    const newTokens = length - start;
+    const inputIds = tf.tensor2d(
+      sequences.map((row) => row.slice(start)),
+      [sequences.length, newTokens],
+      'int32',
+    );
+    const cache = this.cache === undefined ? {} : { cache: this.cache };
+    if (!this.padded) {
+      // Without padding, HF's mask is all ones and its positions are 0, 1, …: the model's own
+      // defaults, which also let it skip building a mask on decode steps.
+      return lastPositionLogits(this.forward({ inputIds, logitsToKeep: 1, ...cache }, length));
+    }
     const mask = this.promptMask.map((row) => [...row, ...new Array<number>(length - row.length).fill(1)]);
     const positions = mask.map((row) => positionIds(row).slice(start));
-    const logits = this.model.forwardLogits({
-      inputIds: tf.tensor2d(
-        sequences.map((row) => row.slice(start)),
-        [sequences.length, length - start],
-        'int32',
-      ),
+    const inputs: CausalLMForwardInputs = {
+      inputIds,
       attentionMask: tf.tensor2d(mask, [mask.length, length], 'int32'),
-      positionIds: tf.tensor2d(positions, [positions.length, length - start], 'int32'),
+      positionIds: tf.tensor2d(positions, [positions.length, newTokens], 'int32'),
+      maxPosition: Math.max(...positions.flat()),
       logitsToKeep: 1,
-      ...(this.cache === undefined ? {} : { cache: this.cache }),
-    });
+      ...cache,
+    };
+    return lastPositionLogits(this.forward(inputs, length));
+  }
+
+  private forward(inputs: CausalLMForwardInputs, length: number): tf.Tensor3D {
+    const logits = this.model.forwardLogits(inputs);
     this.cachedLength = length;
-    return lastPositionLogits(logits);
+    return logits;
   }
 
   reorder(rowIndices: readonly number[]): void {
     this.promptMask = rowIndices.map((row) => this.promptMask[row]!);
-    if (this.cache === undefined) return;
-    const indices = tf.tensor1d([...rowIndices], 'int32');
-    this.cache.reorder(indices);
-    indices.dispose();
+    this.cache?.reorder(rowIndices);
   }
 
   dispose(): void {

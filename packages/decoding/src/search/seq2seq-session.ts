@@ -68,10 +68,7 @@ export class Seq2SeqSession implements ModelSession {
   }
 
   reorder(rowIndices: readonly number[]): void {
-    if (this.cache === undefined) return;
-    const indices = tf.tensor1d([...rowIndices], 'int32');
-    this.cache.reorder(indices);
-    indices.dispose();
+    this.cache?.reorder(rowIndices);
   }
 
   dispose(): void {
