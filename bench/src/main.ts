@@ -1,5 +1,5 @@
 // tsformer benchmarks. Usage (after `node build.mjs`):
-//   node bench-dist/bench.cjs [--backend wasm|cpu|webgpu|tensorflow] [--suite decoder|generate|seq2seq|all]
+//   node bench-dist/bench.cjs [--backend wasm|cpu|webgpu|tensorflow] [--suite parity|decoder|generate|seq2seq|all]
 //                             [--quick] [--out bench/results]
 // Figures are written as JSON to the results folder (one file per suite and backend) and printed.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -12,6 +12,7 @@ import { type CausalLM, parseGenerationConfig } from '@tsformer/decoding';
 import { fromPretrained } from '@tsformer/models';
 import { describeMachine, type MachineInfo } from './machine.js';
 import { measureForwardDecode, promptOfLength } from './measure.js';
+import { checkBundledModelParity } from './parity.js';
 import { BART_BASE, ensureRandomModel, GPT2_124M } from './random-model.js';
 import { measureSeq2Seq } from './seq2seq.js';
 import { measureStrategies } from './strategies.js';
@@ -33,7 +34,7 @@ const sampleText = 'Return the number of elements along a given axis of the arra
 async function main(): Promise<void> {
   const backend = await useBackend(args.backend as BackendName, { wasmPaths: `${__dirname}/` });
   const machine = describeMachine(backend);
-  const suites = args.suite === 'all' ? ['decoder', 'generate', 'seq2seq'] : [args.suite];
+  const suites = args.suite === 'all' ? ['parity', 'decoder', 'generate', 'seq2seq'] : [args.suite];
   for (const suite of suites) {
     const started = Date.now();
     const results = await runSuite(suite);
@@ -44,6 +45,7 @@ async function main(): Promise<void> {
 async function runSuite(suite: string): Promise<unknown> {
   const promptTokens = args.quick ? 32 : 128;
   const newTokens = args.quick ? 16 : 64;
+  if (suite === 'parity') return checkBundledModelParity(tinyLlama);
   if (suite === 'decoder') {
     const gpt2 = await ensureRandomModel(
       join(args.scratch, 'gpt2-124m-random'),
@@ -87,7 +89,7 @@ async function runSuite(suite: string): Promise<unknown> {
     );
     return measureSeq2Seq(bart, promptTokens, newTokens);
   }
-  throw new Error(`unknown suite "${suite}" (decoder, generate, seq2seq, all)`);
+  throw new Error(`unknown suite "${suite}" (parity, decoder, generate, seq2seq, all)`);
 }
 
 function record(suite: string, machine: MachineInfo, results: unknown, wallMs: number): void {

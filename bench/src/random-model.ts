@@ -62,7 +62,7 @@ export async function ensureRandomModel(
     const data = tf.tidy(() =>
       parameter.transposed ? tf.transpose(parameter.tensor) : parameter.tensor.clone(),
     );
-    tensors[name] = { dtype: 'F32', shape: [...parameter.shape], data: data.dataSync() as Float32Array };
+    tensors[name] = { dtype: 'F32', shape: [...parameter.shape], data: (await data.data()) as Float32Array };
     data.dispose();
   }
   model.dispose();
