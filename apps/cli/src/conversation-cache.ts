@@ -6,12 +6,14 @@ type Cache = ReturnType<CausalLM['createCache']>;
 /**
  * A decoder-only model seen through a KV cache that outlives `generate` calls, so a chat feeds only
  * each turn's new tokens (Hugging Face's `generate(..., past_key_values=cache)`). `generate` sees an
- * ordinary CausalLM: the cache it asks for is a view of the kept one whose `dispose` keeps it, and a
- * forward pass given tokens the cache already holds is fed only the rest.
+ * ordinary CausalLM: the cache it asks for is a view of the kept one whose `dispose` keeps it, and
+ * the first forward pass of a turn, given the whole conversation, is fed only what the cache lacks.
  */
 export class ConversationModel implements CausalLM {
   /** The ids whose keys and values the cache holds, in order. */
   private cachedIds: number[] = [];
+  /** Leading tokens of the next forward pass that the cache already holds. */
+  private pendingSkip = 0;
 
   constructor(
     private readonly model: CausalLM,
@@ -36,17 +38,13 @@ export class ConversationModel implements CausalLM {
     while (shared < limit && this.cachedIds[shared] === ids[shared]) shared += 1;
     if (shared < this.cache.getSeqLength()) this.cache.crop(shared);
     this.cachedIds = ids.slice(0, shared);
+    this.pendingSkip = shared;
     return shared;
   }
 
   /** After a turn: `sequence` is what `generate` returned; the cache holds its first tokens. */
   record(sequence: readonly number[]): void {
     this.cachedIds = sequence.slice(0, this.cache.getSeqLength());
-  }
-
-  /** Tokens held in the cache. */
-  get cachedLength(): number {
-    return this.cache.getSeqLength();
   }
 
   createCache(): Cache {
@@ -61,13 +59,12 @@ export class ConversationModel implements CausalLM {
   }
 
   forwardLogits(inputs: CausalLMForwardInputs): tf.Tensor3D {
+    const skip = this.pendingSkip;
+    this.pendingSkip = 0;
     const { inputIds, positionIds } = inputs;
     const [rows, given] = inputIds.shape;
-    const total = inputs.attentionMask?.shape[1] ?? this.cache.getSeqLength() + given;
-    const fresh = total - this.cache.getSeqLength();
-    // [rows, fresh]: the tokens the kept cache has not seen yet.
-    const unseen = (ids: tf.Tensor2D) =>
-      fresh === given ? ids : tf.slice(ids, [0, given - fresh], [rows, fresh]);
+    // [rows, given - skip]: the tokens the kept cache has not seen yet.
+    const unseen = (ids: tf.Tensor2D) => (skip === 0 ? ids : tf.slice(ids, [0, skip], [rows, given - skip]));
     return this.model.forwardLogits({
       ...inputs,
       inputIds: unseen(inputIds),

@@ -17,7 +17,15 @@ export function buildProgram(setStatus: SetStatus): Command {
     )
     .exitOverride()
     // One line per error, in the same form as the command's own errors.
-    .configureOutput({ outputError: (text, write) => write(`tsformer: ${text.replace(/^error: /, '')}`) })
+    .configureOutput({
+      outputError: (text, write) =>
+        write(
+          `tsformer: ${text
+            .replace(/^error: /, '')
+            .trim()
+            .replace(/\s*\n\s*/g, ' ')}\n`,
+        ),
+    })
     .configureHelp({ sortOptions: false });
   registerGenerate(program, setStatus);
   registerChat(program, setStatus);

@@ -63,6 +63,9 @@ async function runChat(options: ChatOptions): Promise<void> {
       'chat generates one reply per turn: --num-beams and --num-return-sequences must be 1',
     );
   }
+  if (!generation.resolved.useCache) {
+    throw new UsageError('chat keeps the KV cache across turns: it cannot run with --no-cache');
+  }
   const loaded = await loadModelFolder(dir, chosenBackend(options.backend));
   if (loaded.family.task !== 'causal-lm') {
     loaded.model.dispose();
