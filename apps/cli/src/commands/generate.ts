@@ -1,5 +1,5 @@
 import type { BackendName } from '@tsformer/core-tensor';
-import { type GenerateOutput, generate } from '@tsformer/decoding';
+import { type GenerateOptions, type GenerateOutput, generate } from '@tsformer/decoding';
 import type { Command } from 'commander';
 import { addBackendOption, addOutputOptions, chosenBackend, type OutputOptions } from '../common-options.js';
 import {
@@ -8,9 +8,16 @@ import {
   generationOptionsFromFlags,
 } from '../generation-flags.js';
 import { checkGenerationOptions } from '../generation-setup.js';
-import { DEFAULT_MODEL_DIR, loadModelFolder, requireFolder, requireTokenizer } from '../model-folder.js';
+import {
+  DEFAULT_MODEL_DIR,
+  type LoadedModel,
+  loadModelFolder,
+  requireFolder,
+  requireTokenizer,
+} from '../model-folder.js';
 import { printJson, readStdin } from '../output.js';
 import type { SetStatus } from '../program.js';
+import { progressBar } from '../progress-bar.js';
 
 /** The prompt when none is given on the command line or stdin (the bundled model writes docstrings). */
 export const DEFAULT_PROMPT = 'Return the number of';
@@ -36,6 +43,13 @@ export function registerGenerate(program: Command, _setStatus: SetStatus): void 
   command.action((options: GenerateCommandOptions) => runGenerate(options));
 }
 
+/** A finished generation: the output and when its first step came. */
+interface Timed {
+  output: GenerateOutput;
+  firstTokenMs: number;
+  totalMs: number;
+}
+
 async function runGenerate(options: GenerateCommandOptions): Promise<void> {
   const dir = options.model ?? DEFAULT_MODEL_DIR;
   await requireFolder(dir);
@@ -45,17 +59,14 @@ async function runGenerate(options: GenerateCommandOptions): Promise<void> {
   try {
     const tokenizer = requireTokenizer(loaded);
     const inputIds = tokenizer.encode(prompt);
-    const { numBeams, numReturnSequences } = generation.resolved;
+    const { numBeams, numReturnSequences, doSample, maxNewTokens, maxLength } = generation.resolved;
     const streaming = !options.json && numReturnSequences === 1;
     const isSeq2Seq = loaded.family.task === 'seq2seq-lm';
     if (streaming && !isSeq2Seq) process.stdout.write(prompt);
 
-    const start = performance.now();
-    let firstTokenMs: number | undefined;
-    const steps = generate(
-      loaded.model,
-      // The tokenizer's attention mask: no padding (never inferred from a pad id that is also BOS).
-      { inputIds: [inputIds], attentionMask: [inputIds.map(() => 1)] },
+    const timed = await timedGeneration(
+      loaded,
+      inputIds,
       {
         ...generation.commandLine,
         generationConfig: loaded.generationConfig,
@@ -63,20 +74,13 @@ async function runGenerate(options: GenerateCommandOptions): Promise<void> {
         ...(streaming && { onText: (text: string) => process.stdout.write(text) }),
         ...(options.seed !== undefined && { seed: options.seed }),
       },
+      // Streamed text shows its own progress, and beam search yields once, at the end; otherwise a
+      // bar over the new tokens (on a terminal).
+      streaming || numBeams > 1 ? undefined : (maxNewTokens ?? (maxLength ?? 0) - inputIds.length),
     );
-    let output: GenerateOutput;
-    for (;;) {
-      const step = await steps.next();
-      firstTokenMs ??= performance.now() - start;
-      if (step.done) {
-        output = step.value;
-        break;
-      }
-    }
-    const totalMs = performance.now() - start;
+    const { output } = timed;
     // Decoder-only rows start with the prompt, encoder-decoder rows with the decoder start token.
-    const skip = isSeq2Seq ? 1 : inputIds.length;
-    const generated = output.sequences.map((row) => row.slice(skip));
+    const generated = output.sequences.map((row) => row.slice(isSeq2Seq ? 1 : inputIds.length));
     const texts = generated.map((ids) => tokenizer.decode(ids, { skipSpecialTokens: true }));
 
     if (options.json) {
@@ -85,19 +89,22 @@ async function runGenerate(options: GenerateCommandOptions): Promise<void> {
         backend: loaded.backend.name,
         prompt,
         promptTokens: inputIds.length,
-        search: numBeams > 1 ? 'beam' : generation.resolved.doSample ? 'sample' : 'greedy',
+        search: numBeams > 1 ? 'beam' : doSample ? 'sample' : 'greedy',
         sequences: generated.map((ids, row) => ({
           text: texts[row],
           tokenIds: ids,
           ...(output.sequencesScores && { score: output.sequencesScores[row] }),
         })),
-        timing: { loadMs: round(loaded.loadMs), firstTokenMs: round(firstTokenMs), totalMs: round(totalMs) },
+        timing: {
+          loadMs: round(loaded.loadMs),
+          firstTokenMs: round(timed.firstTokenMs),
+          totalMs: round(timed.totalMs),
+        },
       });
       return;
     }
-    if (streaming) {
-      process.stdout.write('\n');
-    } else {
+    if (streaming) process.stdout.write('\n');
+    else {
       texts.forEach((text, row) => {
         const score = output.sequencesScores?.[row];
         const label = score === undefined ? '' : ` (score ${score.toFixed(4)})`;
@@ -106,13 +113,47 @@ async function runGenerate(options: GenerateCommandOptions): Promise<void> {
     }
     if (process.stderr.isTTY) {
       const newTokens = Math.max(...generated.map((ids) => ids.length));
-      const decodeSeconds = (totalMs - firstTokenMs) / 1000;
+      const rate = Math.max(0, newTokens - 1) / ((timed.totalMs - timed.firstTokenMs) / 1000);
+      const pace =
+        numBeams > 1
+          ? ''
+          : `, the first after ${round(timed.firstTokenMs)} ms, then ${rate.toFixed(1)} tokens/s`;
       process.stderr.write(
-        `${newTokens} tokens; first after ${round(firstTokenMs)} ms, then ${(Math.max(0, newTokens - 1) / decodeSeconds).toFixed(1)} tokens/s (${loaded.backend.name})\n`,
+        `${newTokens} tokens in ${round(timed.totalMs)} ms${pace} (${loaded.backend.name})\n`,
       );
     }
   } finally {
     loaded.model.dispose();
+  }
+}
+
+/** Runs generation to the end, timing its first step; with `expectedSteps`, a progress bar on a terminal. */
+async function timedGeneration(
+  loaded: LoadedModel,
+  inputIds: number[],
+  options: GenerateOptions,
+  expectedSteps: number | undefined,
+): Promise<Timed> {
+  const progress = expectedSteps === undefined ? undefined : progressBar('generating');
+  const start = performance.now();
+  let firstTokenMs: number | undefined;
+  let steps = 0;
+  // The tokenizer's attention mask: no padding (never inferred from a pad id that is also BOS).
+  const run = generate(
+    loaded.model,
+    { inputIds: [inputIds], attentionMask: [inputIds.map(() => 1)] },
+    options,
+  );
+  try {
+    for (;;) {
+      const step = await run.next();
+      firstTokenMs ??= performance.now() - start;
+      if (step.done) return { output: step.value, firstTokenMs, totalMs: performance.now() - start };
+      steps += 1;
+      progress?.update(steps, expectedSteps!);
+    }
+  } finally {
+    progress?.finish();
   }
 }
 
