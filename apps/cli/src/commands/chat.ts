@@ -116,7 +116,6 @@ async function chatLoop(
         { inputIds: [ids], attentionMask: [ids.map(() => 1)] },
         {
           ...commandLine,
-          generationConfig: loaded.generationConfig,
           tokenDecoder: tokenizer,
           ...(!options.json && { onText: (piece: string) => process.stdout.write(piece) }),
           ...(options.seed !== undefined && { seed: options.seed }),

@@ -65,7 +65,7 @@ async function runChecks(
     report(await checkTokenization(folder, loaded.tokenizer));
     report(checkParameterCount(folder, loaded.model));
     report(await checkForwardTensors(folder, loaded.model));
-    report(await checkGenerateCases(folder, loaded.model, loaded.generationConfig));
+    report(await checkGenerateCases(folder, loaded.model));
   } finally {
     loaded.model.dispose();
   }

@@ -69,7 +69,6 @@ async function runGenerate(options: GenerateCommandOptions): Promise<void> {
       inputIds,
       {
         ...generation.commandLine,
-        generationConfig: loaded.generationConfig,
         tokenDecoder: tokenizer,
         ...(streaming && { onText: (text: string) => process.stdout.write(text) }),
         ...(options.seed !== undefined && { seed: options.seed }),

@@ -1,5 +1,5 @@
 import { assertClose } from '@tsformer/core-tensor/testing';
-import { type GenerationOptions, generateAll, parseGenerationConfig } from '@tsformer/decoding';
+import { generateAll, parseGenerationConfig } from '@tsformer/decoding';
 import type { PretrainedModel, PretrainedTokenizer } from '@tsformer/models';
 import { CheckFailure, type CheckResult, runCheck } from './check-result.js';
 import {
@@ -56,21 +56,21 @@ export function checkParameterCount(folder: ReferenceFolder, model: PretrainedMo
 }
 
 /**
- * Every generate case, the folder's generation defaults under the case's `generate()` arguments, as
- * in Hugging Face: identical sequences (a difference where HF's own smallest top-2 margin is
- * below 1e-4 is a tie, not a failure) and, for beam search, `sequences_scores` within 1e-4.
+ * Every generate case, its `generate()` arguments over the model's generation defaults (the folder's
+ * generation_config.json), as in Hugging Face: identical sequences (a difference where HF's own
+ * smallest top-2 margin is below 1e-4 is a tie, not a failure) and, for beam search,
+ * `sequences_scores` within 1e-4.
  */
 export async function checkGenerateCases(
   folder: ReferenceFolder,
   model: PretrainedModel,
-  folderDefaults: GenerationOptions,
 ): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
   for (const generateCase of folder.reference.generate ?? []) {
     const name = `generate ${generateCase.name}`;
     let result: CheckResult;
     try {
-      result = { name, ...(await runGenerateCase(generateCase, model, folderDefaults)) };
+      result = { name, ...(await runGenerateCase(generateCase, model)) };
     } catch (error) {
       result = { name, status: 'fail', detail: (error as Error).message };
     }
@@ -82,7 +82,6 @@ export async function checkGenerateCases(
 async function runGenerateCase(
   generateCase: GenerateCase,
   model: PretrainedModel,
-  folderDefaults: GenerationOptions,
 ): Promise<Pick<CheckResult, 'status' | 'detail'>> {
   const output = await generateAll(
     model,
@@ -90,7 +89,7 @@ async function runGenerateCase(
       inputIds: generateCase.input_ids,
       ...(generateCase.attention_mask && { attentionMask: generateCase.attention_mask }),
     },
-    { ...parseGenerationConfig(generateCase.kwargs, 'generate kwargs'), generationConfig: folderDefaults },
+    parseGenerationConfig(generateCase.kwargs, 'generate kwargs'),
   );
   const difference = firstDifference(output.sequences, generateCase.sequences);
   if (difference) {
