@@ -62,7 +62,12 @@ async function runGenerate(options: GenerateCommandOptions): Promise<void> {
     const { numBeams, numReturnSequences, doSample, maxNewTokens, maxLength } = generation.resolved;
     const streaming = !options.json && numReturnSequences === 1;
     const isSeq2Seq = loaded.family.task === 'seq2seq-lm';
-    if (streaming && !isSeq2Seq) process.stdout.write(prompt);
+    // Streamed output starts with the prompt (decoder-only models), once generation is under way.
+    let pendingPrompt = streaming && !isSeq2Seq ? prompt : '';
+    const stream = (text: string) => {
+      process.stdout.write(pendingPrompt + text);
+      pendingPrompt = '';
+    };
 
     const timed = await timedGeneration(
       loaded,
@@ -70,7 +75,7 @@ async function runGenerate(options: GenerateCommandOptions): Promise<void> {
       {
         ...generation.commandLine,
         tokenDecoder: tokenizer,
-        ...(streaming && { onText: (text: string) => process.stdout.write(text) }),
+        ...(streaming && { onText: stream }),
         ...(options.seed !== undefined && { seed: options.seed }),
       },
       // Streamed text shows its own progress, and beam search yields once, at the end; otherwise a
@@ -102,7 +107,7 @@ async function runGenerate(options: GenerateCommandOptions): Promise<void> {
       });
       return;
     }
-    if (streaming) process.stdout.write('\n');
+    if (streaming) stream('\n');
     else {
       texts.forEach((text, row) => {
         const score = output.sequencesScores?.[row];
