@@ -12,14 +12,14 @@ import {
 
 type GenerationKey = keyof GenerationOptions;
 
+// biome-ignore lint/suspicious/noExplicitAny: commander's argParser takes (value, previous) of any type.
+type ArgParser = (value: string, previous: any) => unknown;
+
 /**
  * The Hugging Face generation parameters as flags: each flag is the kebab-case spelling of the
  * HF name, so commander's camelCase attribute is the `GenerationOptions` key (`--top-p` -> `topP`).
  * Values are checked for their kind here and for their range by `resolveGenerationConfig`.
  */
-// biome-ignore lint/suspicious/noExplicitAny: commander's argParser takes (value, previous) of any type.
-type ArgParser = (value: string, previous: any) => unknown;
-
 const GENERATION_FLAGS: readonly (readonly [flags: string, description: string, parse?: ArgParser])[] = [
   [
     '--max-new-tokens <n>',
