@@ -99,9 +99,10 @@ export async function* generate(
   const random = config.doSample ? new SeededRandom(seed ?? Math.floor(Math.random() * 2 ** 32)) : undefined;
   const rowsPerPrompt = config.numBeams > 1 ? config.numBeams : config.numReturnSequences;
 
+  const cache = config.useCache ? config.cacheImplementation : undefined;
   const session: ModelSession = isSeq2SeqLM(model)
-    ? new Seq2SeqSession(model, inputIds, attentionMask, rowsPerPrompt, config.useCache, maxLength)
-    : new CausalSession(model, repeatRows(attentionMask, rowsPerPrompt), config.useCache, maxLength);
+    ? new Seq2SeqSession(model, inputIds, attentionMask, rowsPerPrompt, cache, maxLength)
+    : new CausalSession(model, repeatRows(attentionMask, rowsPerPrompt), cache, maxLength);
   try {
     const search =
       config.numBeams > 1

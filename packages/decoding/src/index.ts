@@ -4,6 +4,7 @@ export { GenerationConfigError, GenerationInputError } from './errors.js';
 export { type GenerateOptions, generate, generateAll } from './generate.js';
 export type { GenerateInputs } from './generation-inputs.js';
 export type {
+  CacheImplementation,
   CausalLM,
   CausalLMForwardInputs,
   Seq2SeqEncoding,

@@ -6,6 +6,13 @@ import type { GenerationOptions } from './config/generation-options.js';
  * What generation drives. `decoding` owns these interfaces and never imports `models`; the model
  * classes implement them (HF's GenerationMixin, inverted).
  */
+/**
+ * How a cache stores keys (HF's `cache_implementation`): `dynamic` grows with the sequence; `static`
+ * is allocated for the maximum length up front, so every decode step has the same tensor shapes (what
+ * a shape-specialising backend such as WebGPU needs to reuse its compiled kernels).
+ */
+export type CacheImplementation = 'dynamic' | 'static';
+
 export interface CausalLMForwardInputs {
   /** `[batch, newTokens]` int32. */
   inputIds: tf.Tensor2D;
@@ -36,8 +43,8 @@ export interface CausalLM {
    * `generate` passes int32 `attentionMask` and `positionIds` (Hugging Face's: cumsum(mask) - 1, pads 1).
    */
   forwardLogits(inputs: CausalLMForwardInputs): tf.Tensor3D;
-  /** A fresh, empty cache for `batchSize` rows of at most `maxLength` tokens. */
-  createCache(batchSize: number, maxLength: number): Cache;
+  /** A fresh, empty cache for `batchSize` rows of at most `maxLength` tokens (default `dynamic`). */
+  createCache(batchSize: number, maxLength: number, implementation?: CacheImplementation): Cache;
 }
 
 export interface Seq2SeqEncoding {
@@ -63,7 +70,7 @@ export interface Seq2SeqLM {
   encode(inputIds: tf.Tensor2D, attentionMask?: tf.Tensor2D): Seq2SeqEncoding;
   /** Runs synchronously; call inside `tf.tidy`. Returns `[batch, positionsKept, vocab]`. */
   decodeLogits(inputs: Seq2SeqForwardInputs): tf.Tensor3D;
-  createCache(batchSize: number, maxLength: number): Cache;
+  createCache(batchSize: number, maxLength: number, implementation?: CacheImplementation): Cache;
 }
 
 /** What streaming and stop strings need from a tokenizer. */

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Cache, DecoderCache } from '@tsformer/cache';
 import { Module } from '@tsformer/core-tensor';
 import {
+  type CacheImplementation,
   type CausalLM,
   type CausalLMForwardInputs,
   type GenerateInputs,
@@ -14,9 +15,6 @@ import {
 } from '@tsformer/decoding';
 import { type DecoderStepOptions, ModelInputError } from './decoder-step.js';
 import type { CreateModelOptions } from './model-family.js';
-
-/** How the full-attention layers of a new cache store keys (sliding-window layers always slide). */
-export type CacheImplementation = 'dynamic' | 'static';
 
 export interface CausalLMForwardOptions extends DecoderStepOptions {
   /** Also return the hidden states: the embeddings, each layer's output, the last after the final norm. */

@@ -7,7 +7,6 @@ export {
   UnknownModelTypeError,
 } from './auto.js';
 export {
-  type CacheImplementation,
   type CausalLMConfig,
   type CausalLMForwardOptions,
   type CausalLMOutput,

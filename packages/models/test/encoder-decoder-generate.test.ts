@@ -29,26 +29,35 @@ describe.each(FAMILIES)('$family generate against Hugging Face', ({ family, entr
   });
   afterAll(() => model.dispose());
 
-  it.each(reference.generate.map((generateCase) => [generateCase.name, generateCase] as const))(
-    '%s',
-    async (_, generateCase) => {
-      const output = await expectNoLeak(() =>
-        generateAll(
-          model,
-          {
-            inputIds: generateCase.input_ids,
-            ...(generateCase.attention_mask && { attentionMask: generateCase.attention_mask }),
-          },
-          { generationConfig, ...parseGenerationConfig(generateCase.kwargs, `${generateCase.name} kwargs`) },
-        ),
-      );
-      expect(output.sequences).toEqual(generateCase.sequences);
-      if (generateCase.sequences_scores) {
-        expect(output.sequencesScores).toHaveLength(generateCase.sequences_scores.length);
-        output.sequencesScores!.forEach((score, i) => {
-          expect(Math.abs(score - generateCase.sequences_scores![i]!)).toBeLessThanOrEqual(1e-4);
-        });
-      }
-    },
-  );
+  // With the default (dynamic) self-attention cache, then a static one (HF cache_implementation "static").
+  it.each(
+    (['dynamic', 'static'] as const).flatMap((cacheImplementation) =>
+      reference.generate.map(
+        (generateCase) =>
+          [`${generateCase.name} (${cacheImplementation} cache)`, generateCase, cacheImplementation] as const,
+      ),
+    ),
+  )('%s', async (_, generateCase, cacheImplementation) => {
+    const output = await expectNoLeak(() =>
+      generateAll(
+        model,
+        {
+          inputIds: generateCase.input_ids,
+          ...(generateCase.attention_mask && { attentionMask: generateCase.attention_mask }),
+        },
+        {
+          generationConfig,
+          ...parseGenerationConfig(generateCase.kwargs, `${generateCase.name} kwargs`),
+          cacheImplementation,
+        },
+      ),
+    );
+    expect(output.sequences).toEqual(generateCase.sequences);
+    if (generateCase.sequences_scores) {
+      expect(output.sequencesScores).toHaveLength(generateCase.sequences_scores.length);
+      output.sequencesScores!.forEach((score, i) => {
+        expect(Math.abs(score - generateCase.sequences_scores![i]!)).toBeLessThanOrEqual(1e-4);
+      });
+    }
+  });
 });

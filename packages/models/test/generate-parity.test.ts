@@ -47,36 +47,49 @@ describe.each(Object.keys(DECODER_FIXTURES) as DecoderFixtureName[])(
     });
     afterAll(() => pretrained.model.dispose());
 
-    it.each(cases.map((generateCase) => [generateCase.name, generateCase] as const))(
-      '%s',
-      async (_, generateCase) => {
-        const output: GenerateOutput = await expectNoLeak(() =>
-          generateAll(
-            pretrained.model,
-            {
-              inputIds: generateCase.input_ids,
-              ...(generateCase.attention_mask && { attentionMask: generateCase.attention_mask }),
-            },
-            parseGenerationConfig(generateCase.kwargs, `${name} ${generateCase.name} kwargs`),
-          ),
+    // Every case with the default (dynamic) cache, then with a static cache (HF cache_implementation
+    // "static": allocated for the whole length, the unwritten slots hidden by the causal mask).
+    it.each(
+      (['dynamic', 'static'] as const).flatMap((cacheImplementation) =>
+        cases.map(
+          (generateCase) =>
+            [
+              `${generateCase.name} (${cacheImplementation} cache)`,
+              generateCase,
+              cacheImplementation,
+            ] as const,
+        ),
+      ),
+    )('%s', async (_, generateCase, cacheImplementation) => {
+      const output: GenerateOutput = await expectNoLeak(() =>
+        generateAll(
+          pretrained.model,
+          {
+            inputIds: generateCase.input_ids,
+            ...(generateCase.attention_mask && { attentionMask: generateCase.attention_mask }),
+          },
+          {
+            ...parseGenerationConfig(generateCase.kwargs, `${name} ${generateCase.name} kwargs`),
+            cacheImplementation,
+          },
+        ),
+      );
+      if (
+        JSON.stringify(output.sequences) !== JSON.stringify(generateCase.sequences) &&
+        generateCase.min_top2_margin < TIE_MARGIN
+      ) {
+        console.warn(
+          `${name} ${generateCase.name}: sequences differ at a tie (min_top2_margin ${generateCase.min_top2_margin})`,
         );
-        if (
-          JSON.stringify(output.sequences) !== JSON.stringify(generateCase.sequences) &&
-          generateCase.min_top2_margin < TIE_MARGIN
-        ) {
-          console.warn(
-            `${name} ${generateCase.name}: sequences differ at a tie (min_top2_margin ${generateCase.min_top2_margin})`,
-          );
-          return;
-        }
-        expect(output.sequences).toEqual(generateCase.sequences);
-        if (generateCase.sequences_scores) {
-          expect(output.sequencesScores).toHaveLength(generateCase.sequences_scores.length);
-          output.sequencesScores!.forEach((score, i) => {
-            expect(Math.abs(score - generateCase.sequences_scores![i]!)).toBeLessThanOrEqual(SCORE_TOLERANCE);
-          });
-        }
-      },
-    );
+        return;
+      }
+      expect(output.sequences).toEqual(generateCase.sequences);
+      if (generateCase.sequences_scores) {
+        expect(output.sequencesScores).toHaveLength(generateCase.sequences_scores.length);
+        output.sequencesScores!.forEach((score, i) => {
+          expect(Math.abs(score - generateCase.sequences_scores![i]!)).toBeLessThanOrEqual(SCORE_TOLERANCE);
+        });
+      }
+    });
   },
 );

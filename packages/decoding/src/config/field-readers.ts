@@ -1,4 +1,5 @@
 import { GenerationConfigError } from '../errors.js';
+import type { CacheImplementation } from '../language-model.js';
 
 /** A generation field by both of its names: the camelCase option and Hugging Face's snake_case key. */
 export interface FieldName {
@@ -76,6 +77,11 @@ export const boolean: FieldReader<boolean> = (value, field) => {
 export const earlyStopping: FieldReader<boolean | 'never'> = (value, field) => {
   if (typeof value !== 'boolean' && value !== 'never')
     throw fieldError(field, 'true, false or "never"', value);
+  return value;
+};
+
+export const cacheImplementation: FieldReader<CacheImplementation> = (value, field) => {
+  if (value !== 'dynamic' && value !== 'static') throw fieldError(field, '"dynamic" or "static"', value);
   return value;
 };
 

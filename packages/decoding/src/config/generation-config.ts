@@ -1,6 +1,7 @@
 import { GenerationConfigError } from '../errors.js';
 import {
   boolean,
+  cacheImplementation,
   earlyStopping,
   exponentialDecay,
   type FieldName,
@@ -36,6 +37,7 @@ const FIELDS: FieldTable = {
   doSample: ['do_sample', boolean],
   numBeams: ['num_beams', integerAtLeast(1)],
   useCache: ['use_cache', boolean],
+  cacheImplementation: ['cache_implementation', cacheImplementation],
   temperature: ['temperature', finiteNumber],
   topK: ['top_k', integerAtLeast(0)],
   topP: ['top_p', numberInRange(0, 1, { min: true })],
@@ -158,6 +160,7 @@ export function resolveGenerationConfig(
     doSample: get('doSample', false),
     numBeams: get('numBeams', 1),
     useCache: get('useCache', true),
+    cacheImplementation: get('cacheImplementation', 'dynamic'),
     temperature: get('temperature', 1),
     topK: get('topK', 50),
     topP: get('topP', 1),

@@ -1,3 +1,4 @@
+import type { CacheImplementation } from '../language-model.js';
 /** Token ids, one list per row (batch × beams or batch × returned sequences). */
 export type TokenRows = readonly (readonly number[])[];
 
@@ -21,6 +22,8 @@ export interface GenerationOptions {
   doSample?: boolean | null;
   numBeams?: number | null;
   useCache?: boolean | null;
+  /** `dynamic` (default) or `static`: see CacheImplementation. */
+  cacheImplementation?: CacheImplementation | null;
   temperature?: number | null;
   topK?: number | null;
   topP?: number | null;
@@ -64,6 +67,7 @@ export interface GenerationConfig {
   readonly doSample: boolean;
   readonly numBeams: number;
   readonly useCache: boolean;
+  readonly cacheImplementation: CacheImplementation;
   readonly temperature: number;
   readonly topK: number;
   readonly topP: number;

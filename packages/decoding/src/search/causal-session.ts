@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Cache } from '@tsformer/cache';
 import type { TokenRows } from '../config/generation-options.js';
-import type { CausalLM, CausalLMForwardInputs } from '../language-model.js';
+import type { CacheImplementation, CausalLM, CausalLMForwardInputs } from '../language-model.js';
 import { lastPositionLogits, type ModelSession } from './model-session.js';
 
 /**
@@ -20,13 +20,17 @@ export class CausalSession implements ModelSession {
   constructor(
     private readonly model: CausalLM,
     promptMask: TokenRows,
-    useCache: boolean,
+    /** How the cache stores keys; undefined: no cache (every step re-reads the whole sequence). */
+    cacheImplementation: CacheImplementation | undefined,
     maxLength: number,
   ) {
     this.vocabSize = model.vocabSize;
     this.promptMask = promptMask;
     this.padded = promptMask.some((row) => row.includes(0));
-    this.cache = useCache ? model.createCache(promptMask.length, maxLength) : undefined;
+    this.cache =
+      cacheImplementation === undefined
+        ? undefined
+        : model.createCache(promptMask.length, maxLength, cacheImplementation);
   }
 
   nextLogits(sequences: TokenRows): tf.Tensor2D {

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Cache } from '@tsformer/cache';
 import type { TokenRows } from '../config/generation-options.js';
-import type { Seq2SeqLM } from '../language-model.js';
+import type { CacheImplementation, Seq2SeqLM } from '../language-model.js';
 import { lastPositionLogits, type ModelSession, repeatRows } from './model-session.js';
 
 /**
@@ -20,7 +20,8 @@ export class Seq2SeqSession implements ModelSession {
     sourceIds: TokenRows,
     sourceMask: TokenRows,
     rowsPerSource: number,
-    useCache: boolean,
+    /** How the cache stores keys; undefined: no cache (every step re-reads the whole sequence). */
+    cacheImplementation: CacheImplementation | undefined,
     maxLength: number,
   ) {
     this.vocabSize = model.vocabSize;
@@ -41,7 +42,10 @@ export class Seq2SeqSession implements ModelSession {
       'int32',
     );
     try {
-      this.cache = useCache ? model.createCache(rows, maxLength) : undefined;
+      this.cache =
+        cacheImplementation === undefined
+          ? undefined
+          : model.createCache(rows, maxLength, cacheImplementation);
     } catch (error) {
       this.encoderHiddenStates.dispose();
       this.encoderAttentionMask.dispose();

@@ -43,20 +43,21 @@ export class BartAttention extends Module {
   }
 
   /**
-   * Self-attention of `hidden` `[batch, seq, dModel]`. `mask` is additive, `[batch | 1, 1, seq, keys]`;
-   * with a `cache`, this step's keys/values are appended to its layer and attention covers every
-   * cached position.
+   * Self-attention of `hidden` `[batch, seq, dModel]`. With a `cache`, this step's keys/values are
+   * appended to its layer and attention covers what the cache returns (every cached position, or a
+   * static cache's whole capacity); `maskFor` gives the additive mask `[batch | 1, 1, seq, keys]` for
+   * exactly those keys.
    */
   selfAttention(
     hidden: tf.Tensor3D,
-    mask: tf.Tensor4D | null,
+    maskFor: (keyValues: KeyValueBlocks | KeyValuePair) => tf.Tensor4D | null,
     cache: EncoderDecoderCache | undefined,
     outputAttentions: boolean,
   ): BartAttentionOutput {
     const key = this.splitHeads(this.kProj.forward(hidden)); // [batch, heads, seq, headDim]
     const value = this.splitHeads(this.vProj.forward(hidden));
     const keyValues = cache ? cache.layer(this.layerIndex).update(key, value) : { key, value };
-    return this.attend(hidden, keyValues, mask, outputAttentions);
+    return this.attend(hidden, keyValues, maskFor(keyValues), outputAttentions);
   }
 
   /**

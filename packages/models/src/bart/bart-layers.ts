@@ -3,6 +3,7 @@ import type { AttentionImplementation } from '@tsformer/attention';
 import type { EncoderDecoderCache } from '@tsformer/cache';
 import { Module } from '@tsformer/core-tensor';
 import { type Activation, Dropout, getActivation, LayerNorm, Linear } from '@tsformer/layers';
+import type { DecoderStep } from '../decoder-step.js';
 import { BartAttention } from './bart-attention.js';
 import type { BartConfig } from './bart-config.js';
 
@@ -78,7 +79,7 @@ export class BartEncoderLayer extends BartLayerBase {
   ): { hidden: tf.Tensor3D; attentions: tf.Tensor4D | null } {
     let attentions: tf.Tensor4D | null = null;
     hidden = this.residual(hidden, this.selfAttnLayerNorm, (x) => {
-      const out = this.selfAttn.selfAttention(x, mask, undefined, outputAttentions);
+      const out = this.selfAttn.selfAttention(x, () => mask, undefined, outputAttentions);
       attentions = out.attentions;
       return out.output;
     });
@@ -125,13 +126,14 @@ export class BartDecoderLayer extends BartLayerBase {
   }
 
   /**
-   * `hidden` `[batch, target, dModel]`; `selfMask` additive causal `[batch, 1, target, pastAndTarget]`;
+   * `hidden` `[batch, target, dModel]`; `step` gives the causal self-attention mask for the keys the
+   * cache returns;
    * `encoderHiddenStates` `[batch, source, dModel]`; `crossMask` additive `[batch, 1, target, source]`
    * or null. A `cache` grows by this step's keys/values and holds the cross-attention ones.
    */
   forward(
     hidden: tf.Tensor3D,
-    selfMask: tf.Tensor4D | null,
+    step: DecoderStep,
     encoderHiddenStates: tf.Tensor3D,
     crossMask: tf.Tensor4D | null,
     cache: EncoderDecoderCache | undefined,
@@ -140,7 +142,12 @@ export class BartDecoderLayer extends BartLayerBase {
     let selfAttentions: tf.Tensor4D | null = null;
     let crossAttentions: tf.Tensor4D | null = null;
     hidden = this.residual(hidden, this.selfAttnLayerNorm, (x) => {
-      const out = this.selfAttn.selfAttention(x, selfMask, cache, outputAttentions);
+      const out = this.selfAttn.selfAttention(
+        x,
+        (keyValues) => step.mask(keyValues),
+        cache,
+        outputAttentions,
+      );
       selfAttentions = out.attentions;
       return out.output;
     });

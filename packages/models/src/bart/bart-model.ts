@@ -1,13 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
   type AttentionImplementation,
-  buildAttentionMask,
   buildPaddingMask,
   getAttentionImplementation,
 } from '@tsformer/attention';
-import { DynamicCache, EncoderDecoderCache } from '@tsformer/cache';
+import { DynamicCache, EncoderDecoderCache, StaticCache } from '@tsformer/cache';
 import { Module, ModuleList, type Parameter } from '@tsformer/core-tensor';
 import {
+  type CacheImplementation,
   type GenerateInputs,
   type GenerateOptions,
   type GenerateOutput,
@@ -27,6 +27,7 @@ import {
   Linear,
   SinusoidalPositionalEmbedding,
 } from '@tsformer/layers';
+import { DecoderStep } from '../decoder-step.js';
 import type { CreateModelOptions } from '../model-family.js';
 import type { BartConfig } from './bart-config.js';
 import { asEncoderDecoderCache, checkEncoderStates, checkSourceMask, checkTokenIds } from './bart-inputs.js';
@@ -152,6 +153,8 @@ export interface BartDecoderOutput {
 /** Causal self-attention plus cross-attention over the encoder output in every layer (`BartDecoder`). */
 export class BartDecoder extends BartStack {
   readonly layers: ModuleList<BartDecoderLayer>;
+  /** Attention heads of each layer (what a decoder step's head masks are shaped by). */
+  private readonly heads: readonly number[];
 
   constructor(config: BartConfig, embedTokens: Embedding, attention: AttentionImplementation) {
     super(config, embedTokens);
@@ -159,6 +162,7 @@ export class BartDecoder extends BartStack {
       { length: config.decoderLayers },
       (_, layerIndex) => new BartDecoderLayer(config, attention, layerIndex),
     );
+    this.heads = layers.map(() => config.decoderAttentionHeads);
     this.layers = this.register('layers', new ModuleList(layers));
   }
 
@@ -172,22 +176,15 @@ export class BartDecoder extends BartStack {
     return tf.tidy(() => {
       const past = cache?.getSeqLength() ?? 0;
       let hidden = this.embed(decoderInputIds, past); // [batch, target, dModel]
-      // [batch, 1, target, past + target]; a single new token sees every key: no mask needed
-      const selfMask =
-        targetLength === 1
-          ? null
-          : buildAttentionMask({
-              batchSize,
-              queryStart: past,
-              queryLength: targetLength,
-              keyStart: 0,
-              keyLength: past + targetLength,
-            });
+      // Causal self-attention masks, built for the keys the cache returns (memoised per key range).
+      const step = new DecoderStep(decoderInputIds, this.layers.length, this.heads, {
+        ...(cache && { cache: cache.selfAttention }),
+      });
       const crossMask = encoderAttentionMask ? buildPaddingMask(encoderAttentionMask, targetLength) : null;
       const attentions: tf.Tensor4D[] = [];
       const crossAttentions: tf.Tensor4D[] = [];
       for (const layer of this.layers.items) {
-        const out = layer.forward(hidden, selfMask, encoderHiddenStates, crossMask, cache, outputAttentions);
+        const out = layer.forward(hidden, step, encoderHiddenStates, crossMask, cache, outputAttentions);
         hidden = out.hidden;
         if (out.selfAttentions) attentions.push(out.selfAttentions);
         if (out.crossAttentions) crossAttentions.push(out.crossAttentions);
@@ -355,9 +352,19 @@ export class BartForConditionalGeneration extends Module implements Seq2SeqLM {
     });
   }
 
-  /** A self-attention cache that grows per step plus per-layer cross-attention keys/values. */
-  createCache(_batchSize: number, _maxLength: number): EncoderDecoderCache {
-    return new EncoderDecoderCache(new DynamicCache(this.config.decoderLayers));
+  /**
+   * The decoder's self-attention cache (growing, or `static`: allocated for `maxLength` tokens) plus
+   * per-layer cross-attention keys/values computed once from the encoder output.
+   */
+  createCache(
+    _batchSize: number,
+    maxLength: number,
+    implementation: CacheImplementation = 'dynamic',
+  ): EncoderDecoderCache {
+    const layers = this.config.decoderLayers;
+    return new EncoderDecoderCache(
+      implementation === 'static' ? new StaticCache(layers, maxLength) : new DynamicCache(layers),
+    );
   }
 
   /** `[batch, target, dModel]` -> `[batch, target, decoderVocab]`. */

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { type AttentionImplementation, getAttentionImplementation } from '@tsformer/attention';
 import { type DecoderCache, DynamicCache, StaticCache } from '@tsformer/cache';
 import { Module, ModuleList, type Parameter, TsformerError } from '@tsformer/core-tensor';
+import type { CacheImplementation } from '@tsformer/decoding';
 import {
   Conv1D,
   Dropout,
@@ -12,7 +13,6 @@ import {
   MLP,
 } from '@tsformer/layers';
 import {
-  type CacheImplementation,
   type CausalLMForwardOptions,
   type CausalLMOutput,
   keepLastPositions,

@@ -20,9 +20,9 @@ import {
   ModuleList,
   type WeightSource,
 } from '@tsformer/core-tensor';
+import type { CacheImplementation } from '@tsformer/decoding';
 import { Embedding, GatedMLP, Linear, RMSNorm } from '@tsformer/layers';
 import {
-  type CacheImplementation,
   type CausalLMForwardOptions,
   type CausalLMOutput,
   keepLastPositions,
