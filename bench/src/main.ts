@@ -22,6 +22,8 @@ const { values: args } = parseArgs({
     backend: { type: 'string', default: 'wasm' },
     suite: { type: 'string', default: 'all' },
     quick: { type: 'boolean', default: false },
+    // The cache generate uses (HF cache_implementation); the decoder suite measures both.
+    cache: { type: 'string', default: 'dynamic' },
     out: { type: 'string', default: join(__dirname, '..', 'results') },
     repo: { type: 'string', default: join(__dirname, '..', '..') },
     scratch: { type: 'string', default: join(tmpdir(), 'tsformer-bench') },
@@ -61,9 +63,11 @@ async function runSuite(suite: string): Promise<unknown> {
       const { model, tokenizer } = await fromPretrained(folder);
       const loadMs = Math.round(performance.now() - loadStart);
       const prompt = promptOfLength(tokenizer!.encode(sampleText), promptTokens);
-      await measureForwardDecode(model as CausalLM, prompt.slice(0, 8), 4); // warm-up: kernels, tables
-      const figures = await measureForwardDecode(model as CausalLM, prompt, newTokens);
-      rows.push({ model: name, parameters: model.numParameters(), loadMs, ...figures });
+      for (const cache of ['dynamic', 'static'] as const) {
+        await measureForwardDecode(model as CausalLM, prompt.slice(0, 8), 4, 1, cache); // warm-up: kernels, tables
+        const figures = await measureForwardDecode(model as CausalLM, prompt, newTokens, 1, cache);
+        rows.push({ model: name, parameters: model.numParameters(), loadMs, ...figures });
+      }
       model.dispose();
     }
     return rows;
@@ -72,14 +76,13 @@ async function runSuite(suite: string): Promise<unknown> {
     const { model, tokenizer, generationConfig } = await fromPretrained(tinyLlama);
     const prompt = promptOfLength(tokenizer!.encode(sampleText), args.quick ? 16 : 32);
     await measureForwardDecode(model as CausalLM, prompt.slice(0, 8), 4);
-    const rows = await measureStrategies(
-      model as CausalLM,
-      prompt,
-      newTokens,
-      parseGenerationConfig(generationConfig),
-    );
+    const cacheImplementation = args.cache === 'static' ? 'static' : 'dynamic';
+    const rows = await measureStrategies(model as CausalLM, prompt, newTokens, {
+      ...parseGenerationConfig(generationConfig),
+      cacheImplementation,
+    });
     model.dispose();
-    return { model: 'tiny-llama-docs', strategies: rows };
+    return { model: 'tiny-llama-docs', cache: cacheImplementation, strategies: rows };
   }
   if (suite === 'seq2seq') {
     const bart = await ensureRandomModel(
@@ -94,7 +97,8 @@ async function runSuite(suite: string): Promise<unknown> {
 
 function record(suite: string, machine: MachineInfo, results: unknown, wallMs: number): void {
   mkdirSync(args.out, { recursive: true });
-  const file = join(args.out, `${suite}-${machine.backend.name}${args.quick ? '-quick' : ''}.json`);
+  const cache = suite === 'generate' ? `-${args.cache}-cache` : '';
+  const file = join(args.out, `${suite}-${machine.backend.name}${cache}${args.quick ? '-quick' : ''}.json`);
   const report = {
     suite,
     date: new Date().toISOString(),

@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { CausalLM } from '@tsformer/decoding';
+import type { CacheImplementation, CausalLM } from '@tsformer/decoding';
 import { peakRssMiB } from './machine.js';
 
 export interface DecodeFigures {
+  cache: CacheImplementation;
   promptTokens: number;
   newTokens: number;
   batch: number;
@@ -25,9 +26,10 @@ export async function measureForwardDecode(
   promptIds: number[],
   newTokens: number,
   batch = 1,
+  cacheImplementation: CacheImplementation = 'dynamic',
 ): Promise<DecodeFigures> {
   const tensorsBefore = tf.memory().numTensors;
-  const cache = model.createCache(batch, promptIds.length + newTokens);
+  const cache = model.createCache(batch, promptIds.length + newTokens, cacheImplementation);
   const prompt = tf.tensor2d(
     Array.from({ length: batch }, () => promptIds),
     [batch, promptIds.length],
@@ -58,6 +60,7 @@ export async function measureForwardDecode(
   void ids;
   const decodeSteps = Math.max(1, newTokens - 1);
   return {
+    cache: cacheImplementation,
     promptTokens: promptIds.length,
     newTokens,
     batch,

@@ -44,7 +44,8 @@ export async function measureStrategies(
   for (const [strategy, options] of Object.entries(STRATEGIES)) {
     const rows = options.numBeams ?? 1;
     const forwardOnlyTotalMs = await medianOf(REPEATS, async () => {
-      const forwardOnly = await measureForwardDecode(model, promptIds, newTokens, rows);
+      const cache = generationConfig?.cacheImplementation ?? 'dynamic';
+      const forwardOnly = await measureForwardDecode(model, promptIds, newTokens, rows, cache);
       return forwardOnly.timeToFirstTokenMs + forwardOnly.decodeStepMs * (newTokens - 1);
     });
     const totalMs = await medianOf(REPEATS, async () => {
