@@ -49,6 +49,10 @@ const GENERATION_FLAGS: readonly (readonly [flags: string, description: string, 
   ['--suppress-tokens <ids>', 'token ids never generated, comma-separated', tokenIds],
   ['--bad-words-ids <ids>', 'a token sequence never generated (repeat the flag for several)', tokenIdRows],
   [
+    '--cache-implementation <kind>',
+    'KV cache: dynamic (grows) or static (preallocated: fixed shapes for WebGPU)',
+  ],
+  [
     '--stop-strings <text>',
     'stop once the text ends with this string (repeatable; alias --stop)',
     collectStrings,

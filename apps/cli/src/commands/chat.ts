@@ -74,7 +74,8 @@ async function runChat(options: ChatOptions): Promise<void> {
     );
   }
   const model = loaded.model as unknown as CausalLM;
-  const cache = model.createCache(1, architectureOf(loaded.family, loaded.config).maxPositions);
+  const maxPositions = architectureOf(loaded.family, loaded.config).maxPositions;
+  const cache = model.createCache(1, maxPositions, generation.resolved.cacheImplementation);
   try {
     await chatLoop(loaded, new ConversationModel(model, cache), options, generation.commandLine);
   } finally {

@@ -35,6 +35,21 @@ describe('tsformer generate', () => {
     expect(json.sequences[0]!.tokenIds).toEqual(greedy.sequences[0]!.slice(greedy.input_ids[0]!.length));
   });
 
+  it('gives the same greedy tokens with a static cache', () => {
+    const greedy = hfCase('greedy_0');
+    const args = [
+      'generate',
+      '--prompt',
+      PROMPT,
+      '--max-new-tokens',
+      '40',
+      '--cache-implementation',
+      'static',
+    ];
+    const json = runCliJson<GenerateJson>(args);
+    expect(json.sequences[0]!.tokenIds).toEqual(greedy.sequences[0]!.slice(5));
+  });
+
   it("reproduces Hugging Face's beam search (num_beams 4, no_repeat_ngram_size 3) and its score", () => {
     const beam = hfCase('beam4_norepeat3_0');
     const json = runCliJson<GenerateJson>([
