@@ -162,6 +162,12 @@ const CASES: [string, () => string[], number, RegExp][] = [
     /--num-return-sequences: .*at most numBeams \(2\)/,
   ],
   [
+    '--cache-implementation foo',
+    () => ['generate', '--cache-implementation', 'foo'],
+    EXIT_USAGE,
+    /--cache-implementation: .*must be "dynamic" or "static", got "foo"/,
+  ],
+  [
     '--max-new-tokens abc',
     () => ['generate', '--max-new-tokens', 'abc'],
     EXIT_USAGE,
