@@ -13,7 +13,8 @@ function geluErf(x: tf.Tensor): tf.Tensor {
 
 /** The tanh approximation `0.5x(1 + tanh(√(2/π)(x + 0.044715x³)))` (OpenAI GPT's gelu). */
 function geluTanh(x: tf.Tensor): tf.Tensor {
-  const inner = tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), SQRT_2_OVER_PI);
+  const cube = tf.mul(tf.mul(x, x), x); // x³ by multiplies: tf.pow is slow on wasm
+  const inner = tf.mul(tf.add(x, tf.mul(cube, 0.044715)), SQRT_2_OVER_PI);
   return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(inner)));
 }
 

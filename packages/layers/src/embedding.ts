@@ -2,22 +2,35 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Module, type Parameter } from '@tsformer/core-tensor';
 
 /** PyTorch's `nn.Embedding`: a `[numEmbeddings, embeddingDim]` table looked up by int32 ids. */
+export interface EmbeddingOptions {
+  /**
+   * Keep the table transposed in memory (`[embeddingDim, numEmbeddings]`, still named and loaded as
+   * `[numEmbeddings, embeddingDim]`). For a table tied to a language-model head: the head's matMul is
+   * then a plain one (several times faster on wasm than a transposed one, and the head runs every
+   * step), while a lookup gathers columns, a cost proportional to the few new tokens.
+   */
+  transposed?: boolean;
+}
+
 export class Embedding extends Module {
   readonly weight: Parameter;
 
   constructor(
     readonly numEmbeddings: number,
     readonly embeddingDim: number,
+    options: EmbeddingOptions = {},
   ) {
     super();
-    this.weight = this.parameter('weight', [numEmbeddings, embeddingDim]);
+    this.weight = this.parameter('weight', [numEmbeddings, embeddingDim], { transposed: options.transposed });
   }
 
   /** `[...]` int32 ids -> `[..., embeddingDim]`. */
   forward(ids: tf.Tensor): tf.Tensor {
     return tf.tidy(() => {
       const flat = tf.reshape(ids, [-1]);
-      const rows = tf.gather(this.weight.tensor, flat); // [tokens, dim]
+      const rows = this.weight.transposed
+        ? tf.transpose(tf.gather(this.weight.tensor, flat, 1)) // [dim, tokens] -> [tokens, dim]
+        : tf.gather(this.weight.tensor, flat); // [tokens, dim]
       return tf.reshape(rows, [...ids.shape, this.embeddingDim]);
     });
   }

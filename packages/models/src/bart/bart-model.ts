@@ -207,11 +207,13 @@ export class BartModel extends Module {
   constructor(config: BartConfig, attention: AttentionImplementation) {
     super();
     const { vocabSize, decoderVocabSize, dModel } = config;
+    // A table tied to lm_head is stored as the head wants it (see EmbeddingOptions.transposed).
+    const transposed = config.tieWordEmbeddings;
     this.shared = config.shareEncoderDecoderEmbeddings
-      ? this.register('shared', new Embedding(vocabSize, dModel))
+      ? this.register('shared', new Embedding(vocabSize, dModel, { transposed }))
       : undefined;
     const encoderTokens = this.shared ?? new Embedding(vocabSize, dModel);
-    const decoderTokens = this.shared ?? new Embedding(decoderVocabSize, dModel);
+    const decoderTokens = this.shared ?? new Embedding(decoderVocabSize, dModel, { transposed });
     this.encoder = this.register('encoder', new BartEncoder(config, encoderTokens, attention));
     this.decoder = this.register('decoder', new BartDecoder(config, decoderTokens, attention));
   }

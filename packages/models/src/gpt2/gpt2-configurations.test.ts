@@ -169,11 +169,18 @@ describe('GPT2LMHeadModel.pruneHeads', () => {
       const model = new GPT2LMHeadModel(resolveGPT2Config(tiny));
       randomCheckpoint(model, 15);
       const pruned = model.pruneHeads({ 1: [3] });
+      const transposedBack: tf.Tensor[] = [];
       const saved = Object.fromEntries(
-        pruned.namedParameters().map(([name, p]) => [name, p.transposed ? tf.transpose(p.tensor) : p.tensor]),
+        pruned.namedParameters().map(([name, p]) => {
+          if (!p.transposed) return [name, p.tensor];
+          const checkpointLayout = tf.transpose(p.tensor);
+          transposedBack.push(checkpointLayout);
+          return [name, checkpointLayout];
+        }),
       );
       const reloaded = new GPT2LMHeadModel(resolveGPT2Config({ ...tiny, pruned_heads: { '1': [3] } }));
       await loadGPT2Weights(reloaded, weightsFromTensors(saved));
+      tf.dispose(transposedBack);
       assertClose(logitsOf(reloaded, prompt).flat(), logitsOf(pruned, prompt).flat(), 0, 'reloaded logits');
       for (const built of [model, pruned, reloaded]) built.dispose();
     });

@@ -65,9 +65,10 @@ export class GPT2Attention extends Module {
   forward(hidden: tf.Tensor3D, step: DecoderStep): { output: tf.Tensor3D; attentions: tf.Tensor4D | null } {
     const [batch, seq] = hidden.shape;
     const innerWidth = this.numHeads * this.headDim;
-    const [query, key, value] = tf
-      .split(this.cAttn.forward(hidden), [innerWidth, innerWidth, innerWidth], 2)
-      .map((projection) => splitHeads(projection as tf.Tensor3D, this.numHeads, this.headDim)); // [batch, heads, seq, headDim]
+    // c_attn's output holds q, k and v side by side: one transpose puts them first, then unstack
+    // (a split along the last axis is a slow strided copy on wasm).
+    const qkv = tf.reshape(this.cAttn.forward(hidden), [batch, seq, 3, this.numHeads, this.headDim]);
+    const [query, key, value] = tf.unstack(tf.transpose(qkv, [2, 0, 3, 1, 4])) as tf.Tensor4D[]; // 3 × [batch, heads, seq, headDim]
     const keyValues = step.keyValues(this.layerIndex, key!, value!);
     const { output, attentions } = this.attention({
       query: query!,
@@ -85,12 +86,6 @@ export class GPT2Attention extends Module {
       attentions: attentions ?? null,
     };
   }
-}
-
-/** `[batch, seq, heads·headDim]` → `[batch, heads, seq, headDim]`. */
-function splitHeads(projection: tf.Tensor3D, heads: number, headDim: number): tf.Tensor4D {
-  const [batch, seq] = projection.shape;
-  return tf.transpose(tf.reshape(projection, [batch, seq, heads, headDim]), [0, 2, 1, 3]);
 }
 
 /** A pre-norm GPT-2 block: `x + attn(ln_1(x))`, then `x + mlp(ln_2(x))`. */
@@ -144,7 +139,11 @@ export class GPT2Model extends Module {
     attention: AttentionImplementation,
   ) {
     super();
-    this.wte = this.register('wte', new Embedding(config.vocabSize, config.hiddenSize));
+    // Tied to lm_head: stored as the head wants it (see EmbeddingOptions.transposed).
+    this.wte = this.register(
+      'wte',
+      new Embedding(config.vocabSize, config.hiddenSize, { transposed: config.tieWordEmbeddings }),
+    );
     this.wpe = this.register(
       'wpe',
       new LearnedPositionalEmbedding(config.maxPositionEmbeddings, config.hiddenSize),

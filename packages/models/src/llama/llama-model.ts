@@ -158,7 +158,11 @@ export class LlamaModel extends Module {
     attention: AttentionImplementation,
   ) {
     super();
-    this.embedTokens = this.register('embed_tokens', new Embedding(config.vocabSize, config.hiddenSize));
+    // Tied to lm_head: stored as the head wants it (see EmbeddingOptions.transposed).
+    this.embedTokens = this.register(
+      'embed_tokens',
+      new Embedding(config.vocabSize, config.hiddenSize, { transposed: config.tieWordEmbeddings }),
+    );
     const layers = Array.from(
       { length: config.numHiddenLayers },
       (_, index) => new LlamaDecoderLayer(config, index, attention),
