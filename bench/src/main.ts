@@ -2,6 +2,7 @@
 //   node bench-dist/bench.cjs [--backend wasm|cpu|webgpu|tensorflow] [--suite parity|decoder|generate|seq2seq|all]
 //                             [--quick] [--out bench/results]
 // Figures are written as JSON to the results folder (one file per suite and backend) and printed.
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -27,6 +28,9 @@ const { values: args } = parseArgs({
     out: { type: 'string', default: join(__dirname, '..', 'results') },
     repo: { type: 'string', default: join(__dirname, '..', '..') },
     scratch: { type: 'string', default: join(tmpdir(), 'tsformer-bench') },
+    // Internal: the decoder suite measures each model in a child process (`--suite decoder-model`).
+    model: { type: 'string' },
+    name: { type: 'string' },
   },
 });
 const repo = resolve(args.repo);
@@ -35,6 +39,10 @@ const sampleText = 'Return the number of elements along a given axis of the arra
 
 async function main(): Promise<void> {
   const backend = await useBackend(args.backend as BackendName, { wasmPaths: `${__dirname}/` });
+  if (args.suite === 'decoder-model') {
+    console.log(JSON.stringify(await runSuite('decoder-model')));
+    return;
+  }
   const machine = describeMachine(backend);
   const suites = args.suite === 'all' ? ['parity', 'decoder', 'generate', 'seq2seq'] : [args.suite];
   for (const suite of suites) {
@@ -48,27 +56,25 @@ async function runSuite(suite: string): Promise<unknown> {
   const promptTokens = args.quick ? 32 : 128;
   const newTokens = args.quick ? 16 : 64;
   if (suite === 'parity') return checkBundledModelParity(tinyLlama);
+  if (suite === 'decoder-model') return measureDecoderModel(args.model!, args.name!, promptTokens, newTokens);
   if (suite === 'decoder') {
     const gpt2 = await ensureRandomModel(
       join(args.scratch, 'gpt2-124m-random'),
       GPT2_124M,
       join(repo, 'fixtures/hf-reference/gpt2'),
     );
+    // Each model in a process of its own, so that its peak RSS is its own.
     const rows = [];
     for (const [name, folder] of [
       ['tiny-llama-docs', tinyLlama],
       ['gpt2-124m-random-fp32', gpt2],
     ] as const) {
-      const loadStart = performance.now();
-      const { model, tokenizer } = await fromPretrained(folder);
-      const loadMs = Math.round(performance.now() - loadStart);
-      const prompt = promptOfLength(tokenizer!.encode(sampleText), promptTokens);
-      for (const cache of ['dynamic', 'static'] as const) {
-        await measureForwardDecode(model as CausalLM, prompt.slice(0, 8), 4, 1, cache); // warm-up: kernels, tables
-        const figures = await measureForwardDecode(model as CausalLM, prompt, newTokens, 1, cache);
-        rows.push({ model: name, parameters: model.numParameters(), loadMs, ...figures });
-      }
-      model.dispose();
+      const child = spawnSync(process.execPath, [__filename, ...childArgs(folder, name)], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      if (child.status !== 0) throw new Error(`measuring ${name} failed (exit ${child.status})`);
+      rows.push(...JSON.parse(child.stdout.trim().split('\n').at(-1)!));
     }
     return rows;
   }
@@ -93,6 +99,34 @@ async function runSuite(suite: string): Promise<unknown> {
     return measureSeq2Seq(bart, promptTokens, newTokens);
   }
   throw new Error(`unknown suite "${suite}" (parity, decoder, generate, seq2seq, all)`);
+}
+
+function childArgs(folder: string, name: string): string[] {
+  const passed = ['--backend', args.backend, '--suite', 'decoder-model', '--model', folder, '--name', name];
+  return args.quick ? [...passed, '--quick'] : passed;
+}
+
+/** One model: load time, then for each cache kind a cold run (first of its shapes) and a warm one. */
+async function measureDecoderModel(folder: string, name: string, promptTokens: number, newTokens: number) {
+  const loadStart = performance.now();
+  const { model, tokenizer } = await fromPretrained(folder);
+  const loadMs = Math.round(performance.now() - loadStart);
+  const prompt = promptOfLength(tokenizer!.encode(sampleText), promptTokens);
+  const rows = [];
+  for (const cache of ['dynamic', 'static'] as const) {
+    await measureForwardDecode(model as CausalLM, prompt.slice(0, 8), 4, 1, cache); // kernels, tables
+    const cold = await measureForwardDecode(model as CausalLM, prompt, newTokens, 1, cache);
+    const warm = await measureForwardDecode(model as CausalLM, prompt, newTokens, 1, cache);
+    rows.push({
+      model: name,
+      parameters: model.numParameters(),
+      loadMs,
+      coldTimeToFirstTokenMs: cold.timeToFirstTokenMs,
+      ...warm,
+    });
+  }
+  model.dispose();
+  return rows;
 }
 
 function record(suite: string, machine: MachineInfo, results: unknown, wallMs: number): void {
