@@ -14,6 +14,7 @@ import { fromPretrained } from '@tsformer/models';
 import { describeMachine, type MachineInfo } from './machine.js';
 import { measureForwardDecode, promptOfLength } from './measure.js';
 import { checkBundledModelParity } from './parity.js';
+import { profileDecodeStep } from './profile.js';
 import { BART_BASE, ensureRandomModel, GPT2_124M } from './random-model.js';
 import { measureSeq2Seq } from './seq2seq.js';
 import { measureStrategies } from './strategies.js';
@@ -56,6 +57,7 @@ async function runSuite(suite: string): Promise<unknown> {
   const promptTokens = args.quick ? 32 : 128;
   const newTokens = args.quick ? 16 : 64;
   if (suite === 'parity') return checkBundledModelParity(tinyLlama);
+  if (suite === 'profile') return profileDecodeStep(args.model ?? tinyLlama, promptTokens);
   if (suite === 'decoder-model') return measureDecoderModel(args.model!, args.name!, promptTokens, newTokens);
   if (suite === 'decoder') {
     const gpt2 = await ensureRandomModel(
