@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { checkReorderIndices } from './cache-arguments.js';
 import type { KeyValueBlocks } from './cache-types.js';
 
 /** Keys and values of consecutive positions, each `[batch, kvHeads, length, headDim]`. */
@@ -174,8 +175,14 @@ export class BlockList {
     for (const block of dropped) disposeBlock(block);
   }
 
-  /** Row `i` of every block becomes old row `indices[i]` (the batch size may change). */
-  gatherRows(indices: readonly number[]): void {
+  /**
+   * Row `i` of every block becomes old row `indices[i]` (the batch size may change): a layer cache's
+   * `reorder`. Indices are checked against the rows held; an empty cache has nothing to reorder.
+   */
+  gatherRows(indices: readonly number[], where: string): void {
+    const held = this.heldShape();
+    if (!held) return;
+    checkReorderIndices(indices, held[0]!, where);
     this.blocks = this.blocks.map((block) => {
       const gathered = keepBlock(gatherBlockRows(block, indices));
       disposeBlock(block);

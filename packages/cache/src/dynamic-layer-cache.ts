@@ -1,12 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { BlockList } from './block-list.js';
-import {
-  type BlockOptions,
-  checkCropLength,
-  checkKeyValue,
-  checkReorderIndices,
-  resolveBlockSize,
-} from './cache-arguments.js';
+import { type BlockOptions, checkCropLength, checkKeyValue, resolveBlockSize } from './cache-arguments.js';
 import type { KeyValueBlocks, LayerCache } from './cache-types.js';
 
 /**
@@ -43,10 +37,7 @@ export class DynamicLayerCache implements LayerCache {
   }
 
   reorder(indices: readonly number[]): void {
-    const held = this.blocks.heldShape();
-    if (!held) return;
-    checkReorderIndices(indices, held[0]!, 'DynamicLayerCache.reorder');
-    this.blocks.gatherRows(indices);
+    this.blocks.gatherRows(indices, 'DynamicLayerCache.reorder');
   }
 
   bytes(): number {

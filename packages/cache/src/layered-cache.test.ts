@@ -1,4 +1,3 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { useBackend } from '@tsformer/core-tensor';
 import { expectNoLeak } from '@tsformer/core-tensor/testing';
 import { beforeAll, describe, expect, it } from 'vitest';

@@ -1,4 +1,3 @@
-import type * as tf from '@tensorflow/tfjs-core';
 import { type BlockOptions, checkCropLength, checkInteger, checkLayerIndex } from './cache-arguments.js';
 import { CacheCropError } from './cache-errors.js';
 import type { DecoderCache, LayerCache } from './cache-types.js';

@@ -5,7 +5,6 @@ import {
   checkCropLength,
   checkInteger,
   checkKeyValue,
-  checkReorderIndices,
   resolveBlockSize,
 } from './cache-arguments.js';
 import { CacheCropError } from './cache-errors.js';
@@ -72,10 +71,7 @@ export class SlidingWindowLayerCache implements LayerCache {
   }
 
   reorder(indices: readonly number[]): void {
-    const held = this.blocks.heldShape();
-    if (!held) return;
-    checkReorderIndices(indices, held[0]!, 'SlidingWindowLayerCache.reorder');
-    this.blocks.gatherRows(indices);
+    this.blocks.gatherRows(indices, 'SlidingWindowLayerCache.reorder');
   }
 
   bytes(): number {

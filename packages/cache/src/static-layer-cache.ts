@@ -5,7 +5,6 @@ import {
   checkCropLength,
   checkInteger,
   checkKeyValue,
-  checkReorderIndices,
   resolveBlockSize,
 } from './cache-arguments.js';
 import { CacheCapacityError } from './cache-errors.js';
@@ -65,10 +64,7 @@ export class StaticLayerCache implements LayerCache {
   }
 
   reorder(indices: readonly number[]): void {
-    const held = this.blocks.heldShape();
-    if (!held) return;
-    checkReorderIndices(indices, held[0]!, 'StaticLayerCache.reorder');
-    this.blocks.gatherRows(indices);
+    this.blocks.gatherRows(indices, 'StaticLayerCache.reorder');
   }
 
   /** Bytes of the whole preallocated capacity (0 before the first update). */
