@@ -1,3 +1,4 @@
+import type { Cache } from '@tsformer/cache';
 import { SeededRandom } from '@tsformer/core-tensor';
 import { resolveGenerationConfig } from './config/generation-config.js';
 import type { GenerationConfig, GenerationOptions } from './config/generation-options.js';
@@ -42,6 +43,13 @@ export interface GenerateOptions extends GenerationOptions {
   readonly seed?: number;
   /** The clock `maxTime` reads, in milliseconds. Default `performance.now`. */
   readonly clock?: () => number;
+  /**
+   * A cache the caller owns (HF's `past_key_values`), already holding the keys and values of the first
+   * `cache.getSeqLength()` prompt tokens: only the rest is fed, and the cache is grown and left alive
+   * (a chat keeps it across turns). Decoder-only models, one output row (batch 1, no beams or returned
+   * sequences beyond one).
+   */
+  readonly cache?: Cache;
 }
 
 /**
@@ -66,6 +74,7 @@ export async function* generate(
     skipSpecialTokens,
     seed,
     clock,
+    cache: callerCache,
     ...callOptions
   } = options;
   const config = resolveGenerationConfig(model.generationConfig, generationConfig, callOptions);
@@ -99,10 +108,12 @@ export async function* generate(
   const random = config.doSample ? new SeededRandom(seed ?? Math.floor(Math.random() * 2 ** 32)) : undefined;
   const rowsPerPrompt = config.numBeams > 1 ? config.numBeams : config.numReturnSequences;
 
+  if (callerCache)
+    checkCallerCache(callerCache, model, config, inputIds.length * rowsPerPrompt, promptLength);
   const cache = config.useCache ? config.cacheImplementation : undefined;
   const session: ModelSession = isSeq2SeqLM(model)
     ? new Seq2SeqSession(model, inputIds, attentionMask, rowsPerPrompt, cache, maxLength)
-    : new CausalSession(model, repeatRows(attentionMask, rowsPerPrompt), cache, maxLength);
+    : new CausalSession(model, repeatRows(attentionMask, rowsPerPrompt), cache, maxLength, callerCache);
   try {
     const search =
       config.numBeams > 1
@@ -228,4 +239,30 @@ function decoderFor(feature: string, decoder: TokenDecoder | undefined): TokenDe
 function beamFillTokenId(padTokenId: number | undefined, eosTokenIds: readonly number[] | undefined): number {
   if (eosTokenIds === undefined) return -1;
   return padTokenId !== undefined && padTokenId !== 0 ? padTokenId : eosTokenIds[0]!;
+}
+
+/** A caller-owned cache (`GenerateOptions.cache`) must fit what this generation will do with it. */
+function checkCallerCache(
+  cache: Cache,
+  model: CausalLM | Seq2SeqLM,
+  config: GenerationConfig,
+  rows: number,
+  promptLength: number,
+): void {
+  if (isSeq2SeqLM(model)) {
+    throw new GenerationInputError('cache: a caller-owned cache is supported for decoder-only models only');
+  }
+  if (!config.useCache)
+    throw new GenerationInputError('cache: a caller-owned cache was given with useCache false');
+  if (rows !== 1) {
+    throw new GenerationInputError(
+      `cache: a caller-owned cache holds one row, but this generation has ${rows} (batch × beams or returned sequences)`,
+    );
+  }
+  const held = cache.getSeqLength();
+  if (held >= promptLength) {
+    throw new GenerationInputError(
+      `cache: it holds ${held} tokens but the prompt has ${promptLength}; at least the last prompt token must be fed`,
+    );
+  }
 }

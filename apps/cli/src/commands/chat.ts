@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { architectureOf } from '../architecture.js';
 import { UsageError } from '../cli-errors.js';
 import { addBackendOption, addOutputOptions, chosenBackend, type OutputOptions } from '../common-options.js';
-import { ConversationModel } from '../conversation-cache.js';
+import { ConversationCache } from '../conversation-cache.js';
 import {
   addGenerationFlags,
   type GenerationFlagValues,
@@ -77,7 +77,7 @@ async function runChat(options: ChatOptions): Promise<void> {
   const maxPositions = architectureOf(loaded.family, loaded.config).maxPositions;
   const cache = model.createCache(1, maxPositions, generation.resolved.cacheImplementation);
   try {
-    await chatLoop(loaded, new ConversationModel(model, cache), options, generation.commandLine);
+    await chatLoop(loaded, new ConversationCache(cache), options, generation.commandLine);
   } finally {
     cache.dispose();
     loaded.model.dispose();
@@ -86,7 +86,7 @@ async function runChat(options: ChatOptions): Promise<void> {
 
 async function chatLoop(
   loaded: LoadedModel,
-  conversation: ConversationModel,
+  conversation: ConversationCache,
   options: ChatOptions,
   commandLine: GenerationOptions,
 ): Promise<void> {
@@ -113,11 +113,12 @@ async function chatLoop(
         : tokenizer.encode(plainConversation(messages));
       const reusedTokens = conversation.prepare(ids);
       const output = await generateAll(
-        conversation,
+        loaded.model as CausalLM,
         { inputIds: [ids], attentionMask: [ids.map(() => 1)] },
         {
           ...commandLine,
           tokenDecoder: tokenizer,
+          cache: conversation.cache,
           ...(!options.json && { onText: (piece: string) => process.stdout.write(piece) }),
           ...(options.seed !== undefined && { seed: options.seed }),
         },

@@ -12,6 +12,8 @@ import { lastPositionLogits, type ModelSession } from './model-session.js';
 export class CausalSession implements ModelSession {
   readonly vocabSize: number;
   private readonly cache: Cache | undefined;
+  /** False for a caller's cache (`GenerateOptions.cache`): it outlives this generation. */
+  private readonly ownsCache: boolean;
   private promptMask: readonly (readonly number[])[];
   /** Whether any prompt has padding (else the model's default mask and positions are HF's). */
   private readonly padded: boolean;
@@ -23,14 +25,19 @@ export class CausalSession implements ModelSession {
     /** How the cache stores keys; undefined: no cache (every step re-reads the whole sequence). */
     cacheImplementation: CacheImplementation | undefined,
     maxLength: number,
+    /** A caller's cache already holding the first `getSeqLength()` prompt tokens: fed only the rest, kept. */
+    callerCache?: Cache,
   ) {
     this.vocabSize = model.vocabSize;
     this.promptMask = promptMask;
     this.padded = promptMask.some((row) => row.includes(0));
+    this.ownsCache = callerCache === undefined;
     this.cache =
-      cacheImplementation === undefined
+      callerCache ??
+      (cacheImplementation === undefined
         ? undefined
-        : model.createCache(promptMask.length, maxLength, cacheImplementation);
+        : model.createCache(promptMask.length, maxLength, cacheImplementation));
+    this.cachedLength = callerCache?.getSeqLength() ?? 0;
   }
 
   nextLogits(sequences: TokenRows): tf.Tensor2D {
@@ -73,7 +80,7 @@ export class CausalSession implements ModelSession {
   }
 
   dispose(): void {
-    this.cache?.dispose();
+    if (this.ownsCache) this.cache?.dispose();
   }
 }
 
