@@ -1,5 +1,5 @@
 import type { Module } from '@tsformer/core-tensor';
-import { Conv1D, Embedding, GatedMLP, Linear } from '@tsformer/layers';
+import { Conv1D, embeddingParameterCount, GatedMLP, Linear } from '@tsformer/layers';
 
 /** The attention geometry of one stack of layers (a decoder, or the encoder of an encoder-decoder). */
 export interface StackGeometry {
@@ -79,7 +79,7 @@ export function estimateCosts(inputs: CostInputs, batch: number, seqLen: number)
   if (encoder) flopsPerToken.encoder = 2 * encoderMatmul + selfAttention(encoder, seqLen);
 
   const kvCacheBytesPerToken = 2 * decoder.layers * decoder.kvHeads * decoder.headDim * FLOAT32_BYTES;
-  const gated = someModule(model, (module) => module instanceof GatedMLP);
+  const gated = [...model.modules()].some((module) => module instanceof GatedMLP);
   const stacks = encoder ? [decoder, encoder] : [decoder];
   const activationBytes =
     Math.max(...stacks.map((stack) => stackActivations(stack, batch, seqLen, gated))) +
@@ -88,7 +88,7 @@ export function estimateCosts(inputs: CostInputs, batch: number, seqLen: number)
   const parameters = model.numParameters();
   return {
     parameters,
-    parametersWithoutEmbeddings: parameters - embeddingParameters(model),
+    parametersWithoutEmbeddings: parameters - embeddingParameterCount(model),
     matmulWeights: encoder ? { decoder: decoderMatmul, encoder: encoderMatmul } : { decoder: decoderMatmul },
     flopsPerToken,
     kvCacheBytesPerToken,
@@ -121,32 +121,10 @@ function stackActivations(stack: StackGeometry, batch: number, seqLen: number, g
 /** Σ in × out over every Linear and Conv1D of the tree (a shared weight counts at each use). */
 export function matmulWeights(module: Module): number {
   let total = 0;
-  visit(module, (child) => {
+  for (const child of module.modules()) {
     if (child instanceof Linear || child instanceof Conv1D) total += child.inFeatures * child.outFeatures;
-  });
+  }
   return total;
-}
-
-/** Parameters held by embedding tables (token and position embeddings), each table once. */
-export function embeddingParameters(module: Module): number {
-  const tables = new Set<Embedding['weight']>();
-  visit(module, (child) => {
-    if (child instanceof Embedding) tables.add(child.weight);
-  });
-  return [...tables].reduce((total, table) => total + table.size, 0);
-}
-
-function visit(module: Module, fn: (module: Module) => void): void {
-  fn(module);
-  for (const [, child] of module.namedChildren()) visit(child, fn);
-}
-
-function someModule(module: Module, test: (module: Module) => boolean): boolean {
-  let found = false;
-  visit(module, (child) => {
-    found ||= test(child);
-  });
-  return found;
 }
 
 /** The first descendant registered under `name` (breadth-first), e.g. `model.encoder`. */

@@ -138,3 +138,11 @@ describe('Module.dispose', () => {
     });
   });
 });
+
+describe('Module.modules', () => {
+  it('walks the module and every descendant depth first', () => {
+    const model = new Tiny();
+    const names = [...model.modules()].map((module) => module.constructor.name);
+    expect(names).toEqual(['Tiny', 'Proj', 'ModuleList', 'Block', 'Proj', 'Block', 'Proj', 'TiedHead']);
+  });
+});

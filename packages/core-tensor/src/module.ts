@@ -63,6 +63,12 @@ export abstract class Module {
     return [...this.children];
   }
 
+  /** This module and every descendant, depth first (PyTorch's `modules()`). */
+  *modules(): IterableIterator<Module> {
+    yield this;
+    for (const child of this.children.values()) yield* child.modules();
+  }
+
   /** Every parameter with its full dotted path; a tied parameter appears under each of its names. */
   namedParameters(prefix = ''): [string, Parameter][] {
     const named: [string, Parameter][] = [];

@@ -1,11 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { useBackend } from '@tsformer/core-tensor';
+import { Module, useBackend } from '@tsformer/core-tensor';
 import { assertClose, expectNoLeak } from '@tsformer/core-tensor/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { randomValues } from '../test/float64.js';
-import { Embedding } from './embedding.js';
+import { Embedding, embeddingParameterCount } from './embedding.js';
 import { PositionOutOfRangeError } from './errors.js';
 import { LearnedPositionalEmbedding } from './learned-positional-embedding.js';
+import { Linear } from './linear.js';
 
 beforeAll(async () => {
   await useBackend('wasm');
@@ -68,5 +69,26 @@ describe('LearnedPositionalEmbedding', () => {
       ids.dispose();
       positions.dispose();
     });
+  });
+});
+
+describe('embeddingParameterCount', () => {
+  it("counts every embedding table once, a table shared by two modules too, as HF's exclude_embeddings", () => {
+    class TwoTowers extends Module {
+      readonly shared = this.register('shared', new Embedding(10, 4));
+      readonly positions = this.register('positions', new LearnedPositionalEmbedding(6, 4));
+      readonly head = this.register('head', new Linear(4, 10, { sharedWeight: this.shared.weight }));
+      readonly encoder = this.register('encoder', new Tower(this.shared));
+    }
+    class Tower extends Module {
+      constructor(tokens: Embedding) {
+        super();
+        this.register('embed_tokens', tokens);
+        this.register('proj', new Linear(4, 4));
+      }
+    }
+    const model = new TwoTowers();
+    expect(embeddingParameterCount(model)).toBe(10 * 4 + 6 * 4);
+    expect(model.numParameters() - embeddingParameterCount(model)).toBe(10 + 4 * 4 + 4); // head bias, proj
   });
 });

@@ -2,6 +2,19 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Module, type Parameter } from '@tsformer/core-tensor';
 
 /** PyTorch's `nn.Embedding`: a `[numEmbeddings, embeddingDim]` table looked up by int32 ids. */
+/**
+ * Parameters held by the embedding tables of `module` (token and learned position tables), a table
+ * shared by several modules counted once: what Hugging Face's `num_parameters(exclude_embeddings=True)`
+ * leaves out.
+ */
+export function embeddingParameterCount(module: Module): number {
+  const tables = new Set<Parameter>();
+  for (const descendant of module.modules()) {
+    if (descendant instanceof Embedding) tables.add(descendant.weight);
+  }
+  return [...tables].reduce((total, table) => total + table.size, 0);
+}
+
 export interface EmbeddingOptions {
   /**
    * Keep the table transposed in memory (`[embeddingDim, numEmbeddings]`, still named and loaded as

@@ -1,7 +1,7 @@
 export { ACTIVATION_NAMES, type Activation, getActivation } from './activations.js';
 export { Conv1D } from './conv1d.js';
 export { Dropout } from './dropout.js';
-export { Embedding, type EmbeddingOptions } from './embedding.js';
+export { Embedding, type EmbeddingOptions, embeddingParameterCount } from './embedding.js';
 export { PositionOutOfRangeError, UnknownActivationError } from './errors.js';
 export { GatedMLP, type GatedMLPOptions } from './gated-mlp.js';
 export { LayerNorm, type LayerNormOptions } from './layer-norm.js';
