@@ -26,6 +26,8 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     // The cache generate uses (HF cache_implementation); the decoder suite measures both.
     cache: { type: 'string', default: 'dynamic' },
+    // Threads of the wasm backend's kernels (see core-tensor's BackendOptions.threads).
+    threads: { type: 'string', default: '1' },
     out: { type: 'string', default: join(__dirname, '..', 'results') },
     repo: { type: 'string', default: join(__dirname, '..', '..') },
     scratch: { type: 'string', default: join(tmpdir(), 'tsformer-bench') },
@@ -39,7 +41,10 @@ const tinyLlama = join(repo, 'models/tiny-llama-docs');
 const sampleText = 'Return the number of elements along a given axis of the array.';
 
 async function main(): Promise<void> {
-  const backend = await useBackend(args.backend as BackendName, { wasmPaths: `${__dirname}/` });
+  const backend = await useBackend(args.backend as BackendName, {
+    wasmPaths: `${__dirname}/`,
+    threads: Number(args.threads),
+  });
   if (args.suite === 'decoder-model') {
     console.log(JSON.stringify(await runSuite('decoder-model')));
     return;
@@ -104,7 +109,18 @@ async function runSuite(suite: string): Promise<unknown> {
 }
 
 function childArgs(folder: string, name: string): string[] {
-  const passed = ['--backend', args.backend, '--suite', 'decoder-model', '--model', folder, '--name', name];
+  const passed = [
+    '--backend',
+    args.backend,
+    '--threads',
+    args.threads,
+    '--suite',
+    'decoder-model',
+    '--model',
+    folder,
+    '--name',
+    name,
+  ];
   return args.quick ? [...passed, '--quick'] : passed;
 }
 
@@ -134,7 +150,11 @@ async function measureDecoderModel(folder: string, name: string, promptTokens: n
 function record(suite: string, machine: MachineInfo, results: unknown, wallMs: number): void {
   mkdirSync(args.out, { recursive: true });
   const cache = suite === 'generate' ? `-${args.cache}-cache` : '';
-  const file = join(args.out, `${suite}-${machine.backend.name}${cache}${args.quick ? '-quick' : ''}.json`);
+  const threads = args.threads === '1' ? '' : `-${args.threads}-threads`;
+  const file = join(
+    args.out,
+    `${suite}-${machine.backend.name}${threads}${cache}${args.quick ? '-quick' : ''}.json`,
+  );
   const report = {
     suite,
     date: new Date().toISOString(),

@@ -8,12 +8,12 @@ describe('backend selection', () => {
     delete process.env.TSFORMER_BACKEND;
   });
 
-  it('defaults to wasm in Node and reports SIMD and threads', async () => {
+  it('defaults to wasm in Node, one thread, and reports SIMD and the thread count', async () => {
     expect(defaultBackendName()).toBe('wasm');
     const info = await useBackend();
     expect(tf.getBackend()).toBe('wasm');
     expect(typeof info.details.simd).toBe('boolean');
-    expect(typeof info.details.threads).toBe('boolean');
+    expect(info.details.threads).toBe(1);
     expect(tf.add(tf.tensor([1, 2]), 1).arraySync()).toEqual([2, 3]);
   });
 
@@ -28,6 +28,14 @@ describe('backend selection', () => {
     process.env.TSFORMER_BACKEND = 'cuda';
     expect(() => defaultBackendName()).toThrow(BackendUnavailableError);
     expect(() => defaultBackendName()).toThrow(/wasm, cpu, webgpu, tensorflow/);
+  });
+
+  it('refuses a wasm thread count outside 1 to 8', async () => {
+    for (const threads of [0, 9, 1.5]) {
+      await expect(useBackend('wasm', { threads })).rejects.toThrow(
+        /wasm threads must be an integer from 1 to 8/,
+      );
+    }
   });
 
   it('names the package to install when the tensorflow backend is absent', async () => {

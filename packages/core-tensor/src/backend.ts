@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { BackendUnavailableError } from './errors.js';
+import { initialiseWasmThreadsInNode } from './wasm-threads-node.js';
 
 /** The tensor backends tsformer runs on; see DESIGN.md "Backends". */
 export const BACKEND_NAMES = ['wasm', 'cpu', 'webgpu', 'tensorflow'] as const;
@@ -40,6 +41,18 @@ export interface BackendOptions {
    * installed package's `dist/` in Node, the bundler's choice in a browser. Bundles set it.
    */
   wasmPaths?: string;
+  /**
+   * Threads for the wasm backend's matrix kernels (XNNPACK), 1 to 8; default `TSFORMER_WASM_THREADS`,
+   * else 1. In Node, more than 1 starts tfjs's threaded build through `initialiseWasmThreadsInNode`.
+   * Takes effect when the wasm backend first initialises in the process.
+   */
+  threads?: number;
+}
+
+/** A registered backend and how to make it the active one. */
+interface Registration {
+  info: BackendInfo;
+  activate(): Promise<boolean>;
 }
 
 /**
@@ -53,33 +66,38 @@ export async function useBackend(
   if (!isBackendName(name)) {
     throw new BackendUnavailableError(`unknown backend "${name}"; choose one of ${BACKEND_NAMES.join(', ')}`);
   }
-  const info = await registerBackend(name, options);
-  if (!(await tf.setBackend(info.tfjsBackend))) {
+  const { info, activate } = await registerBackend(name, options);
+  if (!(await activate())) {
     throw new BackendUnavailableError(`the ${name} backend is installed but failed to initialise`);
   }
   await tf.ready();
-  if (name === 'wasm') {
-    info.details.simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
-    info.details.threads = tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT');
-  }
   return info;
 }
 
-async function registerBackend(name: BackendName, options: BackendOptions): Promise<BackendInfo> {
+async function registerBackend(name: BackendName, options: BackendOptions): Promise<Registration> {
   switch (name) {
     case 'cpu':
       await import('@tensorflow/tfjs-backend-cpu');
-      return { name, tfjsBackend: 'cpu', details: {} };
+      return activatedBySetBackend({ name, tfjsBackend: 'cpu', details: {} });
     case 'wasm':
-      return registerWasm(options.wasmPaths);
+      return registerWasm(options);
     case 'webgpu':
-      return registerWebgpu();
+      return activatedBySetBackend(await registerWebgpu());
     case 'tensorflow':
-      return registerTensorflow();
+      return activatedBySetBackend(await registerTensorflow());
   }
 }
 
-async function registerWasm(wasmPaths: string | undefined): Promise<BackendInfo> {
+function activatedBySetBackend(info: BackendInfo): Registration {
+  return { info, activate: () => tf.setBackend(info.tfjsBackend) };
+}
+
+async function registerWasm(options: BackendOptions): Promise<Registration> {
+  const { wasmPaths } = options;
+  const threads = options.threads ?? Number(isNode ? (process.env.TSFORMER_WASM_THREADS ?? 1) : 1);
+  if (!Number.isInteger(threads) || threads < 1 || threads > 8) {
+    throw new BackendUnavailableError(`wasm threads must be an integer from 1 to 8, got ${threads}`);
+  }
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   if (wasmPaths !== undefined) {
     wasm.setWasmPaths(wasmPaths);
@@ -90,7 +108,21 @@ async function registerWasm(wasmPaths: string | undefined): Promise<BackendInfo>
     const packageJson = createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json');
     wasm.setWasmPaths(`${dirname(packageJson)}/dist/`);
   }
-  return { name: 'wasm', tfjsBackend: 'wasm', details: {} };
+  const info: BackendInfo = { name: 'wasm', tfjsBackend: 'wasm', details: {} };
+  const setBackend = () => tf.setBackend('wasm');
+  return {
+    info,
+    activate: async () => {
+      const initialised = tf.findBackend('wasm') !== null;
+      const active =
+        isNode && threads > 1 && !initialised
+          ? await initialiseWasmThreadsInNode(threads, wasm.setThreadsCount, setBackend)
+          : await setBackend();
+      info.details.simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
+      info.details.threads = active ? wasm.getThreadsCount() : 0;
+      return active;
+    },
+  };
 }
 
 async function registerWebgpu(): Promise<BackendInfo> {
