@@ -28,6 +28,8 @@ const { values: args } = parseArgs({
     cache: { type: 'string', default: 'dynamic' },
     // Threads of the wasm backend's kernels (see core-tensor's BackendOptions.threads).
     threads: { type: 'string', default: '1' },
+    // tfjs environment flags as JSON, e.g. '{"WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE":64}', recorded with the figures.
+    'tf-flags': { type: 'string', default: '{}' },
     out: { type: 'string', default: join(__dirname, '..', 'results') },
     repo: { type: 'string', default: join(__dirname, '..', '..') },
     scratch: { type: 'string', default: join(tmpdir(), 'tsformer-bench') },
@@ -49,7 +51,8 @@ async function main(): Promise<void> {
     console.log(JSON.stringify(await runSuite('decoder-model')));
     return;
   }
-  const machine = describeMachine(backend);
+  tf.env().setFlags(JSON.parse(args['tf-flags']));
+  const machine = { ...describeMachine(backend), tfFlags: args['tf-flags'] };
   const suites = args.suite === 'all' ? ['parity', 'decoder', 'generate', 'seq2seq'] : [args.suite];
   for (const suite of suites) {
     const started = Date.now();
@@ -114,6 +117,8 @@ function childArgs(folder: string, name: string): string[] {
     args.backend,
     '--threads',
     args.threads,
+    '--tf-flags',
+    args['tf-flags'],
     '--suite',
     'decoder-model',
     '--model',
