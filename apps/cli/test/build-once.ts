@@ -1,11 +1,11 @@
-// Vitest global setup: the CLI tests run dist/bin.js, so build the workspace when it is missing
+// Vitest global setup: the CLI tests run the bin, which loads dist/bin.js: build the workspace when that is missing
 // (`npm test` builds before running vitest; a bare `vitest run --project cli` may not have).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { CLI_PATH, REPO_ROOT } from './run-cli.js';
+import { BUILT_CLI, REPO_ROOT } from './run-cli.js';
 
 export default function buildOnce(): void {
-  if (existsSync(CLI_PATH)) return;
+  if (existsSync(BUILT_CLI)) return;
   const build = spawnSync(
     process.execPath,
     ['scripts/pnpm.mjs', 'exec', 'turbo', 'run', 'build', '--output-logs=errors-only'],

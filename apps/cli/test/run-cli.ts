@@ -4,7 +4,10 @@ import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-export const CLI_PATH = `${REPO_ROOT}apps/cli/dist/bin.js`;
+/** The `tsformer` bin as package managers link it (it loads dist/bin.js). */
+export const CLI_PATH = `${REPO_ROOT}apps/cli/bin/tsformer.js`;
+/** The built CLI the bin loads. */
+export const BUILT_CLI = `${REPO_ROOT}apps/cli/dist/bin.js`;
 export const BUNDLED_MODEL = `${REPO_ROOT}models/tiny-llama-docs`;
 export const FIXTURES = `${REPO_ROOT}fixtures/hf-reference`;
 
