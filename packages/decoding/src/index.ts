@@ -9,6 +9,7 @@ export type {
   CausalLMForwardInputs,
   Seq2SeqEncoding,
   Seq2SeqForwardInputs,
+  PositionLimit,
   Seq2SeqLM,
   TokenDecoder,
 } from './language-model.js';

@@ -13,6 +13,20 @@ import type { GenerationOptions } from './config/generation-options.js';
  */
 export type CacheImplementation = 'dynamic' | 'static';
 
+/**
+ * How far a model's positions reach (config.json's `max_position_embeddings` and what lies past it).
+ * `generate` checks prompt + new tokens against it before producing anything: past a `learned` table
+ * there is no embedding to look up (an error naming both numbers); `extrapolating` encodings (RoPE)
+ * keep computing, with a one-line warning as Hugging Face gives. A model without a limit (T5's
+ * relative buckets) leaves `positionLimit` undefined.
+ */
+export interface PositionLimit {
+  /** The number of positions the model was built for. */
+  maxPositions: number;
+  /** `learned`: a table that ends there; `extrapolating`: computed positions that go on past it. */
+  kind: 'learned' | 'extrapolating';
+}
+
 export interface CausalLMForwardInputs {
   /** `[batch, newTokens]` int32. */
   inputIds: tf.Tensor2D;
@@ -38,6 +52,8 @@ export interface CausalLM {
    * generation_config.json, read with `parseGenerationConfig`): the bottom layer `generate` merges.
    */
   readonly generationConfig?: GenerationOptions;
+  /** Where the model's positions end (undefined: nowhere). */
+  readonly positionLimit?: PositionLimit;
   /**
    * Runs synchronously; call inside `tf.tidy`. Returns `[batch, positionsKept, vocab]` float32 logits.
    * `generate` passes int32 `attentionMask` and `positionIds` (Hugging Face's: cumsum(mask) - 1, pads 1).
@@ -66,6 +82,8 @@ export interface Seq2SeqLM {
   readonly vocabSize: number;
   /** As `CausalLM.generationConfig`. */
   readonly generationConfig?: GenerationOptions;
+  /** Where the decoder's positions end (undefined: nowhere); the source is checked by the encoder. */
+  readonly positionLimit?: PositionLimit;
   /** Runs synchronously; call inside `tf.tidy`. */
   encode(inputIds: tf.Tensor2D, attentionMask?: tf.Tensor2D): Seq2SeqEncoding;
   /** Runs synchronously; call inside `tf.tidy`. Returns `[batch, positionsKept, vocab]`. */
