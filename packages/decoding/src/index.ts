@@ -7,9 +7,9 @@ export type {
   CacheImplementation,
   CausalLM,
   CausalLMForwardInputs,
+  PositionLimit,
   Seq2SeqEncoding,
   Seq2SeqForwardInputs,
-  PositionLimit,
   Seq2SeqLM,
   TokenDecoder,
 } from './language-model.js';
