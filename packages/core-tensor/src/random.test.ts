@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { TsformerError } from './errors.js';
 import { SeededRandom } from './random.js';
 
 describe('SeededRandom', () => {
@@ -45,6 +46,7 @@ describe('SeededRandom', () => {
   });
 
   it('rejects a non-integer seed', () => {
-    expect(() => new SeededRandom(1.5)).toThrow(RangeError);
+    expect(() => new SeededRandom(1.5)).toThrow(TsformerError);
+    expect(() => new SeededRandom(1.5)).toThrow('seed must be an integer, got 1.5');
   });
 });

@@ -1,3 +1,5 @@
+import { TsformerError } from './errors.js';
+
 /**
  * A small seeded pseudo-random generator (xoshiro128**, seeded through splitmix32), identical on
  * every platform and backend: the same seed gives the same draws in Node and the browser.
@@ -6,7 +8,7 @@ export class SeededRandom {
   private readonly state = new Uint32Array(4);
 
   constructor(seed: number) {
-    if (!Number.isSafeInteger(seed)) throw new RangeError(`seed must be an integer, got ${seed}`);
+    if (!Number.isSafeInteger(seed)) throw new TsformerError(`seed must be an integer, got ${seed}`);
     let mix = (seed >>> 0) ^ Math.floor(seed / 2 ** 32);
     for (let i = 0; i < 4; i++) {
       mix = (mix + 0x9e3779b9) >>> 0;

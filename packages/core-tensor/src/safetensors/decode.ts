@@ -1,6 +1,6 @@
+import { SafetensorsError } from '../errors.js';
 import type { SafetensorsDtype } from './dtypes.js';
 import { float32FromBfloat16Bits, float32FromFloat16Bits } from './half-precision.js';
-import { SafetensorsError } from './safetensors-error.js';
 
 /** A tensor's elements as stored: F16 and BF16 as their 16-bit patterns, BOOL as bytes 0/1. */
 export type SafetensorsTypedArray =

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { SafetensorsError } from '../errors.js';
 import { type ByteSource, memoryByteSource } from './byte-source.js';
 import { type RawTensor, tensorValuesFromBytes, typedArrayFromBytes } from './decode.js';
 import { isFloatDtype, type SafetensorsDtype } from './dtypes.js';
@@ -8,7 +9,6 @@ import {
   type SafetensorsHeader,
   type SafetensorsTensorInfo,
 } from './header.js';
-import { SafetensorsError } from './safetensors-error.js';
 import type { SafetensorsReader } from './safetensors-reader.js';
 
 /**

@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../backend.js';
+import { SafetensorsError } from '../errors.js';
 import { expectNoLeak } from '../testing/index.js';
 import { type ByteSource, memoryByteSource } from './byte-source.js';
 import type { SafetensorsTensorData } from './encode.js';
-import { SafetensorsError } from './safetensors-error.js';
 import { openSafetensorsBytes, SafetensorsFile } from './safetensors-file.js';
 import { serializeSafetensors } from './serialize.js';
 

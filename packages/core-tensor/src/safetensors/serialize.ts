@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { SafetensorsError } from '../errors.js';
 import { bytesPerElement, dtypeRank, elementCount, type SafetensorsDtype } from './dtypes.js';
 import { encodeTensorData, type SafetensorsTensorData } from './encode.js';
-import { SafetensorsError } from './safetensors-error.js';
 
 /** A tensor to write: explicit dtype, shape and data, or a tfjs tensor (float32 → F32, int32 → I32, bool → BOOL). */
 export type SafetensorsInput = SafetensorsTensorData | tf.Tensor;
