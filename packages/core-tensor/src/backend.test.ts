@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { defaultBackendName, useBackend } from './backend.js';
 import { BackendUnavailableError } from './errors.js';
 
@@ -17,9 +17,17 @@ describe('backend selection', () => {
     expect(tf.add(tf.tensor([1, 2]), 1).arraySync()).toEqual([2, 3]);
   });
 
-  it('switches to cpu at run time', async () => {
-    await useBackend('cpu');
-    expect(tf.getBackend()).toBe('cpu');
+  it('switches to cpu at run time, without tfjs-backend-cpu\'s "running TensorFlow.js in Node.js" banner', async () => {
+    const warnings: unknown[][] = [];
+    const warn = vi.spyOn(console, 'warn').mockImplementation((...args) => void warnings.push(args));
+    try {
+      await useBackend('cpu');
+      expect(tf.getBackend()).toBe('cpu');
+      tf.tensor([1, 2]).dispose();
+    } finally {
+      warn.mockRestore();
+    }
+    expect(warnings.map((args) => args.join(' ')).join('\n')).not.toMatch(/TensorFlow\.js in Node\.js/);
   });
 
   it('reads TSFORMER_BACKEND and rejects an unknown name', () => {

@@ -74,11 +74,24 @@ export async function useBackend(
   return info;
 }
 
+/**
+ * Makes sure tfjs has a backend to run on: the active one, else the best one registered (as tfjs
+ * would pick it), else `useBackend()`'s default. Entry points such as `fromPretrained` call this,
+ * so that they work before any `useBackend` (tfjs alone fails with "No backend found in registry").
+ */
+export async function ensureBackend(): Promise<void> {
+  if (tf.engine().backendNames().length === 0) await useBackend();
+  else await tf.ready();
+}
+
 async function registerBackend(name: BackendName, options: BackendOptions): Promise<Registration> {
   switch (name) {
     case 'cpu':
       await import('@tensorflow/tfjs-backend-cpu');
-      return activatedBySetBackend({ name, tfjsBackend: 'cpu', details: {} });
+      return {
+        info: { name, tfjsBackend: 'cpu', details: {} },
+        activate: async () => (await tf.setBackend('cpu')) && skipNodeGreeting(),
+      };
     case 'wasm':
       return registerWasm(options);
     case 'webgpu':
@@ -86,6 +99,17 @@ async function registerBackend(name: BackendName, options: BackendOptions): Prom
     case 'tensorflow':
       return activatedBySetBackend(await registerTensorflow());
   }
+}
+
+/**
+ * tfjs-backend-cpu prints a banner on its first tensor in Node ("Hi, looks like you are running
+ * TensorFlow.js in Node.js. To speed things up dramatically, install our node backend…"). Here
+ * cpu was chosen on purpose (`--backend cpu`), so the banner only clutters stderr: mark it shown.
+ */
+function skipNodeGreeting(): true {
+  const backend = tf.findBackend('cpu') as { firstUse?: boolean } | null;
+  if (backend !== null && 'firstUse' in backend) backend.firstUse = false;
+  return true;
 }
 
 function activatedBySetBackend(info: BackendInfo): Registration {
