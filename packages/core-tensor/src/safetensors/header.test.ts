@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
+import { SafetensorsError } from '../errors.js';
 import { SeededRandom } from '../random.js';
 import { memoryByteSource } from './byte-source.js';
 import { readSafetensorsHeader } from './header.js';
-import { SafetensorsError } from './safetensors-error.js';
 import { SafetensorsFile } from './safetensors-file.js';
 
 const LOCATION = 'test.safetensors';
 
 /** A file built by hand: the 8-byte length, the header text as given, then `dataBytes` bytes. */
-function fileWith(header: string | Uint8Array, dataBytes = 0, declaredLength?: number): Uint8Array {
+function fileWith(header: string | Uint8Array, dataBytes = 0, declaredLength?: number | bigint): Uint8Array {
   const json = typeof header === 'string' ? new TextEncoder().encode(header) : header;
   const file = new Uint8Array(8 + json.length + dataBytes);
   new DataView(file.buffer).setBigUint64(0, BigInt(declaredLength ?? json.length), true);
@@ -37,6 +37,14 @@ describe('readSafetensorsHeader', () => {
     expect([...parsed.tensors.keys()]).toEqual(['a', 'b']);
     expect(parsed.tensors.get('b')).toEqual({ dtype: 'F32', shape: [2], dataOffsets: [8, 16] });
     expect(parsed.dataStart).toBe(8 + new TextEncoder().encode(header).length);
+  });
+
+  it('keeps "__proto__" as an ordinary tensor name', async () => {
+    const parsed = await readSafetensorsHeader(
+      memoryByteSource(fileWith(`{"__proto__":${entry('U8', [2], 0, 2)}}`, 2)),
+      LOCATION,
+    );
+    expect([...parsed.tensors.keys()]).toEqual(['__proto__']);
   });
 
   it('accepts an empty file body and zero-sized tensors', async () => {
@@ -121,10 +129,84 @@ describe('readSafetensorsHeader', () => {
       'w',
     ],
     [
-      'a shape too large to count',
+      'a shape whose byte count is beyond 2^53 (counted exactly)',
       fileWith(`{"w":${entry('F64', [2 ** 30, 2 ** 30, 2 ** 30], 0, 8)}}`, 8),
-      /needs too many bytes/,
+      /needs 9903520314283042199192993792 bytes, but data_offsets \[0, 8\] hold 8/,
       'w',
+    ],
+    [
+      'a header length of 2^64 - 1 (printed exactly)',
+      fileWith('{}', 0, 2n ** 64n - 1n),
+      /header length 18446744073709551615 is absurdly large/,
+    ],
+    [
+      'offsets of 2^64 - 1 (printed exactly)',
+      fileWith(`{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,18446744073709551615]}}`, 8),
+      /needs 8 bytes, but data_offsets \[0, 18446744073709551615\] hold 18446744073709551615/,
+      'w',
+    ],
+    [
+      'a byte range of 2^64 - 1 that matches its shape',
+      fileWith(
+        `{"w":{"dtype":"U8","shape":[18446744073709551615],"data_offsets":[0,18446744073709551615]}}`,
+        8,
+      ),
+      /data_offsets \[0, 18446744073709551615\] run past the end of the data section \(8 bytes\)/,
+      'w',
+    ],
+    [
+      'a dimension beyond 2^53 in an empty tensor',
+      fileWith(`{"w":{"dtype":"U8","shape":[0,18446744073709551615],"data_offsets":[0,0]}}`),
+      /shape \[0,18446744073709551615\] has the dimension 18446744073709551615, larger than 2\^53 - 1/,
+      'w',
+    ],
+    [
+      'a dimension written as a decimal',
+      fileWith('{"w":{"dtype":"F32","shape":[384.0],"data_offsets":[0,1536]}}', 1536),
+      /shape \[384\] is not a list of non-negative integers \(384 is written as a decimal or with an exponent\)/,
+      'w',
+    ],
+    [
+      'a dimension written with an exponent',
+      fileWith('{"w":{"dtype":"U8","shape":[1e2],"data_offsets":[0,100]}}', 100),
+      /shape \[100\] is not a list .*\(100 is written as a decimal or with an exponent\)/,
+      'w',
+    ],
+    [
+      'an offset written as a decimal',
+      fileWith('{"w":{"dtype":"U8","shape":[4],"data_offsets":[0,4.0]}}', 4),
+      /data_offsets \[0,4\] is not a pair .*\(4 is written as a decimal/,
+      'w',
+    ],
+    [
+      'a tensor name that appears twice (JSON.parse would keep the last)',
+      fileWith(
+        `{"w":${entry('U8', [4], 0, 4)},"v":${entry('U8', [4], 4, 8)},"w":${entry('U8', [4], 0, 4)}}`,
+        8,
+      ),
+      /tensor "w": appears twice in the header/,
+      'w',
+    ],
+    [
+      'a field that appears twice in one entry',
+      fileWith('{"w":{"dtype":"U8","shape":[4],"dtype":"F32","data_offsets":[0,4]}}', 4),
+      /tensor "w": entry has "dtype" twice/,
+      'w',
+    ],
+    [
+      '__metadata__ twice',
+      fileWith('{"__metadata__":{},"__metadata__":{"format":"pt"}}'),
+      /: __metadata__ appears twice/,
+    ],
+    [
+      'a metadata key twice',
+      fileWith('{"__metadata__":{"format":"pt","format":"np"}}'),
+      /__metadata__ has the key "format" twice/,
+    ],
+    [
+      'nesting deep enough to overflow a recursive parser',
+      fileWith(`{"w":${'['.repeat(100_000)}${']'.repeat(100_000)}}`),
+      /header nests arrays or objects more than 64 deep/,
     ],
     [
       'offsets past the data section',

@@ -1,12 +1,7 @@
+import { SafetensorsError } from '../errors.js';
 import type { ByteSource } from './byte-source.js';
-import {
-  bytesPerElement,
-  elementCount,
-  isSafetensorsDtype,
-  SAFETENSORS_DTYPES,
-  type SafetensorsDtype,
-} from './dtypes.js';
-import { SafetensorsError } from './safetensors-error.js';
+import { bytesPerElement, isSafetensorsDtype, SAFETENSORS_DTYPES, type SafetensorsDtype } from './dtypes.js';
+import { parseExactJson } from './exact-json.js';
 
 /** One tensor's entry in a safetensors header. */
 export interface SafetensorsTensorInfo {
@@ -45,25 +40,25 @@ export async function readSafetensorsHeader(
     throw fail(`file is ${source.size} bytes long, too short for the 8-byte header length`);
   }
   const lengthBytes = await readExactly(source, 0, 8, location);
-  const lengthView = new DataView(lengthBytes.buffer, lengthBytes.byteOffset, 8);
-  const headerLength = lengthView.getUint32(0, true) + lengthView.getUint32(4, true) * 2 ** 32;
-  if (headerLength > MAX_HEADER_BYTES) {
+  const headerLength = new DataView(lengthBytes.buffer, lengthBytes.byteOffset, 8).getBigUint64(0, true);
+  if (headerLength > BigInt(MAX_HEADER_BYTES)) {
     throw fail(`header length ${headerLength} is absurdly large (the limit is ${MAX_HEADER_BYTES} bytes)`);
   }
-  const dataStart = 8 + headerLength;
+  const dataStart = 8 + Number(headerLength);
   if (dataStart > source.size) {
     throw fail(`header length ${headerLength} runs past the end of the file (${source.size} bytes)`);
   }
-  const parsed = parseJson(await readExactly(source, 8, headerLength, location), fail);
+  const dataLength = source.size - dataStart;
+  const parsed = parseHeaderJson(await readExactly(source, 8, Number(headerLength), location), fail);
 
   let metadata: Record<string, string> = {};
   const entries: [string, SafetensorsTensorInfo][] = [];
   for (const [name, value] of Object.entries(parsed)) {
     if (name === METADATA_KEY) metadata = parseMetadata(value, fail);
-    else entries.push([name, parseTensorInfo(value, (detail) => fail(detail, name))]);
+    else entries.push([name, parseTensorInfo(value, dataLength, (detail) => fail(detail, name))]);
   }
   entries.sort(([, a], [, b]) => a.dataOffsets[0] - b.dataOffsets[0] || a.dataOffsets[1] - b.dataOffsets[1]);
-  checkLayout(entries, source.size - dataStart, fail);
+  checkLayout(entries, dataLength, fail);
   return { metadata, tensors: new Map(entries), dataStart };
 }
 
@@ -90,19 +85,32 @@ export async function readExactly(
 
 type Fail = (detail: string, tensorName?: string) => SafetensorsError;
 
-function parseJson(bytes: Uint8Array, fail: Fail): Record<string, unknown> {
+/**
+ * The header as a JSON object, parsed exactly: a name used twice is an error (JSON.parse would keep
+ * the last entry silently), integers are bigints (`384.0` and `1e2` stay apart from `384` and `100`).
+ */
+function parseHeaderJson(bytes: Uint8Array, fail: Fail): Record<string, unknown> {
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
   } catch {
     throw fail('header is not valid UTF-8');
   }
-  let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    JSON.parse(text);
   } catch (error) {
     throw fail(`header is not valid JSON (${(error as Error).message})`);
   }
+  const parsed = parseExactJson(text, {
+    duplicateKey(key, path) {
+      if (path.length > 0 && path[0] !== METADATA_KEY) return fail(`entry has "${key}" twice`, path[0]);
+      if (path.length > 0) return fail(`${METADATA_KEY} has the key "${key}" twice`);
+      return key === METADATA_KEY
+        ? fail(`${METADATA_KEY} appears twice`)
+        : fail('appears twice in the header', key);
+    },
+    tooDeep: (maxDepth) => fail(`header nests arrays or objects more than ${maxDepth} deep`),
+  });
   if (!isPlainObject(parsed)) throw fail(`header is ${describeJson(parsed)}, not a JSON object`);
   return parsed;
 }
@@ -116,10 +124,14 @@ function parseMetadata(value: unknown, fail: Fail): Record<string, string> {
       throw fail(`${METADATA_KEY}["${key}"] is ${describeJson(entry)}, not a string`);
     }
   }
-  return value as Record<string, string>;
+  return { ...value } as Record<string, string>;
 }
 
-function parseTensorInfo(value: unknown, fail: (detail: string) => SafetensorsError): SafetensorsTensorInfo {
+function parseTensorInfo(
+  value: unknown,
+  dataLength: number,
+  fail: (detail: string) => SafetensorsError,
+): SafetensorsTensorInfo {
   if (!isPlainObject(value)) throw fail(`entry is ${describeJson(value)}, not an object`);
   for (const field of ['dtype', 'shape', 'data_offsets']) {
     if (!Object.hasOwn(value, field)) throw fail(`entry has no ${field}`);
@@ -131,20 +143,35 @@ function parseTensorInfo(value: unknown, fail: (detail: string) => SafetensorsEr
     );
   }
   if (!Array.isArray(shape) || !shape.every(isCount)) {
-    throw fail(`shape ${preview(shape)} is not a list of non-negative integers`);
+    throw fail(`shape ${preview(shape)} is not a list of non-negative integers${decimalNote(shape)}`);
   }
-  if (!isOffsetPair(offsets)) {
-    throw fail(`data_offsets ${preview(offsets)} is not a pair [begin, end] of integers with begin <= end`);
-  }
-  const byteLength = elementCount(shape) * bytesPerElement(dtype);
-  const [begin, end] = offsets;
-  if (byteLength !== end - begin) {
+  if (
+    !Array.isArray(offsets) ||
+    offsets.length !== 2 ||
+    !offsets.every(isCount) ||
+    offsets[0]! > offsets[1]!
+  ) {
     throw fail(
-      `shape ${preview(shape)} of ${dtype} needs ${Number.isSafeInteger(byteLength) ? byteLength : 'too many'} bytes, ` +
-        `but data_offsets [${begin}, ${end}] hold ${end - begin}`,
+      `data_offsets ${preview(offsets)} is not a pair [begin, end] of integers with begin <= end${decimalNote(offsets)}`,
     );
   }
-  return { dtype, shape, dataOffsets: [begin, end] };
+  const [begin, end] = offsets as [bigint, bigint];
+  const range = `data_offsets [${begin}, ${end}]`;
+  const byteLength =
+    shape.reduce((count: bigint, dim: bigint) => count * dim, 1n) * BigInt(bytesPerElement(dtype));
+  if (byteLength !== end - begin) {
+    throw fail(
+      `shape ${preview(shape)} of ${dtype} needs ${byteLength} bytes, but ${range} hold ${end - begin}`,
+    );
+  }
+  if (end > BigInt(dataLength)) {
+    throw fail(`${range} run past the end of the data section (${dataLength} bytes)`);
+  }
+  const tooLarge = shape.find((dim: bigint) => dim > BigInt(Number.MAX_SAFE_INTEGER));
+  if (tooLarge !== undefined) {
+    throw fail(`shape ${preview(shape)} has the dimension ${tooLarge}, larger than 2^53 - 1`);
+  }
+  return { dtype, shape: shape.map(Number), dataOffsets: [Number(begin), Number(end)] };
 }
 
 /** Tensors, sorted by offset, must tile the data section exactly: no overlap, no gap, nothing past its end. */
@@ -169,12 +196,9 @@ function checkLayout(sorted: [string, SafetensorsTensorInfo][], dataLength: numb
   }
 }
 
-function isCount(value: unknown): value is number {
-  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
-}
-
-function isOffsetPair(value: unknown): value is [number, number] {
-  return Array.isArray(value) && value.length === 2 && value.every(isCount) && value[0]! <= value[1]!;
+/** A non-negative integer written as one in the header (`parseExactJson` made it a bigint). */
+function isCount(value: unknown): value is bigint {
+  return typeof value === 'bigint' && value >= 0n;
 }
 
 /** A JSON object (not null, not an array). */
@@ -185,11 +209,29 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 function describeJson(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'bigint') return `a number (${value})`;
   return typeof value === 'object' ? 'an object' : `a ${typeof value} (${preview(value)})`;
 }
 
-/** A JSON value as text, cut short: a hostile header must not make a megabyte error message. */
+/** A JSON value as compact text, integers exact, cut short: a hostile header must not make a megabyte message. */
 function preview(value: unknown, limit = 60): string {
-  const text = JSON.stringify(value) ?? String(value);
+  const text = jsonText(value);
   return text.length > limit ? `${text.slice(0, limit)}…` : text;
+}
+
+function jsonText(value: unknown): string {
+  if (typeof value === 'bigint') return String(value);
+  if (Array.isArray(value)) return `[${value.map(jsonText).join(',')}]`;
+  if (isPlainObject(value)) {
+    return `{${Object.entries(value)
+      .map(([key, entry]) => `${JSON.stringify(key)}:${jsonText(entry)}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value) ?? String(value);
+}
+
+/** Says so when a list holds a whole number written as a decimal or with an exponent (`384.0`, `1e2`). */
+function decimalNote(value: unknown): string {
+  const decimal = Array.isArray(value) ? value.find((entry) => Number.isInteger(entry)) : undefined;
+  return decimal === undefined ? '' : ` (${decimal} is written as a decimal or with an exponent)`;
 }
