@@ -4,11 +4,26 @@ export {
   type BackendName,
   type BackendOptions,
   defaultBackendName,
+  ensureBackend,
   isBackendName,
   useBackend,
 } from './backend.js';
-export { BackendUnavailableError, TsformerError, WeightLoadingError } from './errors.js';
+export {
+  BackendUnavailableError,
+  FileAccessError,
+  type PathKind,
+  SafetensorsError,
+  TsformerError,
+  WeightLoadingError,
+} from './errors.js';
 export { type LoadWeightsOptions, type LoadWeightsReport, Module, ModuleList } from './module.js';
+export {
+  inspectPath,
+  type PathInfo,
+  readTextFile,
+  requireDirectory,
+  requireRegularFile,
+} from './node-files.js';
 export { Parameter, type ParameterOptions, sameShape } from './parameter.js';
 export { SeededRandom } from './random.js';
 export { type ByteSource, memoryByteSource } from './safetensors/byte-source.js';
@@ -25,7 +40,6 @@ export {
   saveSafetensors,
   saveSafetensorsFolder,
 } from './safetensors/node.js';
-export { SafetensorsError } from './safetensors/safetensors-error.js';
 export { openSafetensorsBytes, SafetensorsFile } from './safetensors/safetensors-file.js';
 export type { SafetensorsReader } from './safetensors/safetensors-reader.js';
 export { type SafetensorsInput, serializeSafetensors } from './safetensors/serialize.js';

@@ -4,11 +4,16 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../backend.js';
+import { FileAccessError, SafetensorsError } from '../errors.js';
 import { Module } from '../module.js';
 import type { Parameter } from '../parameter.js';
-import { expectNoLeak } from '../testing/index.js';
+import {
+  expectNoLeak,
+  makeUnusablePath,
+  UNUSABLE_PATH_KINDS,
+  UNUSABLE_PATH_REPORTS,
+} from '../testing/index.js';
 import { openSafetensors, saveSafetensors, saveSafetensorsFolder } from './node.js';
-import { SafetensorsError } from './safetensors-error.js';
 import { SafetensorsFile } from './safetensors-file.js';
 import { serializeSafetensors } from './serialize.js';
 import { ShardedSafetensors } from './sharded-safetensors.js';
@@ -236,6 +241,18 @@ describe('openSafetensors rejects broken paths, folders and indexes', () => {
     );
   });
 
+  it('an index listing a tensor twice (JSON.parse would keep the last)', async () => {
+    const folder = await folderWith('twice', {
+      'model.safetensors.index.json': '{"weight_map": {"w": "a.safetensors", "w": "b.safetensors"}}',
+      'a.safetensors': shard,
+      'b.safetensors': shard,
+    });
+    const error = await rejection(openSafetensors(folder));
+    expect(error.message).toBe(
+      `${join(folder, 'model.safetensors.index.json')}: tensor "w": appears twice in the weight_map`,
+    );
+  });
+
   it('an index that is not JSON, has no weight_map, or maps a tensor to a non-string', async () => {
     const cases: [string, RegExp][] = [
       ['{"weight_map": ', /shard index is not valid JSON/],
@@ -264,5 +281,45 @@ describe('openSafetensors rejects broken paths, folders and indexes', () => {
     await truncate(path, shard.length - 4);
     const readError = await rejection(file.read('w'));
     expect(readError.message).toMatch(/tensor "w": file ended early: read 4 of 8 bytes/);
+  });
+});
+
+describe.each(UNUSABLE_PATH_KINDS)('openSafetensors on a %s', (kind) => {
+  const { found, message } = UNUSABLE_PATH_REPORTS[kind];
+  const shard = serializeSafetensors({ w: { dtype: 'F32', shape: [2], data: [1, 2] } });
+  const place = async (folder: string, name: string, skip: (why: string) => void) => {
+    await mkdir(folder, { recursive: true });
+    if (!(await makeUnusablePath(join(folder, name), kind))) skip(`this system cannot make a ${kind}`);
+    return join(folder, name);
+  };
+  const expectReported = async (opening: Promise<unknown>, path: string) => {
+    const error = await opening.catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(FileAccessError);
+    expect((error as FileAccessError).found).toBe(found);
+    expect((error as FileAccessError).path).toBe(path);
+    expect((error as Error).message).toMatch(message);
+  };
+
+  it('as model.safetensors of a folder: says what it is (not "holds neither")', async ({ skip }) => {
+    const folder = join(scratch, `single-${kind.replaceAll(/\W/g, '-')}`);
+    const path = await place(folder, 'model.safetensors', skip);
+    await expectReported(openSafetensors(folder), path);
+    // Named directly, a directory is a folder to look in; anything else is named by what it is.
+    if (kind !== 'directory') await expectReported(openSafetensors(path), path);
+  });
+
+  it('as the shard index, and as a shard the index names', async ({ skip }) => {
+    const indexFolder = join(scratch, `index-${kind.replaceAll(/\W/g, '-')}`);
+    const indexPath = await place(indexFolder, 'model.safetensors.index.json', skip);
+    await expectReported(openSafetensors(indexFolder), indexPath);
+
+    const shardFolder = join(scratch, `shard-${kind.replaceAll(/\W/g, '-')}`);
+    const shardPath = await place(shardFolder, 'b.safetensors', skip);
+    await writeFile(join(shardFolder, 'a.safetensors'), shard);
+    await writeFile(
+      join(shardFolder, 'model.safetensors.index.json'),
+      JSON.stringify({ weight_map: { w: 'a.safetensors', v: 'b.safetensors' } }),
+    );
+    await expectReported(openSafetensors(shardFolder), shardPath);
   });
 });

@@ -1,7 +1,15 @@
 // Node-only file access. node:fs and node:path are imported on first use, so importing
 // @tsformer/core-tensor in a browser never touches them.
+
+import { SafetensorsError } from '../errors.js';
+import {
+  fileSystemError,
+  inspectPath,
+  openRegularFile,
+  readTextFile,
+  requireRegularFile,
+} from '../node-files.js';
 import type { ByteSource } from './byte-source.js';
-import { SafetensorsError } from './safetensors-error.js';
 import { SafetensorsFile } from './safetensors-file.js';
 import {
   compareCodePoints,
@@ -18,17 +26,17 @@ const SINGLE_FILE_NAME = 'model.safetensors';
 export const DEFAULT_MAX_SHARD_BYTES = 5_000_000_000;
 
 /**
- * A ByteSource over a file on disk. Each read opens the file, reads the range at its offset and
- * closes it again, so a source (and a WeightSource built on it) holds no file handle.
+ * A ByteSource over a regular file on disk (a FileAccessError says what the path is otherwise).
+ * Each read opens the file, reads the range at its offset and closes it again, so a source (and a
+ * WeightSource built on it) holds no file handle.
  */
 export async function fileByteSource(path: string): Promise<ByteSource> {
-  const { open, stat } = await import('node:fs/promises');
-  const { size } = await stat(path);
+  const size = await requireRegularFile(path);
   return {
     size,
     async read(offset, length) {
       const bytes = new Uint8Array(length);
-      const handle = await open(path, 'r');
+      const handle = await openRegularFile(path);
       try {
         let filled = 0;
         while (filled < length) {
@@ -37,6 +45,8 @@ export async function fileByteSource(path: string): Promise<ByteSource> {
           filled += bytesRead;
         }
         return bytes;
+      } catch (error) {
+        throw fileSystemError(path, error);
       } finally {
         await handle.close();
       }
@@ -47,18 +57,19 @@ export async function fileByteSource(path: string): Promise<ByteSource> {
 /**
  * Opens a `.safetensors` file, a `model.safetensors.index.json`, or a model folder holding either
  * (the index wins when both are there). Only headers are read here; tensors are read on demand.
+ * A path (or a file in the folder) that is not a regular file is a FileAccessError saying what it is.
  */
 export async function openSafetensors(path: string): Promise<SafetensorsFile | ShardedSafetensors> {
   const { join } = await import('node:path');
-  const kind = await pathKind(path);
-  if (kind === 'missing') throw new SafetensorsError(path, 'no such file or folder');
-  if (kind === 'file') {
+  const info = await inspectPath(path);
+  if (info.kind === 'missing') throw new SafetensorsError(path, 'no such file or folder');
+  if (info.kind !== 'directory') {
     return path.endsWith('.index.json') ? openShardIndex(path) : openSafetensorsFile(path);
   }
   const indexPath = join(path, SAFETENSORS_INDEX_NAME);
-  if ((await pathKind(indexPath)) === 'file') return openShardIndex(indexPath);
+  if ((await inspectPath(indexPath)).kind !== 'missing') return openShardIndex(indexPath);
   const singlePath = join(path, SINGLE_FILE_NAME);
-  if ((await pathKind(singlePath)) === 'file') return openSafetensorsFile(singlePath);
+  if ((await inspectPath(singlePath)).kind !== 'missing') return openSafetensorsFile(singlePath);
   throw new SafetensorsError(path, `folder holds neither ${SAFETENSORS_INDEX_NAME} nor ${SINGLE_FILE_NAME}`);
 }
 
@@ -67,31 +78,14 @@ async function openSafetensorsFile(path: string): Promise<SafetensorsFile> {
 }
 
 async function openShardIndex(indexPath: string): Promise<ShardedSafetensors> {
-  const { readFile } = await import('node:fs/promises');
   const { dirname, join } = await import('node:path');
-  let index: unknown;
-  try {
-    index = JSON.parse(await readFile(indexPath, 'utf8'));
-  } catch (error) {
-    throw new SafetensorsError(indexPath, `shard index is not valid JSON (${(error as Error).message})`);
-  }
-  return ShardedSafetensors.open(indexPath, index, async (fileName) => {
+  return ShardedSafetensors.open(indexPath, await readTextFile(indexPath), async (fileName) => {
     const shardPath = join(dirname(indexPath), fileName);
-    if ((await pathKind(shardPath)) !== 'file') {
+    if ((await inspectPath(shardPath)).kind === 'missing') {
       throw new SafetensorsError(indexPath, `the index names shard "${fileName}", which is missing`);
     }
     return openSafetensorsFile(shardPath);
   });
-}
-
-async function pathKind(path: string): Promise<'file' | 'folder' | 'missing'> {
-  const { stat } = await import('node:fs/promises');
-  try {
-    return (await stat(path)).isDirectory() ? 'folder' : 'file';
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'missing';
-    throw error;
-  }
 }
 
 /**

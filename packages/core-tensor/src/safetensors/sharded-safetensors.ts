@@ -1,8 +1,9 @@
 import type * as tf from '@tensorflow/tfjs-core';
+import { SafetensorsError } from '../errors.js';
 import type { RawTensor } from './decode.js';
 import type { SafetensorsDtype } from './dtypes.js';
+import { parseExactJson } from './exact-json.js';
 import { isPlainObject } from './header.js';
-import { SafetensorsError } from './safetensors-error.js';
 import type { SafetensorsFile } from './safetensors-file.js';
 import type { SafetensorsReader } from './safetensors-reader.js';
 
@@ -24,14 +25,16 @@ export class ShardedSafetensors implements SafetensorsReader {
   ) {}
 
   /**
-   * Validates a parsed index (read from `location`), opens every shard it names through
-   * `openShard` (given the file name from the index) and checks that each tensor is in its shard.
+   * Validates an index read from `location` (its text, or the JSON already parsed), opens every
+   * shard it names through `openShard` (given the file name from the index) and checks that each
+   * tensor is in its shard. From text, a tensor listed twice in the weight_map is an error too.
    */
   static async open(
     location: string,
-    index: unknown,
+    indexJson: unknown,
     openShard: (fileName: string) => Promise<SafetensorsFile>,
   ): Promise<ShardedSafetensors> {
+    const index = typeof indexJson === 'string' ? parseIndex(indexJson, location) : indexJson;
     if (!isPlainObject(index)) throw new SafetensorsError(location, 'shard index is not a JSON object');
     const { metadata = {}, weight_map: weightMap } = index;
     if (!isPlainObject(metadata))
@@ -89,4 +92,22 @@ export class ShardedSafetensors implements SafetensorsReader {
   read(name: string): Promise<tf.Tensor> {
     return this.shardOf(name).read(name);
   }
+}
+
+/** The index's JSON; a SafetensorsError for bad JSON or a key given twice (JSON.parse keeps the last). */
+function parseIndex(text: string, location: string): unknown {
+  let index: unknown;
+  try {
+    index = JSON.parse(text);
+  } catch (error) {
+    throw new SafetensorsError(location, `shard index is not valid JSON (${(error as Error).message})`);
+  }
+  parseExactJson(text, {
+    duplicateKey: (key, path) =>
+      path[0] === 'weight_map' && path.length === 1
+        ? new SafetensorsError(location, 'appears twice in the weight_map', key)
+        : new SafetensorsError(location, `the key "${[...path, key].join('.')}" appears twice`),
+    tooDeep: (maxDepth) => new SafetensorsError(location, `the index nests more than ${maxDepth} deep`),
+  });
+  return index;
 }

@@ -68,3 +68,10 @@ export function randomWeights(module: Module, seed = 0, std = 0.02): void {
     parameter.assign(tf.tensor(random.normalArray(parameter.size, std), [...parameter.shape], 'float32'));
   }
 }
+export {
+  makeUnusablePath,
+  runsAsRoot,
+  UNUSABLE_PATH_KINDS,
+  UNUSABLE_PATH_REPORTS,
+  type UnusablePathKind,
+} from './unusable-paths.js';
