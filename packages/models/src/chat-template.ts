@@ -48,7 +48,8 @@ export function selectChatTemplate(
 
 /**
  * A compiled Hugging Face chat template (Jinja, rendered by `@huggingface/jinja`), with the special
- * tokens every template may read (`bos_token`, `eos_token`, ...).
+ * tokens every template may read (`bos_token`, `eos_token`, ...). `location` names the template in
+ * errors (`model/tokenizer_config.json chat_template`, `model/chat_template.jinja`).
  */
 export class ChatTemplate {
   private readonly template: Template;
@@ -56,11 +57,12 @@ export class ChatTemplate {
   constructor(
     readonly source: string,
     private readonly specialTokens: Readonly<Record<string, string>> = {},
+    readonly location = 'the chat template',
   ) {
     try {
       this.template = new Template(source);
     } catch (error) {
-      throw new ChatTemplateError(`the chat template does not parse: ${(error as Error).message}`);
+      throw new ChatTemplateError(`${location} does not parse: ${oneLine(error)}`);
     }
   }
 
@@ -76,7 +78,11 @@ export class ChatTemplate {
     try {
       return this.template.render(context);
     } catch (error) {
-      throw new ChatTemplateError(`the chat template failed to render: ${(error as Error).message}`);
+      throw new ChatTemplateError(`${this.location} failed to render: ${oneLine(error)}`);
     }
   }
+}
+
+function oneLine(error: unknown): string {
+  return String((error as Error)?.message ?? error).replaceAll(/\s+/g, ' ');
 }

@@ -36,5 +36,12 @@ export type { CreateModelOptions, ModelFamily, PretrainedModel } from './model-f
 export { filesInMemory, ModelFileError, type ModelFiles, readJsonFile } from './model-files.js';
 export { openModelWeights } from './model-weights.js';
 export * from './qwen2/index.js';
-export { type DecodeOptions, type EncodeOptions, PretrainedTokenizer } from './tokenizer.js';
+export {
+  type DecodeOptions,
+  type EncodeOptions,
+  PretrainedTokenizer,
+  TokenizerInputError,
+  type TokenizerLocations,
+} from './tokenizer.js';
+export { TokenizerFileError, type TokenizerFileNames } from './tokenizer-json.js';
 export * from './transformer/index.js';

@@ -1,9 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { DECODER_FIXTURES, type DecoderFixtureName, readDecoderReference } from '../test/decoder-fixtures.js';
 import { ChatTemplateError } from './chat-template.js';
 import { folderFiles } from './folder-files.js';
 import { filesInMemory } from './model-files.js';
-import { PretrainedTokenizer } from './tokenizer.js';
+import { PretrainedTokenizer, TokenizerInputError } from './tokenizer.js';
+import { TokenizerFileError } from './tokenizer-json.js';
 
 describe.each(Object.keys(DECODER_FIXTURES) as DecoderFixtureName[])('the %s tokenizer', (fixture) => {
   const cases = readDecoderReference(fixture).tokenization;
@@ -87,8 +88,163 @@ describe('chat templates', () => {
     expect(() => none.applyChatTemplate(messages)).toThrow(ChatTemplateError);
     const raising = await tokenizerWith({ chat_template: "{{ raise_exception('only user turns') }}" });
     expect(() => raising.applyChatTemplate(messages)).toThrow(/failed to render: only user turns/);
-    await expect(tokenizerWith({ chat_template: [{ name: 'other', template: 'x' }] })).rejects.toThrow(
-      /no chat template named "default"/,
+    const unnamed = await tokenizerWith({ chat_template: [{ name: 'other', template: 'x' }] });
+    expect(() => unnamed.applyChatTemplate(messages)).toThrow(/no chat template named "default"/);
+  });
+
+  it('compiles the template on first use: a broken one loads, and fails only in chat, naming its file', async () => {
+    const files = filesInMemory(
+      {
+        'tokenizer.json': await folderFiles(DECODER_FIXTURES.gpt2).readText('tokenizer.json'),
+        'tokenizer_config.json': JSON.stringify({ chat_template: '{% for m in messages %}{{ m.content }' }),
+      },
+      'broken',
     );
+    const tokenizer = (await PretrainedTokenizer.fromFiles(files))!;
+    expect(tokenizer.encode('Hello')).toEqual([15496]);
+    expect(tokenizer.hasChatTemplate).toBe(true);
+    const error = (() => {
+      try {
+        tokenizer.applyChatTemplate(messages);
+      } catch (caught) {
+        return caught as Error;
+      }
+    })();
+    expect(error).toBeInstanceOf(ChatTemplateError);
+    expect(error!.message).toMatch(/^broken\/tokenizer_config\.json chat_template does not parse: /);
+    expect(error!.message).not.toContain('\n');
+    const jinja = await tokenizerWith({}, '{{ unclosed');
+    expect(() => jinja.encodeChat(messages)).toThrow(/^chat_template\.jinja does not parse/);
+    const notText = await tokenizerWith({ chat_template: 42 });
+    expect(() => notText.applyChatTemplate(messages)).toThrow(
+      /tokenizer_config\.json: chat_template must be a string or a list/,
+    );
+  });
+});
+
+describe('PretrainedTokenizer.decode', () => {
+  it('decodes no ids as an empty text, as HF, and refuses ids that are not token ids', async () => {
+    const tokenizer = await tokenizerWith({});
+    expect(tokenizer.decode([])).toBe('');
+    for (const ids of [[1.5], [15496, -1], [Number.NaN]]) {
+      expect(() => tokenizer.decode(ids)).toThrow(TokenizerInputError);
+    }
+    expect(() => tokenizer.decode([15496, -1])).toThrow(
+      'decode: token id -1 at index 1 is not a non-negative integer',
+    );
+    expect(() => tokenizer.encode(7 as unknown as string)).toThrow(TokenizerInputError);
+  });
+});
+
+describe('a tokenizer.json or tokenizer_config.json that cannot be used', () => {
+  let fixture: Record<string, unknown>;
+  const FILE = 'model/tokenizer.json';
+  const load = (json: unknown, config: unknown = {}) =>
+    new PretrainedTokenizer(json, config as Record<string, unknown>, undefined, {
+      tokenizerJson: FILE,
+      tokenizerConfig: 'model/tokenizer_config.json',
+    });
+  const without = (field: string) =>
+    Object.fromEntries(Object.entries(fixture).filter(([key]) => key !== field));
+
+  beforeAll(async () => {
+    fixture = JSON.parse(await folderFiles(DECODER_FIXTURES.gpt2).readText('tokenizer.json'));
+  });
+
+  const cases: [string, () => [unknown, unknown?], string][] = [
+    [
+      'an unknown decoder',
+      () => [{ ...fixture, decoder: { type: 'Bogus' } }],
+      'decoder.type: unknown decoder type "Bogus"',
+    ],
+    [
+      'an unknown decoder inside a Sequence',
+      () => [{ ...fixture, decoder: { type: 'Sequence', decoders: [{ type: 'Fuse' }, { type: 'Bogus' }] } }],
+      'decoder.decoders.1.type: unknown decoder type "Bogus"',
+    ],
+    [
+      'an unknown normalizer',
+      () => [{ ...fixture, normalizer: { type: 'Bogus' } }],
+      'normalizer.type: unknown normalizer type "Bogus"',
+    ],
+    [
+      'an unknown pre-tokenizer',
+      () => [{ ...fixture, pre_tokenizer: { type: 'Bogus' } }],
+      'pre_tokenizer.type: unknown pre-tokenizer type "Bogus"',
+    ],
+    [
+      'an unknown post-processor',
+      () => [{ ...fixture, post_processor: { type: 'Bogus' } }],
+      'post_processor.type: unknown post-processor type "Bogus"',
+    ],
+    [
+      'an unknown model type (which @huggingface/tokenizers alone accepts)',
+      () => [{ ...fixture, model: { ...(fixture.model as object), type: 'Bogus' } }],
+      'model.type: unknown tokenizer model type "Bogus" (known: BPE, WordPiece, WordLevel, Unigram)',
+    ],
+    ['no model', () => [without('model')], 'model: must be an object, got nothing'],
+    [
+      'a model without vocab',
+      () => [{ ...fixture, model: { type: 'BPE', merges: [] } }],
+      'model.vocab: is missing',
+    ],
+    [
+      'added_tokens that are not a list',
+      () => [{ ...fixture, added_tokens: {} }],
+      'added_tokens: must be a list, got an object',
+    ],
+    [
+      'an unknown version',
+      () => [{ ...fixture, version: '2.0' }],
+      'version: unknown tokenizer.json version "2.0"',
+    ],
+    ['a list instead of an object', () => [[fixture]], 'must be a JSON object, got a list'],
+    ['null', () => [null], 'must be a JSON object, got null'],
+    [
+      'a BPE model whose merges are not a list',
+      () => [{ ...fixture, model: { ...(fixture.model as object), merges: 7 } }],
+      '@huggingface/tokenizers cannot load it: ',
+    ],
+  ];
+
+  for (const [what, make, message] of cases) {
+    it(`names the file and field: ${what}`, () => {
+      const [json] = make();
+      const error = (() => {
+        try {
+          load(json);
+        } catch (caught) {
+          return caught;
+        }
+      })();
+      expect(error).toBeInstanceOf(TokenizerFileError);
+      expect((error as Error).message).toContain(`${FILE}: ${message}`);
+      expect((error as Error).message).not.toContain('\n');
+    });
+  }
+
+  it('names tokenizer_config.json when it is not an object', () => {
+    expect(() => load(fixture, null)).toThrow('model/tokenizer_config.json: must be a JSON object, got null');
+    expect(() => load(fixture, ['x'])).toThrow(TokenizerFileError);
+  });
+
+  it('accepts what Hugging Face tokenizers accepts: stages and added_tokens left out, model.type left out', () => {
+    const reference = load(fixture);
+    const minimal = load({
+      model: Object.fromEntries(Object.entries(fixture.model as object).filter(([key]) => key !== 'type')),
+      pre_tokenizer: fixture.pre_tokenizer,
+      decoder: fixture.decoder,
+    });
+    const text = 'Hello, my dog is cute and';
+    expect(minimal.encode(text)).toEqual(reference.encode(text));
+    expect(minimal.decode(minimal.encode(text))).toBe(text);
+  });
+
+  it('does not change the objects it is given', () => {
+    const json = structuredClone(fixture);
+    const config = { eos_token: '<|endoftext|>' };
+    load(json, config);
+    expect(json).toEqual(fixture);
+    expect(config).toEqual({ eos_token: '<|endoftext|>' });
   });
 });
