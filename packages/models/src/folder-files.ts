@@ -1,35 +1,31 @@
-// Node-only: node:fs and node:path are imported on first use, so importing @tsformer/models in a
-// browser never touches them.
-import { fileByteSource } from '@tsformer/core-tensor';
+// Node-only: the file system is reached through core-tensor's node-files, which imports node:fs on
+// first use, so importing @tsformer/models in a browser never touches it.
+import { FileAccessError, fileByteSource, inspectPath, readTextFile } from '@tsformer/core-tensor';
 import { ModelFileError, type ModelFiles } from './model-files.js';
 
-/** The files of a model folder on disk (Node). */
+/**
+ * The files of a model folder on disk (Node). A name that is there in any form "exists" (`has`),
+ * so a directory, FIFO or broken link where a file belongs is reported for what it is when read —
+ * a FileAccessError — never skipped, opened (a FIFO would hang) or mistaken for a missing file.
+ */
 export function folderFiles(folder: string): ModelFiles {
   const path = (name: string): string => `${folder.replace(/\/+$/, '')}/${name}`;
-  const isFile = async (name: string): Promise<boolean> => {
-    const { stat } = await import('node:fs/promises');
+  /** Runs `read`; a missing file is a ModelFileError, as the ModelFiles contract says. */
+  const existing = async <T>(name: string, read: (path: string) => Promise<T>): Promise<T> => {
     try {
-      return (await stat(path(name))).isFile();
+      return await read(path(name));
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      if (error instanceof FileAccessError && error.found === 'missing') {
+        throw new ModelFileError(`${path(name)} does not exist`);
+      }
       throw error;
     }
   };
-  const requireFile = async (name: string): Promise<void> => {
-    if (!(await isFile(name))) throw new ModelFileError(`${path(name)} does not exist`);
-  };
   return {
     location: folder,
-    has: isFile,
-    readText: async (name) => {
-      await requireFile(name);
-      const { readFile } = await import('node:fs/promises');
-      return readFile(path(name), 'utf8');
-    },
-    open: async (name) => {
-      await requireFile(name);
-      return fileByteSource(path(name));
-    },
+    has: async (name) => (await inspectPath(path(name))).kind !== 'missing',
+    readText: (name) => existing(name, readTextFile),
+    open: (name) => existing(name, fileByteSource),
     path,
   };
 }

@@ -1,12 +1,23 @@
 import { readFileSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { serializeSafetensors, useBackend, WeightLoadingError } from '@tsformer/core-tensor';
-import { assertClose, expectNoLeak } from '@tsformer/core-tensor/testing';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { FileAccessError, serializeSafetensors, useBackend, WeightLoadingError } from '@tsformer/core-tensor';
+import {
+  assertClose,
+  expectNoLeak,
+  makeUnusablePath,
+  runsAsRoot,
+  UNUSABLE_PATH_KINDS,
+  UNUSABLE_PATH_REPORTS,
+} from '@tsformer/core-tensor/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DECODER_FIXTURES, ids, readDecoderReference, readJson } from '../test/decoder-fixtures.js';
 import { UnknownModelTypeError } from './auto.js';
 import type { BartForConditionalGeneration } from './bart/bart-model.js';
 import type { PretrainedCausalLM } from './causal-lm.js';
+import { ChatTemplateError } from './chat-template.js';
 import { ConfigFieldError } from './config-fields.js';
 import { fromPretrained } from './from-pretrained.js';
 import { filesInMemory, ModelFileError } from './model-files.js';
@@ -175,4 +186,134 @@ describe('fromPretrained', () => {
       weights.dispose();
     });
   });
+});
+
+describe('fromPretrained with broken files', () => {
+  it('says config.json must be a JSON object, naming what it is instead', async () => {
+    for (const [text, got] of [
+      ['null', 'null'],
+      ['[1]', 'a list'],
+      ['"gpt2"', 'string'],
+    ]) {
+      const files = filesInMemory(
+        fixtureFiles(DECODER_FIXTURES.gpt2, gpt2Names, { 'config.json': text }),
+        'm',
+      );
+      await expect(fromPretrained(files)).rejects.toThrow(`m/config.json must be a JSON object, got ${got}`);
+    }
+  });
+
+  it('loads and generates with a chat template that does not parse; only chat fails, naming the file', async () => {
+    await expectNoLeak(async () => {
+      const files = filesInMemory(
+        fixtureFiles(DECODER_FIXTURES.gpt2, gpt2Names, {
+          'tokenizer_config.json': JSON.stringify({ chat_template: '{% if %}' }),
+        }),
+        'gpt2',
+      );
+      const { model, tokenizer } = await fromPretrained(files);
+      const { sequences } = await (model as PretrainedCausalLM).generateAll(
+        { inputIds: [tokenizer!.encode('Hello')] },
+        { maxNewTokens: 2 },
+      );
+      expect(sequences[0]).toHaveLength(3);
+      expect(() => tokenizer!.encodeChat([{ role: 'user', content: 'Hi' }])).toThrow(ChatTemplateError);
+      expect(() => tokenizer!.encodeChat([{ role: 'user', content: 'Hi' }])).toThrow(
+        /^gpt2\/tokenizer_config\.json chat_template does not parse/,
+      );
+      model.dispose();
+    });
+  });
+
+  it('names tokenizer.json and the field for an unknown decoder, before reading any weight', async () => {
+    await expectNoLeak(async () => {
+      const tokenizerJson = JSON.parse(readFileSync(`${DECODER_FIXTURES.gpt2}/tokenizer.json`, 'utf8'));
+      const files = filesInMemory(
+        fixtureFiles(DECODER_FIXTURES.gpt2, gpt2Names, {
+          'tokenizer.json': JSON.stringify({ ...tokenizerJson, decoder: { type: 'Bogus' } }),
+          'model.safetensors': null,
+        }),
+        'gpt2',
+      );
+      await expect(fromPretrained(files)).rejects.toThrow(
+        'gpt2/tokenizer.json: decoder.type: unknown decoder type "Bogus"',
+      );
+    });
+  });
+});
+
+describe.each(UNUSABLE_PATH_KINDS)('fromPretrained on a folder where a file is a %s', (kind) => {
+  const { found, message } = UNUSABLE_PATH_REPORTS[kind];
+  const sharded = DECODER_FIXTURES['tiny-llama-docs'];
+  const shardedNames = [
+    'config.json',
+    'generation_config.json',
+    'model.safetensors.index.json',
+    'model-00001-of-00002.safetensors',
+    'model-00002-of-00002.safetensors',
+    'tokenizer.json',
+    'tokenizer_config.json',
+  ];
+  let scratch: string;
+  beforeAll(async () => {
+    scratch = await mkdtemp(join(tmpdir(), 'tsformer-kinds-'));
+  });
+  afterAll(() => rm(scratch, { recursive: true, force: true }));
+
+  /** The sharded folder, its files linked (not copied), with `broken` made a `kind` (and `dropped` left out). */
+  async function folderWith(broken: string, dropped: string[] = []): Promise<string | undefined> {
+    const folder = join(scratch, broken);
+    await mkdir(folder);
+    for (const name of shardedNames) {
+      if (name !== broken && !dropped.includes(name)) await symlink(join(sharded, name), join(folder, name));
+    }
+    return (await makeUnusablePath(join(folder, broken), kind)) ? folder : undefined;
+  }
+
+  for (const broken of shardedNames) {
+    it(`reports ${broken} for what it is, leaking nothing`, async ({ skip }) => {
+      const folder = await folderWith(broken);
+      if (!folder) return skip(`this system cannot make a ${kind}`);
+      await expectNoLeak(async () => {
+        const error = await fromPretrained(folder).catch((caught: unknown) => caught);
+        expect(error).toBeInstanceOf(FileAccessError);
+        expect((error as FileAccessError).found).toBe(found);
+        expect((error as FileAccessError).path).toBe(join(folder, broken));
+        expect((error as Error).message).toMatch(message);
+      });
+    });
+  }
+
+  it('reports model.safetensors for what it is, not as "holds neither model.safetensors nor …"', async ({
+    skip,
+  }) => {
+    const folder = await folderWith(
+      'model.safetensors',
+      shardedNames.filter((name) => name.includes('safetensors')),
+    );
+    if (!folder) return skip(`this system cannot make a ${kind}`);
+    const error = await fromPretrained(folder).catch((caught: unknown) => caught);
+    expect((error as Error).message).toMatch(message);
+    expect((error as Error).message).toContain(join(folder, 'model.safetensors'));
+  });
+});
+
+describe('fromPretrained on files it may not read', () => {
+  it.skipIf(runsAsRoot())(
+    'says permission denied, naming the file (skipped as root: permission bits do not stop root)',
+    async () => {
+      const folder = await mkdtemp(join(tmpdir(), 'tsformer-denied-'));
+      try {
+        for (const name of gpt2Names) await symlink(join(DECODER_FIXTURES.gpt2, name), join(folder, name));
+        await rm(join(folder, 'tokenizer.json'));
+        await writeFile(join(folder, 'tokenizer.json'), '{}');
+        await chmod(join(folder, 'tokenizer.json'), 0o000);
+        await expect(fromPretrained(folder)).rejects.toThrow(
+          `${join(folder, 'tokenizer.json')}: permission denied`,
+        );
+      } finally {
+        await rm(folder, { recursive: true, force: true });
+      }
+    },
+  );
 });

@@ -1,4 +1,4 @@
-import { type BackendName, type LoadWeightsReport, useBackend } from '@tsformer/core-tensor';
+import { type BackendName, ensureBackend, type LoadWeightsReport, useBackend } from '@tsformer/core-tensor';
 import type { GenerationOptions } from '@tsformer/decoding';
 import { getModelFamily } from './auto.js';
 import type { RawConfig } from './config-fields.js';
@@ -10,7 +10,10 @@ import { openModelWeights } from './model-weights.js';
 import { PretrainedTokenizer } from './tokenizer.js';
 
 export interface FromPretrainedOptions extends CreateModelOptions {
-  /** Activate this tensor backend first (`useBackend`); default: leave the current one. */
+  /**
+   * Activate this tensor backend first (`useBackend`); default: the current one, or, when no
+   * backend has been set up, the default (`ensureBackend`: wasm in Node, as the CLI).
+   */
   backend?: BackendName;
 }
 
@@ -40,6 +43,7 @@ export async function fromPretrained(
   options: FromPretrainedOptions = {},
 ): Promise<Pretrained> {
   if (options.backend !== undefined) await useBackend(options.backend);
+  else await ensureBackend();
   const files = typeof source === 'string' ? folderFiles(source) : source;
   const rawConfig = await readConfigJson(files);
   const family = getModelFamily(rawConfig.model_type);
@@ -50,6 +54,8 @@ export async function fromPretrained(
       ? await readJsonFile(files, 'generation_config.json')
       : undefined,
   );
+  // The tokenizer before the weights: a broken tokenizer file fails fast, with nothing to free.
+  const tokenizer = await PretrainedTokenizer.fromFiles(files);
   const weightsSource = await openModelWeights(files);
   const model = family.createModel(config, {
     attentionImplementation: options.attentionImplementation,
@@ -67,7 +73,7 @@ export async function fromPretrained(
     config,
     rawConfig,
     family,
-    tokenizer: await PretrainedTokenizer.fromFiles(files),
+    tokenizer,
     generationConfig,
     weights,
   };
@@ -77,7 +83,8 @@ async function readConfigJson(files: ModelFiles): Promise<RawConfig> {
   if (!(await files.has('config.json'))) throw new ModelFileError(`${files.location} has no config.json`);
   const raw = await readJsonFile(files, 'config.json');
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new ModelFileError(`${files.path('config.json')} is not a JSON object`);
+    const got = raw === null ? 'null' : Array.isArray(raw) ? 'a list' : typeof raw;
+    throw new ModelFileError(`${files.path('config.json')} must be a JSON object, got ${got}`);
   }
   return raw as RawConfig;
 }

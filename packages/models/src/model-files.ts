@@ -13,10 +13,14 @@ export class ModelFileError extends TsformerError {
 export interface ModelFiles {
   /** The folder, for messages. */
   readonly location: string;
+  /** Whether something is there by that name (on disk: even a directory or a broken link, which reading then reports). */
   has(name: string): Promise<boolean>;
-  /** A text file's contents; a `ModelFileError` when it is missing. */
+  /**
+   * A text file's contents; a `ModelFileError` when it is missing (on disk, a `FileAccessError`
+   * when the name is a directory, FIFO, device, broken link or unreadable).
+   */
   readText(name: string): Promise<string>;
-  /** Random access to a (large) file: safetensors are read one tensor at a time. */
+  /** Random access to a (large) file: safetensors are read one tensor at a time. Fails as `readText`. */
   open(name: string): Promise<ByteSource>;
   /** Where `name` lives (a path or URL), for messages. */
   path(name: string): string;

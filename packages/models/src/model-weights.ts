@@ -4,7 +4,7 @@ import {
   type SafetensorsReader,
   ShardedSafetensors,
 } from '@tsformer/core-tensor';
-import { ModelFileError, type ModelFiles, readJsonFile } from './model-files.js';
+import { ModelFileError, type ModelFiles } from './model-files.js';
 
 const SINGLE_FILE_NAME = 'model.safetensors';
 
@@ -14,7 +14,8 @@ const SINGLE_FILE_NAME = 'model.safetensors';
  */
 export async function openModelWeights(files: ModelFiles): Promise<SafetensorsReader> {
   if (await files.has(SAFETENSORS_INDEX_NAME)) {
-    const index = await readJsonFile(files, SAFETENSORS_INDEX_NAME);
+    // The text, not parsed JSON: the index reader also rejects a tensor listed twice.
+    const index = await files.readText(SAFETENSORS_INDEX_NAME);
     return ShardedSafetensors.open(files.path(SAFETENSORS_INDEX_NAME), index, async (fileName) => {
       if (!(await files.has(fileName))) {
         throw new ModelFileError(
