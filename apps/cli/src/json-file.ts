@@ -1,16 +1,20 @@
-import { readFile } from 'node:fs/promises';
+import { FileAccessError, readTextFile } from '@tsformer/core-tensor';
 import { InputFileError } from './cli-errors.js';
 
-/** Reads and parses a JSON file; a missing file or bad JSON is an InputFileError naming the file. */
+/**
+ * Reads and parses a JSON file; a missing file or bad JSON is an InputFileError naming the file.
+ * Only a regular file is read: a directory, FIFO (which would hang), device or broken link is a
+ * FileAccessError saying what the path is.
+ */
 export async function readJsonFile(path: string): Promise<unknown> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readTextFile(path);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new InputFileError(`${path}: no such file`);
-    if (code === 'EISDIR') throw new InputFileError(`${path}: is a folder, expected a JSON file`);
-    throw new InputFileError(`${path}: cannot be read (${(error as Error).message})`);
+    if (error instanceof FileAccessError && error.found === 'missing') {
+      throw new InputFileError(`${path}: no such file`, { cause: error });
+    }
+    throw error;
   }
   try {
     return JSON.parse(text);
@@ -23,9 +27,8 @@ export async function readJsonFile(path: string): Promise<unknown> {
 export async function readJsonObject(path: string): Promise<Record<string, unknown>> {
   const value = await readJsonFile(path);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new InputFileError(
-      `${path}: expected a JSON object, got ${Array.isArray(value) ? 'an array' : typeof value}`,
-    );
+    const got = value === null ? 'null' : Array.isArray(value) ? 'a list' : typeof value;
+    throw new InputFileError(`${path} must be a JSON object, got ${got}`);
   }
   return value as Record<string, unknown>;
 }

@@ -1,6 +1,12 @@
-import { stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { type BackendInfo, type BackendName, type ByteSource, useBackend } from '@tsformer/core-tensor';
+import {
+  type BackendInfo,
+  type BackendName,
+  type ByteSource,
+  FileAccessError,
+  requireDirectory,
+  useBackend,
+} from '@tsformer/core-tensor';
 import { folderFiles, fromPretrained, type ModelFiles, type Pretrained } from '@tsformer/models';
 import { InputFileError } from './cli-errors.js';
 import { progressBar } from './progress-bar.js';
@@ -11,11 +17,15 @@ import { progressBar } from './progress-bar.js';
  */
 export const DEFAULT_MODEL_DIR = fileURLToPath(new URL('../../../models/tiny-llama-docs', import.meta.url));
 
-/** Throws an InputFileError unless `dir` is an existing folder. */
+/** Throws an InputFileError saying what `dir` is ("model folder m does not exist"), unless it is a folder. */
 export async function requireFolder(dir: string, what = 'model folder'): Promise<void> {
-  const info = await stat(dir).catch(() => undefined);
-  if (!info) throw new InputFileError(`${what} ${dir} does not exist`);
-  if (!info.isDirectory()) throw new InputFileError(`${what} ${dir} is a file, not a folder`);
+  try {
+    await requireDirectory(dir);
+  } catch (error) {
+    if (error instanceof FileAccessError)
+      throw new InputFileError(`${what} ${error.message}`, { cause: error });
+    throw error;
+  }
 }
 
 export interface LoadedModel extends Pretrained {
