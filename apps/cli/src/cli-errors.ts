@@ -26,13 +26,13 @@ export function reportError(error: unknown, debug: boolean, stderr: NodeJS.Writa
     // Commander has already printed its message (or the help text) on the right stream.
     return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
   }
-  const known = error instanceof TsformerError;
+  const known = TsformerError.isInstance(error);
   const message = error instanceof Error ? error.message : String(error);
   const kind = known ? '' : `${error instanceof Error ? error.name : 'Error'}: `;
   const hint = known || debug ? '' : ' (an unexpected error: run again with --debug for the stack trace)';
   stderr.write(`tsformer: ${kind}${firstLine(message)}${hint}\n`);
   if (debug && error instanceof Error && error.stack) stderr.write(`${error.stack}\n`);
-  return error instanceof UsageError ? EXIT_USAGE : EXIT_FAILURE;
+  return UsageError.isInstance(error) ? EXIT_USAGE : EXIT_FAILURE;
 }
 
 function firstLine(message: string): string {
