@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveBartConfig } from '../src/bart/bart-config.js';
 import { BartForConditionalGeneration } from '../src/bart/bart-model.js';
 import { loadBartWeights } from '../src/bart/bart-weights.js';
-import { ModelInputError } from '../src/decoder-step.js';
+import { ModelInputError } from '../src/forward-step.js';
 import { resolveMarianConfig } from '../src/marian/marian-config.js';
 import { ids } from './encoder-decoder-fixtures.js';
 

@@ -4,7 +4,7 @@ import { useBackend } from '@tsformer/core-tensor';
 import { expectNoLeak } from '@tsformer/core-tensor/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomCheckpoint } from '../test/reference-forward.js';
-import { ModelInputError } from './decoder-step.js';
+import { ModelInputError } from './forward-step.js';
 import { resolveLlamaConfig } from './llama/llama-config.js';
 import { LlamaForCausalLM } from './llama/llama-model.js';
 
