@@ -6,7 +6,7 @@ import { MODEL_FAMILIES } from './auto.js';
 
 describe('the @tsformer/models entry', () => {
   it('exports every registered family (a ModelFamily object under its own name)', () => {
-    const exported = new Set(Object.values(models));
+    const exported = new Set<unknown>(Object.values(models));
     const missing = MODEL_FAMILIES.filter((family) => !exported.has(family)).map(
       (family) => family.modelType,
     );

@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { assertClose } from '@tsformer/core-tensor/testing';
 import { PretrainedCausalLM, type PretrainedModel, PretrainedSeq2SeqLM } from '@tsformer/models';
+import type { ForwardCase } from '@tsformer/models/testing';
 import { CheckFailure, type CheckResult, runCheck } from './check-result.js';
-import type { ForwardCase, ReferenceFolder } from './reference-folder.js';
+import type { ReferenceFolder } from './reference-folder.js';
 
 /** One forward pass's outputs by reference-tensor suffix (`logits`, `hidden.3`, `cross_attn.0`, ...), batch axis dropped. */
 type ForwardOutputs = Record<string, tf.Tensor>;
