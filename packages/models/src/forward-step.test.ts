@@ -91,6 +91,12 @@ describe('forward inputs that do not fit get a ModelInputError saying why', () =
   });
 });
 
+describe('positionLimit', () => {
+  it('is extrapolating for rotary positions (the Llama family)', () => {
+    expect(model.positionLimit).toEqual({ maxPositions: 32, kind: 'extrapolating' });
+  });
+});
+
 describe('training mode', () => {
   it('applies dropout only in training mode', async () => {
     await expectNoLeak(() => {

@@ -117,6 +117,27 @@ describe('bad input to a BART-style model', () => {
     });
   });
 
+  it('refuses logitsToKeep outside [1, new target tokens], as decoder-only models do', async () => {
+    await withEncoding((states) => {
+      const target = ids([[2, 3]]);
+      for (const logitsToKeep of [0, 3, 1.5]) {
+        expect(() =>
+          model.decodeLogits({ decoderInputIds: target, encoderHiddenStates: states, logitsToKeep }),
+        ).toThrow(`logitsToKeep must be an integer in [1, 2], got ${logitsToKeep}`);
+      }
+      target.dispose();
+    });
+  });
+
+  it('tells generate its learned position table ends at max_position_embeddings', () => {
+    expect(model.positionLimit).toEqual({ maxPositions: 6, kind: 'learned' });
+    const marian = new BartForConditionalGeneration(
+      resolveMarianConfig({ ...TINY, max_position_embeddings: 9 }),
+    );
+    expect(marian.positionLimit).toEqual({ maxPositions: 9, kind: 'learned' });
+    marian.dispose();
+  });
+
   it('refuses sources and targets longer than the position table', async () => {
     await expectNoLeak(() => {
       const long = ids([[3, 4, 5, 6, 7, 8, 9]]);

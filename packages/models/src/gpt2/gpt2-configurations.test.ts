@@ -202,6 +202,7 @@ describe('GPT-2 checkpoints, positions and config errors', () => {
   it('raises PositionOutOfRangeError past n_positions, with or without a cache', async () => {
     await expectNoLeak(() => {
       const model = new GPT2LMHeadModel(resolveGPT2Config(tiny));
+      expect(model.positionLimit).toEqual({ maxPositions: 16, kind: 'learned' });
       randomCheckpoint(model, 16);
       const long = ids([Array.from({ length: 17 }, (_, i) => i % 40)]);
       expect(() => model.forward(long)).toThrow(PositionOutOfRangeError);

@@ -89,13 +89,16 @@ export interface ReferenceAttention {
   slidingWindow?: number | null;
   /** Multiplier of each head's probabilities. */
   headMask?: number[];
+  /** Soft cap of the scaled scores (Gemma 2's `attn_logit_softcapping`). */
+  softcap?: number;
   /** Applies RoPE to one head vector at a position (identity when absent). */
   rotate?: (vector: number[], position: number) => number[];
 }
 
-/** Causal softmax attention over `[seq, heads·headDim]` projections; returns `[seq, heads·headDim]`. */
+/** Causal softmax attention (scores scaled, then soft-capped when asked) over `[seq, heads·headDim]` projections; returns `[seq, heads·headDim]`. */
 export function attend(q: Matrix, k: Matrix, v: Matrix, options: ReferenceAttention): Matrix {
   const { positions, heads, kvHeads, headDim, scale, slidingWindow, headMask, rotate = (x) => x } = options;
+  const cap = (score: number) => (options.softcap === undefined ? score : softcap(score, options.softcap));
   const groups = heads / kvHeads;
   return q.map((queryRow, t) => {
     const out: number[] = [];
@@ -107,7 +110,7 @@ export function attend(q: Matrix, k: Matrix, v: Matrix, options: ReferenceAttent
         .filter((s) => s <= t && (slidingWindow == null || t - s < slidingWindow));
       const scores = visible.map((s) => {
         const key = rotate(headOf(k[s]!, kvHead, headDim), positions[s]!);
-        return query.reduce((sum, x, d) => sum + x * key[d]!, 0) * scale;
+        return cap(query.reduce((sum, x, d) => sum + x * key[d]!, 0) * scale);
       });
       const max = Math.max(...scores);
       const weights = scores.map((score) => Math.exp(score - max));
