@@ -86,7 +86,10 @@ export abstract class PretrainedLanguageModel<Config> extends Module {
     return report;
   }
 
-  /** Frees every parameter and every tensor the stacks keep. The one place a model is released. */
+  /**
+   * Frees every parameter and every tensor the stacks keep. The one place every model is released:
+   * whatever else a model owns (decoding's live generations of it) is released here, before the weights.
+   */
   override dispose(): void {
     super.dispose();
   }
