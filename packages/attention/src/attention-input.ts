@@ -17,6 +17,8 @@ export interface CheckedAttentionInput {
   headDim: number;
   valueDim: number;
   scale: number;
+  /** The soft cap of the scaled scores, or null for none. */
+  softcap: number | null;
   dropout: number;
 }
 
@@ -25,13 +27,12 @@ export interface CheckedAttentionInput {
  * the tensor that does not fit. Implementations call this first.
  */
 export function checkAttentionInput(input: AttentionInput): CheckedAttentionInput {
-  const { query, keyValues, mask, headMask } = input;
+  const { query, keyValues, mask, headMask, positionBias } = input;
   if (query.rank !== 4) {
     throw new AttentionInputError(`query must be [batch, heads, queryLength, headDim], got [${query.shape}]`);
   }
   const [batchSize, heads, queryLength, headDim] = query.shape;
-  const keys = 'keys' in keyValues ? keyValues.keys : [keyValues.key];
-  const values = 'keys' in keyValues ? keyValues.values : [keyValues.value];
+  const { keys, values } = keyValues;
   if (keys.length === 0 || keys.length !== values.length) {
     throw new AttentionInputError(
       `keyValues needs as many value blocks as key blocks, at least one; got ${keys.length} and ${values.length}`,
@@ -58,7 +59,7 @@ export function checkAttentionInput(input: AttentionInput): CheckedAttentionInpu
     );
   }
   const keyLength = blockLengths.reduce((total, length) => total + length, 0);
-  if ('keyLength' in keyValues && keyValues.keyLength !== keyLength) {
+  if (keyValues.keyLength !== keyLength) {
     throw new AttentionInputError(
       `keyValues.keyLength is ${keyValues.keyLength} but its blocks hold ${keyLength} keys`,
     );
@@ -77,11 +78,29 @@ export function checkAttentionInput(input: AttentionInput): CheckedAttentionInpu
       );
     }
   }
+  if (positionBias != null) {
+    const [biasBatch, biasHeads, biasQueries, biasKeys] = positionBias.shape;
+    const fits =
+      positionBias.rank === 4 &&
+      (biasBatch === batchSize || biasBatch === 1) &&
+      biasHeads === heads &&
+      biasQueries === queryLength &&
+      biasKeys === keyLength;
+    if (!fits) {
+      throw new AttentionInputError(
+        `positionBias is [${positionBias.shape}], expected [${batchSize} or 1, ${heads}, ${queryLength}, ${keyLength}]`,
+      );
+    }
+  }
   if (headMask != null && (headMask.rank !== 1 || headMask.shape[0] !== heads)) {
     throw new AttentionInputError(`headMask is [${headMask.shape}], expected [${heads}]`);
   }
   const scale = input.scale ?? 1 / Math.sqrt(headDim);
   if (!Number.isFinite(scale)) throw new AttentionInputError(`scale must be a finite number, got ${scale}`);
+  const softcap = input.softcap ?? null;
+  if (softcap !== null && !(Number.isFinite(softcap) && softcap > 0)) {
+    throw new AttentionInputError(`softcap must be a finite number > 0, got ${softcap}`);
+  }
   const dropout = input.dropout ?? 0;
   if (!(dropout >= 0 && dropout < 1)) {
     throw new AttentionInputError(`dropout must be in [0, 1), got ${dropout}`);
@@ -99,6 +118,7 @@ export function checkAttentionInput(input: AttentionInput): CheckedAttentionInpu
     headDim,
     valueDim,
     scale,
+    softcap,
     dropout,
   };
 }

@@ -10,6 +10,7 @@ import {
 } from './attention-mask.js';
 import { eagerAttention } from './eager-attention.js';
 import { AttentionInputError } from './errors.js';
+import { keyValueBlock } from './key-value-block.js';
 
 beforeAll(async () => {
   await useBackend('wasm');
@@ -156,7 +157,7 @@ describe('buildAttentionMask', () => {
       const key = tf.randomNormal([1, 2, 3, 4], 0, 3, 'float32', 2) as tf.Tensor4D;
       const { output, attentions } = eagerAttention({
         query,
-        keyValues: { key, value: key },
+        keyValues: keyValueBlock(key, key),
         mask,
         outputAttentions: true,
       });

@@ -12,6 +12,7 @@ import {
 import type { AttentionImplementation } from './attention-types.js';
 import { eagerAttention } from './eager-attention.js';
 import { AttentionInputError, UnknownAttentionImplementationError } from './errors.js';
+import { keyValueBlock } from './key-value-block.js';
 
 beforeAll(async () => {
   await useBackend('wasm');
@@ -31,9 +32,17 @@ function randomTensor(shape: number[], seed: number): tf.Tensor4D {
   return tf.tensor(new SeededRandom(seed).normalArray(size), shape, 'float32') as tf.Tensor4D;
 }
 
+/** Gemma 2's soft cap and T5's additive per-head bias (`[batch or 1, heads, Q, K]`), when given. */
+interface ReferenceExtras {
+  softcap?: number;
+  bias?: Float32Array;
+  biasBatched?: boolean;
+}
+
 /**
  * Attention in plain float64 loops, the way HF's eager path reads: every query head `h` uses kv head
- * `floor(h / (heads / kvHeads))` (repeat_kv), scores · scale + mask, softmax, head mask, · value.
+ * `floor(h / (heads / kvHeads))` (repeat_kv), scores · scale, soft cap, + bias + mask, softmax, head
+ * mask, · value.
  */
 function referenceAttention(
   c: Case,
@@ -43,6 +52,7 @@ function referenceAttention(
   mask: Float32Array | null,
   scale: number,
   headMask: number[] | null = null,
+  extras: ReferenceExtras = {},
 ): { output: Float64Array; probabilities: Float64Array } {
   const { batch, heads, kvHeads, queryLength: Q, keyLength: K, headDim: D } = c;
   const output = new Float64Array(batch * heads * Q * D);
@@ -57,7 +67,11 @@ function referenceAttention(
           for (let d = 0; d < D; d++) {
             dot += query[((b * heads + h) * Q + i) * D + d]! * key[((b * kvHeads + kvHead) * K + j) * D + d]!;
           }
-          scores.push(dot * scale + (mask ? mask[(b * Q + i) * K + j]! : 0));
+          let score = dot * scale;
+          if (extras.softcap !== undefined) score = Math.tanh(score / extras.softcap) * extras.softcap;
+          if (extras.bias)
+            score += extras.bias[(((extras.biasBatched ? b : 0) * heads + h) * Q + i) * K + j]!;
+          scores.push(score + (mask ? mask[(b * Q + i) * K + j]! : 0));
         }
         const largest = Math.max(...scores);
         const exps = scores.map((s) => Math.exp(s - largest));
@@ -82,6 +96,85 @@ function setup(c: Case, seed: number) {
   const value = randomTensor([c.batch, c.kvHeads, c.keyLength, c.headDim], seed + 2);
   return { query, key, value };
 }
+
+describe('eagerAttention: soft-capping and an additive position bias', () => {
+  const c: Case = { batch: 2, heads: 4, kvHeads: 2, queryLength: 3, keyLength: 5, headDim: 8 };
+
+  it('caps the scaled scores with tanh(s / cap) · cap before the mask (Gemma 2)', async () => {
+    await expectNoLeak(() => {
+      const { query, key, value } = setup(c, 40);
+      const mask = buildAttentionMask({
+        batchSize: c.batch,
+        queryStart: 2,
+        queryLength: c.queryLength,
+        keyStart: 0,
+        keyLength: c.keyLength,
+      });
+      // A cap of 0.5 is well below the scores' spread: an uncapped result would differ by far more than 1e-5.
+      const input = { query, keyValues: keyValueBlock(key, value), mask, scale: 0.9, outputAttentions: true };
+      const { output, attentions } = eagerAttention({ ...input, softcap: 0.5 });
+      const [q, k, v, m] = [query, key, value, mask].map((t) => t.dataSync() as Float32Array);
+      const expected = referenceAttention(c, q!, k!, v!, m!, 0.9, null, { softcap: 0.5 });
+      assertClose(output, expected.output, 1e-5, 'output');
+      assertClose(attentions!, expected.probabilities, 1e-6, 'probabilities');
+      const uncapped = referenceAttention(c, q!, k!, v!, m!, 0.9);
+      expect(
+        Math.max(...expected.probabilities.map((p, i) => Math.abs(p - uncapped.probabilities[i]!))),
+      ).toBeGreaterThan(1e-2);
+      tf.dispose([query, key, value, mask, output, attentions!]);
+    });
+  });
+
+  it.each([
+    ['one bias for every row', false],
+    ['a bias per row', true],
+  ])(
+    'adds a per-head bias [batch or 1, heads, Q, K] with the mask, unscaled (T5): %s',
+    async (_name, batched) => {
+      await expectNoLeak(() => {
+        const { query, key, value } = setup(c, 50);
+        const biasShape = [batched ? c.batch : 1, c.heads, c.queryLength, c.keyLength];
+        const positionBias = randomTensor(biasShape, 53);
+        const mask = buildAttentionMask({
+          batchSize: c.batch,
+          queryStart: 2,
+          queryLength: c.queryLength,
+          keyStart: 0,
+          keyLength: c.keyLength,
+        });
+        const { output, attentions } = eagerAttention({
+          query,
+          keyValues: keyValueBlock(key, value),
+          mask,
+          positionBias,
+          scale: 1,
+          outputAttentions: true,
+        });
+        const [q, k, v, m, bias] = [query, key, value, mask, positionBias].map(
+          (t) => t.dataSync() as Float32Array,
+        );
+        const expected = referenceAttention(c, q!, k!, v!, m!, 1, null, {
+          bias: bias!,
+          biasBatched: batched,
+        });
+        assertClose(output, expected.output, 1e-5, 'output');
+        assertClose(attentions!, expected.probabilities, 1e-6, 'probabilities');
+        tf.dispose([query, key, value, positionBias, mask, output, attentions!]);
+      });
+    },
+  );
+
+  it('refuses a bias of the wrong shape and a cap that is not positive', () => {
+    const { query, key, value } = setup(c, 60);
+    const keyValues = keyValueBlock(key, value);
+    const wrongBias = tf.zeros([1, 1, c.queryLength, c.keyLength]) as tf.Tensor4D;
+    expect(() => eagerAttention({ query, keyValues, positionBias: wrongBias })).toThrow(
+      /positionBias is \[1,1,3,5\], expected \[2 or 1, 4, 3, 5\]/,
+    );
+    expect(() => eagerAttention({ query, keyValues, softcap: 0 })).toThrow(AttentionInputError);
+    tf.dispose([query, key, value, wrongBias]);
+  });
+});
 
 describe('eagerAttention', () => {
   const cases: [string, Case][] = [
@@ -110,7 +203,7 @@ describe('eagerAttention', () => {
         });
         const { output, attentions } = eagerAttention({
           query,
-          keyValues: { key, value },
+          keyValues: keyValueBlock(key, value),
           mask,
           outputAttentions: true,
         });
@@ -146,7 +239,7 @@ describe('eagerAttention', () => {
       const blocks: KeyValueBlocks = { keys: split(key), values: split(value), keyStart: 0, keyLength: 6 };
       const single = eagerAttention({
         query,
-        keyValues: { key, value },
+        keyValues: keyValueBlock(key, value),
         mask,
         scale: 0.3,
         outputAttentions: true,
@@ -185,7 +278,7 @@ describe('eagerAttention', () => {
       const headMask = tf.tensor1d(headMaskValues);
       const { output, attentions } = eagerAttention({
         query,
-        keyValues: { key, value },
+        keyValues: keyValueBlock(key, value),
         headMask,
         outputAttentions: true,
       });
@@ -210,7 +303,7 @@ describe('eagerAttention', () => {
     const c: Case = { batch: 1, heads: 2, kvHeads: 2, queryLength: 4, keyLength: 4, headDim: 4 };
     await expectNoLeak(() => {
       const { query, key, value } = setup(c, 40);
-      const input = { query, keyValues: { key, value }, outputAttentions: true };
+      const input = { query, keyValues: keyValueBlock(key, value), outputAttentions: true };
       const plain = eagerAttention(input);
       const evaluation = eagerAttention({ ...input, dropout: 0.5, training: false });
       assertClose(evaluation.output, plain.output, 0, 'eval ignores dropout');
@@ -250,7 +343,7 @@ describe('eagerAttention', () => {
         { batch: 1, heads: 2, kvHeads: 1, queryLength: 2, keyLength: 2, headDim: 4 },
         50,
       );
-      const result = eagerAttention({ query, keyValues: { key, value } });
+      const result = eagerAttention({ query, keyValues: keyValueBlock(key, value) });
       expect(result.attentions).toBeUndefined();
       expect('attentions' in result).toBe(false);
       tf.dispose([query, key, value, result.output]);
@@ -265,12 +358,10 @@ describe('eagerAttention', () => {
     const badMask = tf.zeros([1, 1, 2, 4]) as tf.Tensor4D;
     const badHeadMask = tf.ones([3]) as tf.Tensor1D;
     const run = (overrides: object) => () =>
-      eagerAttention({ query, keyValues: { key, value }, ...overrides });
-    expect(run({ keyValues: { key: threeHeads, value: threeHeads } })).toThrow(
-      /multiple of key\/value heads/,
-    );
-    expect(run({ keyValues: { key: wrongDim, value } })).toThrow(/key block 0 is \[1,2,3,5\]/);
-    expect(run({ keyValues: { key, value: threeHeads } })).toThrow(/value block 0/);
+      eagerAttention({ query, keyValues: keyValueBlock(key, value), ...overrides });
+    expect(run({ keyValues: keyValueBlock(threeHeads, threeHeads) })).toThrow(/multiple of key\/value heads/);
+    expect(run({ keyValues: keyValueBlock(wrongDim, value) })).toThrow(/key block 0 is \[1,2,3,5\]/);
+    expect(run({ keyValues: keyValueBlock(key, threeHeads) })).toThrow(/value block 0/);
     expect(run({ mask: badMask })).toThrow(/mask is \[1,1,2,4\], expected \[1 or 1, 1, 2, 3\]/);
     expect(run({ headMask: badHeadMask })).toThrow(/headMask is \[3\], expected \[4\]/);
     expect(run({ dropout: 1 })).toThrow(/dropout must be in \[0, 1\)/);
@@ -300,8 +391,11 @@ describe('attention registry', () => {
         { batch: 1, heads: 2, kvHeads: 2, queryLength: 2, keyLength: 2, headDim: 4 },
         70,
       );
-      const viaRegistry = getAttentionImplementation('half-scale')({ query, keyValues: { key, value } });
-      const direct = eagerAttention({ query, keyValues: { key, value }, scale: 0.5 });
+      const viaRegistry = getAttentionImplementation('half-scale')({
+        query,
+        keyValues: keyValueBlock(key, value),
+      });
+      const direct = eagerAttention({ query, keyValues: keyValueBlock(key, value), scale: 0.5 });
       assertClose(viaRegistry.output, direct.output, 0, 'registered implementation');
       tf.dispose([query, key, value, viaRegistry.output, direct.output]);
     });

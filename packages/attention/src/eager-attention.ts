@@ -1,10 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkAttentionInput } from './attention-input.js';
 import type { AttentionInput, AttentionOutput } from './attention-types.js';
+import { softcapLogits } from './softcap-logits.js';
 
 /**
  * Scaled-dot-product attention with plain tensor ops (HF `eager_attention_forward`):
- * `softmax(query·keyᵀ · scale + mask) · value`, in float32.
+ * `softmax(cap(query·keyᵀ · scale) + positionBias + mask) · value`, in float32, where `cap` is the
+ * identity without `softcap` and `tanh(x / softcap) · softcap` with it (Gemma 2).
  *
  * Grouped-query attention never copies keys: the query is viewed as `[batch, kvHeads, groups·queryLength,
  * headDim]` (query head `h` belongs to kv head `floor(h / groups)`, as HF's `repeat_kv`), scores are
@@ -14,8 +16,16 @@ import type { AttentionInput, AttentionOutput } from './attention-types.js';
 export function eagerAttention(input: AttentionInput): AttentionOutput {
   const checked = checkAttentionInput(input);
   const { keys, values, blockLengths, batchSize, heads, kvHeads, groups, queryLength, keyLength } = checked;
-  const { headDim, valueDim, scale, dropout } = checked;
-  const { query, mask, headMask, training = false, dropoutSeed, outputAttentions = false } = input;
+  const { headDim, valueDim, scale, softcap, dropout } = checked;
+  const {
+    query,
+    mask,
+    positionBias,
+    headMask,
+    training = false,
+    dropoutSeed,
+    outputAttentions = false,
+  } = input;
 
   const [output, attentions] = tf.tidy(() => {
     // [batch, kvHeads, groups * queryLength, headDim]
@@ -30,6 +40,8 @@ export function eagerAttention(input: AttentionInput): AttentionOutput {
       queryLength,
       keyLength,
     ]);
+    if (softcap !== null) logits = softcapLogits(logits, softcap);
+    if (positionBias != null) logits = tf.add(logits, positionBias);
     if (mask != null) logits = tf.add(logits, mask);
     let probabilities: tf.Tensor = tf.softmax(logits);
     if (headMask != null) probabilities = tf.mul(probabilities, tf.reshape(headMask, [1, heads, 1, 1]));

@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { applyRotaryEmbedding } from './apply-rotary-embedding.js';
 import { buildAttentionMask } from './attention-mask.js';
 import { eagerAttention } from './eager-attention.js';
+import { keyValueBlock } from './key-value-block.js';
 import { resolveRopeParameters } from './rope-parameters.js';
 import { RotaryEmbedding } from './rotary-embedding.js';
 
@@ -137,7 +138,7 @@ describe('HF Llama fixture', () => {
           const { query, key, value } = project(layer, hidden, 0, rope);
           const { output, attentions } = eagerAttention({
             query,
-            keyValues: { key, value },
+            keyValues: keyValueBlock(key, value),
             mask,
             outputAttentions: true,
           });

@@ -11,14 +11,10 @@ export {
   listAttentionImplementations,
   registerAttentionImplementation,
 } from './attention-registry.js';
-export type {
-  AttentionImplementation,
-  AttentionInput,
-  AttentionOutput,
-  KeyValuePair,
-} from './attention-types.js';
+export type { AttentionImplementation, AttentionInput, AttentionOutput } from './attention-types.js';
 export { eagerAttention } from './eager-attention.js';
 export { AttentionInputError, RopeConfigError, UnknownAttentionImplementationError } from './errors.js';
+export { keyValueBlock } from './key-value-block.js';
 export { type RopeFrequencies, ropeInverseFrequencies } from './rope-frequencies.js';
 export {
   type RawRopeConfig,
@@ -30,3 +26,11 @@ export {
   resolveRopeParameters,
 } from './rope-parameters.js';
 export { RotaryEmbedding, type RotaryEmbeddingOptions } from './rotary-embedding.js';
+export { softcapLogits } from './softcap-logits.js';
+export {
+  type FusedQueryKeyValueLayout,
+  mergeHeads,
+  type QueryKeyValue,
+  splitFusedQueryKeyValue,
+  splitHeads,
+} from './split-heads.js';

@@ -6,16 +6,26 @@ import { Linear } from './linear.js';
 export interface GatedMLPOptions {
   hiddenSize: number;
   intermediateSize: number;
-  /** An HF activation name (`hidden_act`; `silu` makes SwiGLU). */
+  /** An HF activation name (`hidden_act`; `silu` makes SwiGLU, `gelu_pytorch_tanh` GeGLU). */
   activation: string;
-  /** Biases on the three projections (Llama's `mlp_bias`, default false). */
+  /** Biases on the projections (Llama's `mlp_bias`, default false). */
   bias?: boolean;
+  /**
+   * One `gate_up_proj` `[2·intermediate, hidden]` whose output is `[gate | up]` halves (Phi-3), instead
+   * of separate `gate_proj` and `up_proj` (default false).
+   */
+  fusedGateUp?: boolean;
 }
 
-/** Llama's gated feed-forward (SwiGLU for silu): `down_proj(act(gate_proj(x)) * up_proj(x))`. */
+/**
+ * Llama's gated feed-forward (SwiGLU for silu): `down_proj(act(gate_proj(x)) * up_proj(x))`; with
+ * `fusedGateUp`, gate and up come from one projection (Phi-3's `gate_up_proj`).
+ */
 export class GatedMLP extends Module {
+  /** `gate_proj`, or `gate_up_proj` when fused. */
   readonly gateProj: Linear;
-  readonly upProj: Linear;
+  /** `up_proj`; undefined when fused into `gateProj`. */
+  readonly upProj: Linear | undefined;
   readonly downProj: Linear;
   readonly activation: Activation;
 
@@ -23,8 +33,13 @@ export class GatedMLP extends Module {
     super();
     const { hiddenSize, intermediateSize } = options;
     const bias = options.bias ?? false;
-    this.gateProj = this.register('gate_proj', new Linear(hiddenSize, intermediateSize, { bias }));
-    this.upProj = this.register('up_proj', new Linear(hiddenSize, intermediateSize, { bias }));
+    if (options.fusedGateUp) {
+      this.gateProj = this.register('gate_up_proj', new Linear(hiddenSize, 2 * intermediateSize, { bias }));
+      this.upProj = undefined;
+    } else {
+      this.gateProj = this.register('gate_proj', new Linear(hiddenSize, intermediateSize, { bias }));
+      this.upProj = this.register('up_proj', new Linear(hiddenSize, intermediateSize, { bias }));
+    }
     this.downProj = this.register('down_proj', new Linear(intermediateSize, hiddenSize, { bias }));
     this.activation = getActivation(options.activation);
   }
@@ -32,8 +47,15 @@ export class GatedMLP extends Module {
   /** `[..., hidden]` -> `[..., hidden]`. */
   forward(hidden: tf.Tensor): tf.Tensor {
     return tf.tidy(() => {
-      const gate = this.activation(this.gateProj.forward(hidden)); // [..., intermediate]
-      return this.downProj.forward(tf.mul(gate, this.upProj.forward(hidden)));
+      let gate: tf.Tensor;
+      let up: tf.Tensor;
+      if (this.upProj) {
+        gate = this.gateProj.forward(hidden); // [..., intermediate]
+        up = this.upProj.forward(hidden);
+      } else {
+        [gate, up] = tf.split(this.gateProj.forward(hidden), 2, -1) as [tf.Tensor, tf.Tensor]; // [gate | up]
+      }
+      return this.downProj.forward(tf.mul(this.activation(gate), up));
     });
   }
 }

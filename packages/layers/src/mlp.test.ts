@@ -85,4 +85,40 @@ describe('GatedMLP', () => {
     const mlp = new GatedMLP({ hiddenSize: 2, intermediateSize: 3, activation: 'silu', bias: true });
     expect(mlp.numParameters()).toBe(3 * (2 * 3) + 3 + 3 + 2);
   });
+
+  it('reads gate and up as the [gate | up] halves of one gate_up_proj when fused (Phi-3)', async () => {
+    await expectNoLeak(() => {
+      const mlp = new GatedMLP({
+        hiddenSize: hidden,
+        intermediateSize: intermediate,
+        activation: 'gelu_pytorch_tanh',
+        fusedGateUp: true,
+      });
+      expect(mlp.namedParameters().map(([name, p]) => `${name}:${p.shape}`)).toEqual([
+        `gate_up_proj.weight:${2 * intermediate},${hidden}`,
+        `down_proj.weight:${hidden},${intermediate}`,
+      ]);
+      const weights = loadRandomWeights(mlp, 5);
+      const x = tf.tensor2d(input, [tokens, hidden]);
+      const y = mlp.forward(x);
+      const fused = matMul(
+        input,
+        hidden,
+        transpose(weights.get('gate_up_proj.weight')!, 2 * intermediate, hidden),
+        2 * intermediate,
+      );
+      const product: number[] = [];
+      for (let t = 0; t < tokens; t++) {
+        for (let i = 0; i < intermediate; i++) {
+          const g = fused[t * 2 * intermediate + i]!;
+          const u = fused[t * 2 * intermediate + intermediate + i]!;
+          product.push(0.5 * g * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (g + 0.044715 * g ** 3))) * u);
+        }
+      }
+      const down = transpose(weights.get('down_proj.weight')!, hidden, intermediate);
+      assertClose(y, matMul(product, intermediate, down, hidden), 1e-5, 'fused gated mlp');
+      tf.dispose([x, y]);
+      mlp.dispose();
+    });
+  });
 });

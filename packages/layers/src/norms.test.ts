@@ -70,4 +70,26 @@ describe('RMSNorm', () => {
       norm.dispose();
     });
   });
+
+  it('scales by 1 + weight with weightOffset 1 (Gemma), the weight left as stored', async () => {
+    await expectNoLeak(() => {
+      const eps = 1e-6;
+      const norm = new RMSNorm(dim, { eps, weightOffset: 1 });
+      norm.weight.assign(tf.tensor1d(weight));
+      const x = tf.tensor2d(input, [3, dim]);
+      const y = norm.forward(x);
+      const expected: number[] = [];
+      for (let r = 0; r < 3; r++) {
+        const row = input.slice(r * dim, (r + 1) * dim);
+        const rms = Math.sqrt(row.reduce((s, v) => s + v * v, 0) / dim + eps);
+        row.forEach((v, i) => {
+          expected.push((v / rms) * (1 + weight[i]!));
+        });
+      }
+      assertClose(y, expected, 1e-5, 'gemma rms norm');
+      assertClose(norm.weight.tensor, weight, 0, 'stored weight');
+      tf.dispose([x, y]);
+      norm.dispose();
+    });
+  });
 });

@@ -1,25 +1,16 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Cache, DecoderCache } from '@tsformer/cache';
-import { Module } from '@tsformer/core-tensor';
-import {
-  type CacheImplementation,
-  type CausalLM,
-  type CausalLMForwardInputs,
-  type GenerateInputs,
-  type GenerateOptions,
-  type GenerateOutput,
-  type GenerationOptions,
-  type GenerationStep,
-  generate,
-  generateAll,
-} from '@tsformer/decoding';
-import { type DecoderStepOptions, ModelInputError } from './decoder-step.js';
+import type { CacheImplementation, CausalLM, CausalLMForwardInputs } from '@tsformer/decoding';
+import { ForwardStep, type ForwardStepOptions, ModelInputError } from './forward-step.js';
+import { createLayerCaches } from './layer-caches.js';
+import type { LayerStack } from './layer-stack.js';
 import type { CreateModelOptions } from './model-family.js';
+import { keepLastPositions, PretrainedLanguageModel } from './pretrained-language-model.js';
 
-export interface CausalLMForwardOptions extends DecoderStepOptions {
+export interface CausalLMForwardOptions extends ForwardStepOptions {
   /** Also return the hidden states: the embeddings, each layer's output, the last after the final norm. */
   outputHiddenStates?: boolean;
-  /** Compute logits only for the last N positions (generation needs 1). Default: all. */
+  /** Compute logits only for the last N positions (generation needs 1), N in [1, tokens]. Default: all. */
   logitsToKeep?: number;
 }
 
@@ -44,24 +35,23 @@ export interface CausalLMConfig {
 }
 
 /**
- * Base of every decoder-only `…ForCausalLM`: a `Module` whose parameters carry HF names, a synchronous
- * `forward`, and decoding's `CausalLM` interface on top of it (`forwardLogits`, `createCache`).
+ * The decoder-only skeleton (every `…ForCausalLM`): a `Module` whose parameters carry HF names, a
+ * synchronous `forward` (input checks, positions and masks in a `ForwardStep`, the trunk, `logitsToKeep`,
+ * the head), decoding's `CausalLM` on top of it (`forwardLogits`, `createCache` with a sliding-window
+ * cache for each sliding-window layer), and `generate`. A family registers its trunk (a `LayerStack`)
+ * and `lm_head`, and says where its positions end.
  */
 export abstract class PretrainedCausalLM<Config extends CausalLMConfig = CausalLMConfig>
-  extends Module
+  extends PretrainedLanguageModel<Config>
   implements CausalLM
 {
   readonly kind = 'causal-lm' as const;
-  /** What `generate` starts from (HF `model.generation_config`). */
-  readonly generationConfig: GenerationOptions;
+  /** The trunk (HF's `model` / `transformer` / `gpt_neox`), registered by the family under its HF name. */
+  abstract readonly trunk: LayerStack<unknown>;
 
-  constructor(
-    readonly config: Config,
-    options: CreateModelOptions = {},
-  ) {
-    super();
+  constructor(config: Config, options: CreateModelOptions = {}) {
     const { bosTokenId, eosTokenId, padTokenId } = config;
-    this.generationConfig = options.generationConfig ?? { bosTokenId, eosTokenId, padTokenId };
+    super(config, options.generationConfig ?? { bosTokenId, eosTokenId, padTokenId });
   }
 
   get vocabSize(): number {
@@ -72,29 +62,18 @@ export abstract class PretrainedCausalLM<Config extends CausalLMConfig = CausalL
    * `inputIds` `[batch, newTokens]` int32 → logits and, on request, hidden states and attention maps.
    * Synchronous; every returned tensor belongs to the caller. Grows `options.cache` in place.
    */
-  abstract forward(inputIds: tf.Tensor2D, options?: CausalLMForwardOptions): CausalLMOutput;
-
-  /** A fresh cache for `batchSize` rows of at most `maxLength` tokens (default: dynamic). */
-  abstract createCache(
-    batchSize: number,
-    maxLength: number,
-    implementation?: CacheImplementation,
-  ): DecoderCache;
-
-  /**
-   * Generates as Hugging Face's `generate` (decoding's `generate` on this model): yields each step's
-   * new tokens, returns the sequences. Options are HF's in camelCase (`maxNewTokens`, `numBeams`, ...).
-   */
-  generate(
-    inputs: GenerateInputs,
-    options?: GenerateOptions,
-  ): AsyncGenerator<GenerationStep, GenerateOutput, undefined> {
-    return generate(this, inputs, options);
-  }
-
-  /** `generate` run to the end: the sequences (and beam scores). */
-  generateAll(inputs: GenerateInputs, options?: GenerateOptions): Promise<GenerateOutput> {
-    return generateAll(this, inputs, options);
+  forward(inputIds: tf.Tensor2D, options: CausalLMForwardOptions = {}): CausalLMOutput {
+    return tf.tidy(() => {
+      const step = new ForwardStep(inputIds, this.trunk.layerHeads, options);
+      const outputHiddenStates = options.outputHiddenStates ?? false;
+      const trunk = this.trunk.forward(inputIds, step, outputHiddenStates);
+      const kept = keepLastPositions(trunk.lastHiddenState, options.logitsToKeep);
+      return {
+        logits: this.logits(kept),
+        ...(outputHiddenStates ? { hiddenStates: trunk.hiddenStates } : {}),
+        ...(step.outputAttentions ? { attentions: trunk.attentions } : {}),
+      };
+    });
   }
 
   /** decoding's entry point: logits only, the cache made by `createCache`. */
@@ -108,6 +87,22 @@ export abstract class PretrainedCausalLM<Config extends CausalLMConfig = CausalL
       logitsToKeep,
     }).logits;
   }
+
+  /**
+   * A fresh cache for `batchSize` rows of at most `maxLength` tokens: per layer a sliding-window cache
+   * where the layer has a window, else dynamic (default) or static.
+   */
+  createCache(
+    _batchSize: number,
+    maxLength: number,
+    implementation: CacheImplementation = 'dynamic',
+  ): DecoderCache {
+    return createLayerCaches(this.trunk.slidingWindows, maxLength, implementation);
+  }
+
+  protected stacks(): LayerStack<unknown>[] {
+    return [this.trunk];
+  }
 }
 
 /** The cache as a per-layer decoder cache (what `createCache` returns), or a `ModelInputError`. */
@@ -119,15 +114,4 @@ export function asDecoderCache(cache: Cache): DecoderCache {
     );
   }
   return cache as DecoderCache;
-}
-
-/** The last `logitsToKeep` positions of `hidden` `[batch, seq, hidden]` (all when undefined). */
-export function keepLastPositions(hidden: tf.Tensor3D, logitsToKeep: number | undefined): tf.Tensor3D {
-  if (logitsToKeep === undefined) return hidden;
-  const length = hidden.shape[1];
-  if (!Number.isInteger(logitsToKeep) || logitsToKeep < 1 || logitsToKeep > length) {
-    throw new ModelInputError(`logitsToKeep must be an integer in [1, ${length}], got ${logitsToKeep}`);
-  }
-  if (logitsToKeep === length) return hidden;
-  return tf.slice(hidden, [0, length - logitsToKeep, 0], [-1, logitsToKeep, -1]);
 }

@@ -6,6 +6,7 @@ export {
   parameterCountFromConfig,
   UnknownModelTypeError,
 } from './auto.js';
+export * from './bart/index.js';
 export {
   type CausalLMConfig,
   type CausalLMForwardOptions,
@@ -20,8 +21,9 @@ export {
   selectChatTemplate,
 } from './chat-template.js';
 export { ConfigFieldError, ConfigFields, type RawConfig } from './config-fields.js';
-export { type DecoderStepOptions, ModelInputError } from './decoder-step.js';
+export { CrossAttention, type CrossAttentionOptions } from './cross-attention.js';
 export { folderFiles } from './folder-files.js';
+export { ForwardStep, type ForwardStepOptions, ModelInputError } from './forward-step.js';
 export {
   type FromPretrainedOptions,
   fromPretrained,
@@ -29,13 +31,25 @@ export {
 } from './from-pretrained.js';
 export { generationDefaults } from './generation-defaults.js';
 export * from './gpt2/index.js';
+export { createLayerCaches } from './layer-caches.js';
+export { type LayerOutput, LayerStack, StackLayer, type StackOutput } from './layer-stack.js';
 export * from './llama/index.js';
 export * from './marian/index.js';
 export * from './mistral/index.js';
 export type { CreateModelOptions, ModelFamily, PretrainedModel } from './model-family.js';
 export { filesInMemory, ModelFileError, type ModelFiles, readJsonFile } from './model-files.js';
 export { openModelWeights } from './model-weights.js';
+export { keepLastPositions, PretrainedLanguageModel } from './pretrained-language-model.js';
 export * from './qwen2/index.js';
+export { type RotaryAngles, RotaryLayerStack, rotateQueryKey } from './rotary-layer-stack.js';
+export { type AttentionLayerOutput, SelfAttention, type SelfAttentionOptions } from './self-attention.js';
+export { Seq2SeqDecoderStep, type Seq2SeqDecoderStepOptions } from './seq2seq-decoder-step.js';
+export {
+  PretrainedSeq2SeqLM,
+  type Seq2SeqConfig,
+  type Seq2SeqForwardInput,
+  type Seq2SeqForwardOutput,
+} from './seq2seq-lm.js';
 export {
   type DecodeOptions,
   type EncodeOptions,

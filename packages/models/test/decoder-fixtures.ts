@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { openSafetensors, type SafetensorsReader } from '@tsformer/core-tensor';
 import { assertClose } from '@tsformer/core-tensor/testing';
+import { DEFAULT_FORWARD_ATOL, type ReferenceJson } from '@tsformer/models/testing';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -16,12 +17,9 @@ export const DECODER_FIXTURES = {
 
 export type DecoderFixtureName = keyof typeof DECODER_FIXTURES;
 
-export interface DecoderReference {
-  num_parameters: number;
-  atol?: number;
-  tokenization: { text: string; ids: number[]; tokens: string[]; decoded: string }[];
-  forward: { prompt: number; input_ids: number[][] }[];
-}
+/** reference.json of a decoder-only fixture: these parts are always there. */
+export type DecoderReference = ReferenceJson &
+  Required<Pick<ReferenceJson, 'num_parameters' | 'forward' | 'tokenization'>>;
 
 export function readJson<T>(path: string): T {
   return JSON.parse(readFileSync(path, 'utf8')) as T;
@@ -33,7 +31,7 @@ export function readDecoderReference(name: DecoderFixtureName): DecoderReference
 
 /** The folder's `atol` (1e-4 unless it says otherwise). */
 export function forwardTolerance(reference: DecoderReference): number {
-  return reference.atol ?? 1e-4;
+  return reference.atol ?? DEFAULT_FORWARD_ATOL;
 }
 
 /** The reference tensors (`forward.{k}.logits`, `forward.0.hidden.{l}`, `forward.0.attn.{l}`, ...). */

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveBartConfig } from '../src/bart/bart-config.js';
 import { BartForConditionalGeneration } from '../src/bart/bart-model.js';
 import { loadBartWeights } from '../src/bart/bart-weights.js';
-import { ModelInputError } from '../src/decoder-step.js';
+import { ModelInputError } from '../src/forward-step.js';
 import { resolveMarianConfig } from '../src/marian/marian-config.js';
 import { ids } from './encoder-decoder-fixtures.js';
 
@@ -115,6 +115,27 @@ describe('bad input to a BART-style model', () => {
       ).toThrow(/the cache has 1 layers but the decoder has 2/);
       target.dispose();
     });
+  });
+
+  it('refuses logitsToKeep outside [1, new target tokens], as decoder-only models do', async () => {
+    await withEncoding((states) => {
+      const target = ids([[2, 3]]);
+      for (const logitsToKeep of [0, 3, 1.5]) {
+        expect(() =>
+          model.decodeLogits({ decoderInputIds: target, encoderHiddenStates: states, logitsToKeep }),
+        ).toThrow(`logitsToKeep must be an integer in [1, 2], got ${logitsToKeep}`);
+      }
+      target.dispose();
+    });
+  });
+
+  it('tells generate its learned position table ends at max_position_embeddings', () => {
+    expect(model.positionLimit).toEqual({ maxPositions: 6, kind: 'learned' });
+    const marian = new BartForConditionalGeneration(
+      resolveMarianConfig({ ...TINY, max_position_embeddings: 9 }),
+    );
+    expect(marian.positionLimit).toEqual({ maxPositions: 9, kind: 'learned' });
+    marian.dispose();
   });
 
   it('refuses sources and targets longer than the position table', async () => {

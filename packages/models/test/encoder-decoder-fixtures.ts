@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { openSafetensors, type SafetensorsReader } from '@tsformer/core-tensor';
+import type { ForwardCase as BaseForwardCase, GenerateCase, ReferenceJson } from '@tsformer/models/testing';
 import type { BartConfig } from '../src/bart/bart-config.js';
 import type { BartForConditionalGeneration } from '../src/bart/bart-model.js';
 import { folderFiles } from '../src/folder-files.js';
@@ -11,26 +12,14 @@ import { openModelWeights } from '../src/model-weights.js';
 
 export const FIXTURES = fileURLToPath(new URL('../../../fixtures/hf-reference/', import.meta.url));
 
-export interface ForwardCase {
-  prompt: number;
-  input_ids: number[][];
-  decoder_input_ids: number[][];
-}
+/** A forward case of an encoder-decoder fixture: it has decoder ids. */
+export type ForwardCase = BaseForwardCase & Required<Pick<BaseForwardCase, 'decoder_input_ids'>>;
 
-export interface GenerateCase {
-  name: string;
-  kwargs: Record<string, unknown>;
-  input_ids: number[][];
-  attention_mask: number[][] | null;
-  sequences: number[][];
-  sequences_scores?: number[];
-  min_top2_margin: number;
-}
+export type { GenerateCase };
 
-export interface Reference {
+/** reference.json of an encoder-decoder fixture: these parts are always there. */
+export interface Reference extends ReferenceJson {
   num_parameters: number;
-  atol?: number;
-  tokenization?: { text: string; ids: number[] }[];
   forward: ForwardCase[];
   generate: GenerateCase[];
 }

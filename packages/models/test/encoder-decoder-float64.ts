@@ -1,6 +1,12 @@
 // An independent float64 forward of a BART-style encoder-decoder, written with plain loops over
 // number arrays (no tfjs), for tiny configs: the reference the encoder-decoder tests compare with.
 import type { BartConfig } from '../src/bart/bart-config.js';
+import {
+  ACTIVATIONS,
+  add,
+  layerNorm as layerNormRows,
+  linear as linearRows,
+} from '../src/testing/float64.js';
 
 /** Checkpoint-layout weights by name (row-major; Linear weights `[out, in]`). */
 export type Float64Weights = ReadonlyMap<string, readonly number[]>;
@@ -13,50 +19,25 @@ function weight(weights: Float64Weights, name: string): readonly number[] {
   return values;
 }
 
-/** `x Wᵀ + b` with `W` `[out, in]`. */
+/** `x Wᵀ + b` with the `[out, in]` weight (and bias) named `prefix`. */
 function linear(rows: Rows, weights: Float64Weights, prefix: string, bias = true): Rows {
   const w = weight(weights, `${prefix}.weight`);
-  const b = bias ? weight(weights, `${prefix}.bias`) : undefined;
-  const inner = rows[0]!.length;
-  const out = w.length / inner;
-  return rows.map((row) =>
-    Array.from({ length: out }, (_, o) => {
-      let sum = b ? b[o]! : 0;
-      for (let i = 0; i < inner; i++) sum += row[i]! * w[o * inner + i]!;
-      return sum;
-    }),
+  return linearRows(
+    rows,
+    [...w],
+    w.length / rows[0]!.length,
+    bias ? [...weight(weights, `${prefix}.bias`)] : undefined,
   );
 }
 
 function layerNorm(rows: Rows, weights: Float64Weights, prefix: string): Rows {
-  const gamma = weight(weights, `${prefix}.weight`);
-  const beta = weight(weights, `${prefix}.bias`);
-  return rows.map((row) => {
-    const mean = row.reduce((a, b) => a + b, 0) / row.length;
-    const variance = row.reduce((a, b) => a + (b - mean) ** 2, 0) / row.length;
-    return row.map((x, i) => ((x - mean) / Math.sqrt(variance + 1e-5)) * gamma[i]! + beta[i]!);
-  });
+  return layerNormRows(
+    rows,
+    [...weight(weights, `${prefix}.weight`)],
+    [...weight(weights, `${prefix}.bias`)],
+    1e-5,
+  );
 }
-
-/** erf by its Maclaurin series (converges fast for the |x| < 6 seen here). */
-function erf(x: number): number {
-  if (Math.abs(x) > 6) return Math.sign(x);
-  let term = x;
-  let sum = x;
-  for (let n = 1; n < 200; n++) {
-    term *= (-x * x) / n;
-    sum += term / (2 * n + 1);
-  }
-  return (2 / Math.sqrt(Math.PI)) * sum;
-}
-
-const ACTIVATIONS: Record<string, (x: number) => number> = {
-  relu: (x) => Math.max(0, x),
-  gelu: (x) => 0.5 * x * (1 + erf(x / Math.SQRT2)),
-  gelu_new: (x) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3))),
-  silu: (x) => x / (1 + Math.exp(-x)),
-  swish: (x) => x / (1 + Math.exp(-x)),
-};
 
 /** Multi-head attention of `queries` over `keysFrom`; `visible(i, j)` says whether query i sees key j. */
 function attention(
@@ -91,10 +72,6 @@ function attention(
     }
   }
   return linear(merged, weights, `${prefix}.out_proj`);
-}
-
-function add(a: Rows, b: Rows): Rows {
-  return a.map((row, i) => row.map((x, j) => x + b[i]![j]!));
 }
 
 /** Position `position`'s encoding, computed from the formulas (not from the model's table). */

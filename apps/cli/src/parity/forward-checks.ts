@@ -1,20 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { assertClose } from '@tsformer/core-tensor/testing';
-import { isSeq2SeqLM } from '@tsformer/decoding';
-import type { PretrainedCausalLM, PretrainedModel } from '@tsformer/models';
+import { PretrainedCausalLM, type PretrainedModel, PretrainedSeq2SeqLM } from '@tsformer/models';
+import type { ForwardCase } from '@tsformer/models/testing';
 import { CheckFailure, type CheckResult, runCheck } from './check-result.js';
-import type { ForwardCase, ReferenceFolder } from './reference-folder.js';
-
-/** What an encoder-decoder model's full forward pass gives (HF's `Seq2SeqLMOutput`). */
-interface Seq2SeqForward {
-  forward(input: { inputIds: tf.Tensor2D; decoderInputIds: tf.Tensor2D; outputAttentions?: boolean }): {
-    logits: tf.Tensor3D;
-    encoderLastHiddenState: tf.Tensor3D;
-    encoderAttentions: tf.Tensor4D[];
-    decoderAttentions: tf.Tensor4D[];
-    crossAttentions: tf.Tensor4D[];
-  };
-}
+import type { ReferenceFolder } from './reference-folder.js';
 
 /** One forward pass's outputs by reference-tensor suffix (`logits`, `hidden.3`, `cross_attn.0`, ...), batch axis dropped. */
 type ForwardOutputs = Record<string, tf.Tensor>;
@@ -87,10 +76,10 @@ function runForward(model: PretrainedModel, forwardCase: ForwardCase): ForwardOu
     const outputs: ForwardOutputs = {};
     const inputIds = ids(forwardCase.input_ids);
     let logits: tf.Tensor3D;
-    if (isSeq2SeqLM(model)) {
+    if (model instanceof PretrainedSeq2SeqLM) {
       if (!forwardCase.decoder_input_ids)
         throw new CheckFailure('an encoder-decoder forward case needs decoder_input_ids');
-      const out = (model as unknown as Seq2SeqForward).forward({
+      const out = model.forward({
         inputIds,
         decoderInputIds: ids(forwardCase.decoder_input_ids),
         outputAttentions: true,
@@ -100,14 +89,16 @@ function runForward(model: PretrainedModel, forwardCase: ForwardCase): ForwardOu
       addLayers(outputs, 'encoder_attn', out.encoderAttentions);
       addLayers(outputs, 'decoder_attn', out.decoderAttentions);
       addLayers(outputs, 'cross_attn', out.crossAttentions);
-    } else {
-      const out = (model as PretrainedCausalLM).forward(inputIds, {
+    } else if (model instanceof PretrainedCausalLM) {
+      const out = model.forward(inputIds, {
         outputHiddenStates: true,
         outputAttentions: true,
       });
       logits = out.logits;
       addLayers(outputs, 'hidden', out.hiddenStates ?? []);
       addLayers(outputs, 'attn', out.attentions ?? []);
+    } else {
+      throw new CheckFailure('the model is neither a PretrainedCausalLM nor a PretrainedSeq2SeqLM');
     }
     const [, positions, vocab] = logits.shape;
     outputs.logits = unbatch(logits);

@@ -1,13 +1,9 @@
 import { assertClose } from '@tsformer/core-tensor/testing';
 import { generateAll, parseGenerationConfig } from '@tsformer/decoding';
 import type { PretrainedModel, PretrainedTokenizer } from '@tsformer/models';
+import { type GenerateCase, SEQUENCE_SCORES_ATOL, TIE_MARGIN } from '@tsformer/models/testing';
 import { CheckFailure, type CheckResult, runCheck } from './check-result.js';
-import {
-  type GenerateCase,
-  type ReferenceFolder,
-  SEQUENCE_SCORES_ATOL,
-  TIE_MARGIN,
-} from './reference-folder.js';
+import type { ReferenceFolder } from './reference-folder.js';
 
 /** Token ids, token strings and decoded text of every tokenization case. */
 export async function checkTokenization(

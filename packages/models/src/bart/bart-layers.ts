@@ -1,14 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { AttentionImplementation } from '@tsformer/attention';
-import type { EncoderDecoderCache } from '@tsformer/cache';
-import { Module } from '@tsformer/core-tensor';
 import { type Activation, Dropout, getActivation, LayerNorm, Linear } from '@tsformer/layers';
-import type { DecoderStep } from '../decoder-step.js';
-import { BartAttention } from './bart-attention.js';
+import type { ForwardStep } from '../forward-step.js';
+import { type LayerOutput, StackLayer } from '../layer-stack.js';
+import type { Seq2SeqDecoderStep } from '../seq2seq-decoder-step.js';
+import { BartAttention, BartCrossAttention } from './bart-attention.js';
 import type { BartConfig } from './bart-config.js';
 
 /** What every layer's sub-blocks share: dropout, where the LayerNorm goes, the feed-forward network. */
-abstract class BartLayerBase extends Module {
+abstract class BartLayerBase<Step extends ForwardStep> extends StackLayer<undefined, Step> {
   readonly normalizeBefore: boolean;
   readonly activation: Activation;
   readonly dropout: Dropout;
@@ -48,19 +48,19 @@ abstract class BartLayerBase extends Module {
 }
 
 /** Self-attention then feed-forward, each a residual sub-block (`BartEncoderLayer`). */
-export class BartEncoderLayer extends BartLayerBase {
-  readonly selfAttn: BartAttention;
+export class BartEncoderLayer extends BartLayerBase<ForwardStep> {
+  readonly selfAttention: BartAttention;
   readonly selfAttnLayerNorm: LayerNorm;
   readonly fc1: Linear;
   readonly fc2: Linear;
   readonly finalLayerNorm: LayerNorm;
 
-  constructor(config: BartConfig, attention: AttentionImplementation) {
+  constructor(config: BartConfig, attention: AttentionImplementation, layerIndex: number) {
     super(config);
-    const { dModel, encoderAttentionHeads, attentionDropout } = config;
-    this.selfAttn = this.register(
+    const { dModel, encoderAttentionHeads: numHeads, attentionDropout: dropout } = config;
+    this.selfAttention = this.register(
       'self_attn',
-      new BartAttention(dModel, encoderAttentionHeads, attentionDropout, attention),
+      new BartAttention({ dModel, numHeads, dropout, attention, layerIndex }),
     );
     this.selfAttnLayerNorm = this.register('self_attn_layer_norm', new LayerNorm(config.dModel));
     this.fc1 = this.register('fc1', new Linear(config.dModel, config.encoderFfnDim));
@@ -69,17 +69,13 @@ export class BartEncoderLayer extends BartLayerBase {
   }
 
   /**
-   * `hidden` `[batch, source, dModel]`; `mask` additive `[batch, 1, source, source]` (padding) or null.
-   * Returns the new hidden states and, when asked for, the attention maps `[batch, heads, source, source]`.
+   * `hidden` `[batch, source, dModel]` → the new hidden states and, when the step asks, the attention
+   * maps `[batch, heads, source, source]` (the step's mask hides padding).
    */
-  forward(
-    hidden: tf.Tensor3D,
-    mask: tf.Tensor4D | null,
-    outputAttentions: boolean,
-  ): { hidden: tf.Tensor3D; attentions: tf.Tensor4D | null } {
+  forward(hidden: tf.Tensor3D, step: ForwardStep): LayerOutput {
     let attentions: tf.Tensor4D | null = null;
     hidden = this.residual(hidden, this.selfAttnLayerNorm, (x) => {
-      const out = this.selfAttn.selfAttention(x, () => mask, undefined, outputAttentions);
+      const out = this.selfAttention.forward(x, step, undefined);
       attentions = out.attentions;
       return out.output;
     });
@@ -88,20 +84,11 @@ export class BartEncoderLayer extends BartLayerBase {
   }
 }
 
-/** What a decoder layer returns: hidden states and, when asked for, both attention maps. */
-export interface BartDecoderLayerOutput {
-  hidden: tf.Tensor3D;
-  /** `[batch, heads, target, pastAndTarget]`, or null unless asked for. */
-  selfAttentions: tf.Tensor4D | null;
-  /** `[batch, heads, target, source]`, or null unless asked for. */
-  crossAttentions: tf.Tensor4D | null;
-}
-
 /** Causal self-attention, cross-attention over the encoder, feed-forward (`BartDecoderLayer`). */
-export class BartDecoderLayer extends BartLayerBase {
-  readonly selfAttn: BartAttention;
+export class BartDecoderLayer extends BartLayerBase<Seq2SeqDecoderStep> {
+  readonly selfAttention: BartAttention;
   readonly selfAttnLayerNorm: LayerNorm;
-  readonly encoderAttn: BartAttention;
+  readonly encoderAttn: BartCrossAttention;
   readonly encoderAttnLayerNorm: LayerNorm;
   readonly fc1: Linear;
   readonly fc2: Linear;
@@ -109,16 +96,11 @@ export class BartDecoderLayer extends BartLayerBase {
 
   constructor(config: BartConfig, attention: AttentionImplementation, layerIndex: number) {
     super(config);
-    const { dModel, decoderAttentionHeads, attentionDropout } = config;
-    this.selfAttn = this.register(
-      'self_attn',
-      new BartAttention(dModel, decoderAttentionHeads, attentionDropout, attention, layerIndex),
-    );
+    const { dModel, decoderAttentionHeads: numHeads, attentionDropout: dropout } = config;
+    const options = { dModel, numHeads, dropout, attention, layerIndex };
+    this.selfAttention = this.register('self_attn', new BartAttention(options));
     this.selfAttnLayerNorm = this.register('self_attn_layer_norm', new LayerNorm(config.dModel));
-    this.encoderAttn = this.register(
-      'encoder_attn',
-      new BartAttention(dModel, decoderAttentionHeads, attentionDropout, attention, layerIndex),
-    );
+    this.encoderAttn = this.register('encoder_attn', new BartCrossAttention(options));
     this.encoderAttnLayerNorm = this.register('encoder_attn_layer_norm', new LayerNorm(config.dModel));
     this.fc1 = this.register('fc1', new Linear(config.dModel, config.decoderFfnDim));
     this.fc2 = this.register('fc2', new Linear(config.decoderFfnDim, config.dModel));
@@ -126,37 +108,23 @@ export class BartDecoderLayer extends BartLayerBase {
   }
 
   /**
-   * `hidden` `[batch, target, dModel]`; `step` gives the causal self-attention mask for the keys the
-   * cache returns;
-   * `encoderHiddenStates` `[batch, source, dModel]`; `crossMask` additive `[batch, 1, target, source]`
-   * or null. A `cache` grows by this step's keys/values and holds the cross-attention ones.
+   * `hidden` `[batch, target, dModel]` → the new hidden states and, when the step asks, the self- and
+   * cross-attention maps. The step holds the causal masks, the cache and the encoder output.
    */
-  forward(
-    hidden: tf.Tensor3D,
-    step: DecoderStep,
-    encoderHiddenStates: tf.Tensor3D,
-    crossMask: tf.Tensor4D | null,
-    cache: EncoderDecoderCache | undefined,
-    outputAttentions: boolean,
-  ): BartDecoderLayerOutput {
-    let selfAttentions: tf.Tensor4D | null = null;
+  forward(hidden: tf.Tensor3D, step: Seq2SeqDecoderStep): LayerOutput {
+    let attentions: tf.Tensor4D | null = null;
     let crossAttentions: tf.Tensor4D | null = null;
     hidden = this.residual(hidden, this.selfAttnLayerNorm, (x) => {
-      const out = this.selfAttn.selfAttention(
-        x,
-        (keyValues) => step.mask(keyValues),
-        cache,
-        outputAttentions,
-      );
-      selfAttentions = out.attentions;
+      const out = this.selfAttention.forward(x, step, undefined);
+      attentions = out.attentions;
       return out.output;
     });
     hidden = this.residual(hidden, this.encoderAttnLayerNorm, (x) => {
-      const out = this.encoderAttn.crossAttention(x, encoderHiddenStates, crossMask, cache, outputAttentions);
+      const out = this.encoderAttn.forward(x, step);
       crossAttentions = out.attentions;
       return out.output;
     });
     hidden = this.residual(hidden, this.finalLayerNorm, (x) => this.feedForward(x));
-    return { hidden, selfAttentions, crossAttentions };
+    return { hidden, attentions, crossAttentions };
   }
 }

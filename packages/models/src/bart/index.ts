@@ -3,7 +3,7 @@ import { type BartConfig, resolveBartConfig } from './bart-config.js';
 import { BartForConditionalGeneration } from './bart-model.js';
 import { loadBartWeights } from './bart-weights.js';
 
-export { BartAttention, type BartAttentionOutput } from './bart-attention.js';
+export { BartAttention, type BartAttentionOptions, BartCrossAttention } from './bart-attention.js';
 export {
   type BartConfig,
   type BartRawConfig,
@@ -12,18 +12,8 @@ export {
   resolveBartConfig,
   type TransformerShape,
 } from './bart-config.js';
-export { BartDecoderLayer, type BartDecoderLayerOutput, BartEncoderLayer } from './bart-layers.js';
-export {
-  BartDecoder,
-  type BartDecoderInput,
-  type BartDecoderOutput,
-  BartEncoder,
-  type BartEncoderOutput,
-  BartForConditionalGeneration,
-  type BartForwardInput,
-  type BartForwardOutput,
-  BartModel,
-} from './bart-model.js';
+export { BartDecoderLayer, BartEncoderLayer } from './bart-layers.js';
+export { BartDecoder, BartEncoder, BartForConditionalGeneration, BartModel } from './bart-model.js';
 export { bartCheckpointName, loadBartWeights } from './bart-weights.js';
 
 /** BART (`model_type: "bart"`): `BartForConditionalGeneration`. */

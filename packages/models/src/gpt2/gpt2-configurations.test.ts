@@ -2,14 +2,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { useBackend, weightsFromTensors } from '@tsformer/core-tensor';
 import { assertClose, expectNoLeak } from '@tsformer/core-tensor/testing';
 import { PositionOutOfRangeError } from '@tsformer/layers';
+import { type Checkpoint, randomCheckpoint } from '@tsformer/models/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ids } from '../../test/decoder-fixtures.js';
-import {
-  type Checkpoint,
-  type ReferenceGPT2,
-  randomCheckpoint,
-  referenceGPT2Logits,
-} from '../../test/reference-forward.js';
+import { type ReferenceGPT2, referenceGPT2Logits } from '../../test/reference-forward.js';
 import { ConfigFieldError, type RawConfig } from '../config-fields.js';
 import { type GPT2Config, resolveGPT2Config, UnsupportedConfigError } from './gpt2-config.js';
 import { GPT2LMHeadModel } from './gpt2-model.js';
@@ -206,6 +202,7 @@ describe('GPT-2 checkpoints, positions and config errors', () => {
   it('raises PositionOutOfRangeError past n_positions, with or without a cache', async () => {
     await expectNoLeak(() => {
       const model = new GPT2LMHeadModel(resolveGPT2Config(tiny));
+      expect(model.positionLimit).toEqual({ maxPositions: 16, kind: 'learned' });
       randomCheckpoint(model, 16);
       const long = ids([Array.from({ length: 17 }, (_, i) => i % 40)]);
       expect(() => model.forward(long)).toThrow(PositionOutOfRangeError);

@@ -1,8 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { type AttentionImplementation, getAttentionImplementation } from '@tsformer/attention';
-import { type DecoderCache, DynamicCache, StaticCache } from '@tsformer/cache';
-import { Module, ModuleList, type Parameter, TsformerError } from '@tsformer/core-tensor';
-import type { CacheImplementation } from '@tsformer/decoding';
+import {
+  type AttentionImplementation,
+  getAttentionImplementation,
+  type QueryKeyValue,
+  splitFusedQueryKeyValue,
+} from '@tsformer/attention';
+import { ModuleList, type Parameter, TsformerError } from '@tsformer/core-tensor';
+import type { PositionLimit } from '@tsformer/decoding';
 import {
   Conv1D,
   Dropout,
@@ -12,14 +16,11 @@ import {
   Linear,
   MLP,
 } from '@tsformer/layers';
-import {
-  type CausalLMForwardOptions,
-  type CausalLMOutput,
-  keepLastPositions,
-  PretrainedCausalLM,
-} from '../causal-lm.js';
-import { DecoderStep } from '../decoder-step.js';
+import { PretrainedCausalLM } from '../causal-lm.js';
+import type { ForwardStep } from '../forward-step.js';
+import { type LayerOutput, LayerStack, StackLayer } from '../layer-stack.js';
 import type { CreateModelOptions } from '../model-family.js';
+import { SelfAttention } from '../self-attention.js';
 import type { GPT2Config } from './gpt2-config.js';
 
 /** Original indices of the heads layer `layerIndex` still has after `config.prunedHeads`. */
@@ -36,62 +37,44 @@ export function remainingHeads(config: GPT2Config, layerIndex: number): number[]
  * 1/(layer + 1) (`scale_attn_by_inverse_layer_idx`). `reorder_and_upcast_attn` only changes where
  * PyTorch rounds in half precision: in float32 it is this same computation.
  */
-export class GPT2Attention extends Module {
-  readonly numHeads: number;
-  readonly headDim: number;
-  readonly scale: number;
+export class GPT2Attention extends SelfAttention {
   readonly cAttn: Conv1D;
   readonly cProj: Conv1D;
   readonly residualDropout: Dropout;
 
-  constructor(
-    readonly config: GPT2Config,
-    readonly layerIndex: number,
-    private readonly attention: AttentionImplementation,
-  ) {
-    super();
-    this.numHeads = remainingHeads(config, layerIndex).length;
-    this.headDim = config.headDim;
-    const innerWidth = this.numHeads * this.headDim;
+  constructor(config: GPT2Config, layerIndex: number, attention: AttentionImplementation) {
+    const numHeads = remainingHeads(config, layerIndex).length;
+    let scale = config.scaleAttentionWeights ? 1 / Math.sqrt(config.headDim) : 1;
+    if (config.scaleAttentionByInverseLayerIndex) scale /= layerIndex + 1;
+    super({
+      attention,
+      layerIndex,
+      numHeads,
+      headDim: config.headDim,
+      scale,
+      dropout: config.attentionDropout,
+    });
+    const innerWidth = numHeads * config.headDim;
     this.cAttn = this.register('c_attn', new Conv1D(config.hiddenSize, 3 * innerWidth));
     this.cProj = this.register('c_proj', new Conv1D(innerWidth, config.hiddenSize));
     this.residualDropout = this.register('resid_dropout', new Dropout(config.residualDropout));
-    let scale = config.scaleAttentionWeights ? 1 / Math.sqrt(this.headDim) : 1;
-    if (config.scaleAttentionByInverseLayerIndex) scale /= layerIndex + 1;
-    this.scale = scale;
   }
 
-  /** `[batch, seq, hidden]` → output `[batch, seq, hidden]` and, on request, `[batch, heads, seq, keys]`. */
-  forward(hidden: tf.Tensor3D, step: DecoderStep): { output: tf.Tensor3D; attentions: tf.Tensor4D | null } {
-    const [batch, seq] = hidden.shape;
-    const innerWidth = this.numHeads * this.headDim;
-    // c_attn's output holds q, k and v side by side: one transpose puts them first, then unstack
-    // (a split along the last axis is a slow strided copy on wasm).
-    const qkv = tf.reshape(this.cAttn.forward(hidden), [batch, seq, 3, this.numHeads, this.headDim]);
-    const [query, key, value] = tf.unstack(tf.transpose(qkv, [2, 0, 3, 1, 4])) as tf.Tensor4D[]; // 3 × [batch, heads, seq, headDim]
-    const keyValues = step.keyValues(this.layerIndex, key!, value!);
-    const { output, attentions } = this.attention({
-      query: query!,
-      keyValues,
-      mask: step.mask(keyValues),
-      scale: this.scale,
-      headMask: step.headMask(this.layerIndex),
-      dropout: this.config.attentionDropout,
-      training: this.training,
-      outputAttentions: step.outputAttentions,
-    });
-    const merged = tf.reshape(tf.transpose(output, [0, 2, 1, 3]), [batch, seq, innerWidth]); // [batch, seq, heads·headDim]
-    return {
-      output: this.residualDropout.forward(this.cProj.forward(merged)) as tf.Tensor3D,
-      attentions: attentions ?? null,
-    };
+  /** `c_attn`'s output holds q, k and v side by side: `[batch, seq, 3·heads·headDim]`. */
+  protected projectQueryKeyValue(hidden: tf.Tensor3D): QueryKeyValue {
+    const layout = { heads: this.numHeads, headDim: this.headDim, order: 'blocks' } as const;
+    return splitFusedQueryKeyValue(this.cAttn.forward(hidden), layout);
+  }
+
+  protected projectOutput(merged: tf.Tensor3D): tf.Tensor3D {
+    return this.residualDropout.forward(this.cProj.forward(merged)) as tf.Tensor3D;
   }
 }
 
 /** A pre-norm GPT-2 block: `x + attn(ln_1(x))`, then `x + mlp(ln_2(x))`. */
-export class GPT2Block extends Module {
+export class GPT2Block extends StackLayer {
   readonly ln1: LayerNorm;
-  readonly attn: GPT2Attention;
+  readonly selfAttention: GPT2Attention;
   readonly ln2: LayerNorm;
   readonly mlp: MLP;
 
@@ -99,7 +82,7 @@ export class GPT2Block extends Module {
     super();
     const eps = config.layerNormEpsilon;
     this.ln1 = this.register('ln_1', new LayerNorm(config.hiddenSize, { eps }));
-    this.attn = this.register('attn', new GPT2Attention(config, layerIndex, attention));
+    this.selfAttention = this.register('attn', new GPT2Attention(config, layerIndex, attention));
     this.ln2 = this.register('ln_2', new LayerNorm(config.hiddenSize, { eps }));
     this.mlp = this.register(
       'mlp',
@@ -115,8 +98,9 @@ export class GPT2Block extends Module {
     );
   }
 
-  forward(hidden: tf.Tensor3D, step: DecoderStep): { hidden: tf.Tensor3D; attentions: tf.Tensor4D | null } {
-    const { output, attentions } = this.attn.forward(this.ln1.forward(hidden) as tf.Tensor3D, step);
+  forward(hidden: tf.Tensor3D, step: ForwardStep): LayerOutput {
+    const normed = this.ln1.forward(hidden) as tf.Tensor3D;
+    const { output, attentions } = this.selfAttention.forward(normed, step, undefined);
     const afterAttention = tf.add(hidden, output) as tf.Tensor3D;
     const afterMlp = tf.add(
       afterAttention,
@@ -127,7 +111,7 @@ export class GPT2Block extends Module {
 }
 
 /** The GPT-2 trunk: token + learned position embeddings, the blocks, a final LayerNorm. */
-export class GPT2Model extends Module {
+export class GPT2Model extends LayerStack {
   readonly wte: Embedding;
   readonly wpe: LearnedPositionalEmbedding;
   readonly drop: Dropout;
@@ -157,25 +141,22 @@ export class GPT2Model extends Module {
     this.lnF = this.register('ln_f', new LayerNorm(config.hiddenSize, { eps: config.layerNormEpsilon }));
   }
 
-  /** `[batch, seq]` ids → the final hidden state `[batch, seq, hidden]` and, on request, the others. */
-  forward(
-    inputIds: tf.Tensor2D,
-    step: DecoderStep,
-    outputHiddenStates: boolean,
-  ): { lastHiddenState: tf.Tensor3D; hiddenStates: tf.Tensor3D[]; attentions: tf.Tensor4D[] } {
+  get layers(): ModuleList<GPT2Block> {
+    return this.h;
+  }
+
+  /** Token plus learned position embeddings, then dropout: `[batch, seq]` → `[batch, seq, hidden]`. */
+  protected embed(inputIds: tf.Tensor2D, step: ForwardStep): tf.Tensor3D {
     const positions = this.wpe.forward(step.positionIds, step.maxPosition); // [batch, seq, hidden]
-    let hidden = this.drop.forward(tf.add(this.wte.forward(inputIds), positions)) as tf.Tensor3D;
-    const hiddenStates: tf.Tensor3D[] = [];
-    const attentions: tf.Tensor4D[] = [];
-    for (const block of this.h.items) {
-      if (outputHiddenStates) hiddenStates.push(hidden);
-      const out = block.forward(hidden, step);
-      hidden = out.hidden;
-      if (out.attentions) attentions.push(out.attentions);
-    }
-    hidden = this.lnF.forward(hidden) as tf.Tensor3D;
-    if (outputHiddenStates) hiddenStates.push(hidden);
-    return { lastHiddenState: hidden, hiddenStates, attentions };
+    return this.drop.forward(tf.add(this.wte.forward(inputIds), positions)) as tf.Tensor3D;
+  }
+
+  protected layerContext(): undefined {
+    return undefined;
+  }
+
+  protected finalNorm(hidden: tf.Tensor3D): tf.Tensor3D {
+    return this.lnF.forward(hidden) as tf.Tensor3D;
   }
 }
 
@@ -183,6 +164,8 @@ export class GPT2Model extends Module {
 export class GPT2LMHeadModel extends PretrainedCausalLM<GPT2Config> {
   readonly transformer: GPT2Model;
   readonly lmHead: Linear;
+  /** Learned positions: the `wpe` table ends at `n_positions`. */
+  readonly positionLimit: PositionLimit;
 
   constructor(
     config: GPT2Config,
@@ -198,21 +181,11 @@ export class GPT2LMHeadModel extends PretrainedCausalLM<GPT2Config> {
         sharedWeight: config.tieWordEmbeddings ? this.transformer.wte.weight : undefined,
       }),
     );
+    this.positionLimit = { maxPositions: config.maxPositionEmbeddings, kind: 'learned' };
   }
 
-  forward(inputIds: tf.Tensor2D, options: CausalLMForwardOptions = {}): CausalLMOutput {
-    return tf.tidy(() => {
-      const heads = this.transformer.h.items.map((block) => block.attn.numHeads);
-      const step = new DecoderStep(inputIds, this.config.numHiddenLayers, heads, options);
-      const outputHiddenStates = options.outputHiddenStates ?? false;
-      const trunk = this.transformer.forward(inputIds, step, outputHiddenStates);
-      const kept = keepLastPositions(trunk.lastHiddenState, options.logitsToKeep);
-      return {
-        logits: this.lmHead.forward(kept) as tf.Tensor3D,
-        ...(outputHiddenStates ? { hiddenStates: trunk.hiddenStates } : {}),
-        ...(step.outputAttentions ? { attentions: trunk.attentions } : {}),
-      };
-    });
+  get trunk(): GPT2Model {
+    return this.transformer;
   }
 
   /**
@@ -269,14 +242,5 @@ export class GPT2LMHeadModel extends PretrainedCausalLM<GPT2Config> {
     const width = before.length * headDim;
     const fused = [0, 1, 2].flatMap((part) => kept.map((index) => part * width + index)); // q, k, v blocks
     return tf.gather(value, fused, match[3] === 'weight' ? 1 : 0);
-  }
-
-  createCache(
-    _batchSize: number,
-    maxLength: number,
-    implementation: CacheImplementation = 'dynamic',
-  ): DecoderCache {
-    const layers = this.config.numHiddenLayers;
-    return implementation === 'static' ? new StaticCache(layers, maxLength) : new DynamicCache(layers);
   }
 }

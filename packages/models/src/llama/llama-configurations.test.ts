@@ -2,16 +2,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import { RopeConfigError } from '@tsformer/attention';
 import { openSafetensorsBytes, serializeSafetensors, useBackend } from '@tsformer/core-tensor';
 import { assertClose, expectNoLeak } from '@tsformer/core-tensor/testing';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { ids } from '../../test/decoder-fixtures.js';
 import {
   type Checkpoint,
   defaultInverseFrequencies,
-  type ReferenceLlama,
   randomCheckpoint,
-  referenceLlamaLogits,
   ropeRotation,
-} from '../../test/reference-forward.js';
+} from '@tsformer/models/testing';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ids } from '../../test/decoder-fixtures.js';
+import { type ReferenceLlama, referenceLlamaLogits } from '../../test/reference-forward.js';
 import { ConfigFieldError, type RawConfig } from '../config-fields.js';
 import { resolveMistralConfig } from '../mistral/mistral-config.js';
 import { resolveQwen2Config } from '../qwen2/qwen2-config.js';

@@ -1,63 +1,44 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
   type AttentionImplementation,
-  applyRotaryEmbedding,
   getAttentionImplementation,
-  RotaryEmbedding,
+  type QueryKeyValue,
+  splitHeads,
 } from '@tsformer/attention';
-import {
-  type DecoderCache,
-  DynamicLayerCache,
-  type LayerCache,
-  LayeredCache,
-  SlidingWindowLayerCache,
-  StaticLayerCache,
-} from '@tsformer/cache';
-import {
-  type LoadWeightsOptions,
-  type LoadWeightsReport,
-  Module,
-  ModuleList,
-  type WeightSource,
-} from '@tsformer/core-tensor';
-import type { CacheImplementation } from '@tsformer/decoding';
+import { ModuleList } from '@tsformer/core-tensor';
+import type { PositionLimit } from '@tsformer/decoding';
 import { Embedding, GatedMLP, Linear, RMSNorm } from '@tsformer/layers';
-import {
-  type CausalLMForwardOptions,
-  type CausalLMOutput,
-  keepLastPositions,
-  PretrainedCausalLM,
-} from '../causal-lm.js';
-import { DecoderStep } from '../decoder-step.js';
+import { PretrainedCausalLM } from '../causal-lm.js';
+import type { ForwardStep } from '../forward-step.js';
+import { type LayerOutput, StackLayer } from '../layer-stack.js';
 import type { CreateModelOptions } from '../model-family.js';
+import { type RotaryAngles, RotaryLayerStack, rotateQueryKey } from '../rotary-layer-stack.js';
+import { SelfAttention } from '../self-attention.js';
 import type { LlamaConfig } from './llama-config.js';
-
-/** cos and sin `[batch, seq, rotaryWidth]` of this step's positions, shared by every layer. */
-interface RotaryAngles {
-  cos: tf.Tensor3D;
-  sin: tf.Tensor3D;
-}
 
 /**
  * Llama self-attention with grouped-query heads: separate q/k/v projections (biases per the config:
  * Llama's `attention_bias`, Qwen2's q/k/v biases), RoPE on queries and keys, scores scaled by
  * 1/√headDim, an optional sliding window (Mistral, Qwen2's upper layers), `o_proj` back.
  */
-export class LlamaAttention extends Module {
+export class LlamaAttention extends SelfAttention<RotaryAngles> {
   readonly qProj: Linear;
   readonly kProj: Linear;
   readonly vProj: Linear;
   readonly oProj: Linear;
-  readonly slidingWindow: number | null;
 
-  constructor(
-    readonly config: LlamaConfig,
-    readonly layerIndex: number,
-    private readonly attention: AttentionImplementation,
-  ) {
-    super();
-    const { hiddenSize, numAttentionHeads, numKeyValueHeads, headDim, queryKeyValueBias } = config;
-    const bias = queryKeyValueBias;
+  constructor(config: LlamaConfig, layerIndex: number, attention: AttentionImplementation) {
+    const { hiddenSize, numAttentionHeads, numKeyValueHeads, headDim, queryKeyValueBias: bias } = config;
+    super({
+      attention,
+      layerIndex,
+      numHeads: numAttentionHeads,
+      numKeyValueHeads,
+      headDim,
+      scale: 1 / Math.sqrt(headDim),
+      dropout: config.attentionDropout,
+      slidingWindow: config.slidingWindows[layerIndex] ?? null,
+    });
     this.qProj = this.register('q_proj', new Linear(hiddenSize, numAttentionHeads * headDim, { bias }));
     this.kProj = this.register('k_proj', new Linear(hiddenSize, numKeyValueHeads * headDim, { bias }));
     this.vProj = this.register('v_proj', new Linear(hiddenSize, numKeyValueHeads * headDim, { bias }));
@@ -65,77 +46,52 @@ export class LlamaAttention extends Module {
       'o_proj',
       new Linear(numAttentionHeads * headDim, hiddenSize, { bias: config.outputProjectionBias }),
     );
-    this.slidingWindow = config.slidingWindows[layerIndex] ?? null;
   }
 
-  /** `[batch, seq, hidden]` → output `[batch, seq, hidden]` and, on request, `[batch, heads, seq, keys]`. */
-  forward(
-    hidden: tf.Tensor3D,
+  protected projectQueryKeyValue(hidden: tf.Tensor3D): QueryKeyValue {
+    return {
+      query: splitHeads(this.qProj.forward(hidden), this.numHeads, this.headDim), // [batch, heads, seq, headDim]
+      key: splitHeads(this.kProj.forward(hidden), this.numKeyValueHeads, this.headDim), // [batch, kvHeads, seq, headDim]
+      value: splitHeads(this.vProj.forward(hidden), this.numKeyValueHeads, this.headDim),
+    };
+  }
+
+  protected override positionQueryKey(
+    query: tf.Tensor4D,
+    key: tf.Tensor4D,
     angles: RotaryAngles,
-    step: DecoderStep,
-  ): { output: tf.Tensor3D; attentions: tf.Tensor4D | null } {
-    const [batch, seq] = hidden.shape;
-    const { numAttentionHeads, numKeyValueHeads, headDim } = this.config;
-    const query = splitHeads(this.qProj.forward(hidden), numAttentionHeads, headDim); // [batch, heads, seq, headDim]
-    const key = splitHeads(this.kProj.forward(hidden), numKeyValueHeads, headDim); // [batch, kvHeads, seq, headDim]
-    const value = splitHeads(this.vProj.forward(hidden), numKeyValueHeads, headDim);
-    const [rotatedQuery, rotatedKey] = applyRotaryEmbedding(query, key, angles.cos, angles.sin);
-    const keyValues = step.keyValues(this.layerIndex, rotatedKey, value);
-    const { output, attentions } = this.attention({
-      query: rotatedQuery,
-      keyValues,
-      mask: step.mask(keyValues, this.slidingWindow),
-      scale: 1 / Math.sqrt(headDim),
-      headMask: step.headMask(this.layerIndex),
-      dropout: this.config.attentionDropout,
-      training: this.training,
-      outputAttentions: step.outputAttentions,
-    });
-    const merged = tf.reshape(tf.transpose(output, [0, 2, 1, 3]), [batch, seq, numAttentionHeads * headDim]);
-    return { output: this.oProj.forward(merged) as tf.Tensor3D, attentions: attentions ?? null };
+  ): [tf.Tensor4D, tf.Tensor4D] {
+    return rotateQueryKey(query, key, angles);
+  }
+
+  protected projectOutput(merged: tf.Tensor3D): tf.Tensor3D {
+    return this.oProj.forward(merged) as tf.Tensor3D;
   }
 }
 
-/** `[batch, seq, heads·headDim]` → `[batch, heads, seq, headDim]`. */
-function splitHeads(projection: tf.Tensor, heads: number, headDim: number): tf.Tensor4D {
-  const [batch, seq] = projection.shape as [number, number, number];
-  return tf.transpose(tf.reshape(projection, [batch, seq, heads, headDim]), [0, 2, 1, 3]);
-}
-
-/** A pre-norm Llama layer: `x + attn(norm(x))`, then `x + mlp(norm(x))`, with RMSNorms. */
-export class LlamaDecoderLayer extends Module {
-  readonly selfAttn: LlamaAttention;
+/**
+ * A pre-norm Llama layer: `x + attn(norm(x))`, then `x + mlp(norm(x))`, with RMSNorms. A family that
+ * differs only in its attention, MLP or norm (Qwen3's q/k norm, Gemma's `1 + weight` norm and GeGLU)
+ * overrides `createAttention`, `createMlp` or `createNorm`; they run in the constructor, so they may use
+ * only their arguments.
+ */
+export class LlamaDecoderLayer extends StackLayer<RotaryAngles> {
+  readonly selfAttention: SelfAttention<RotaryAngles>;
   readonly mlp: GatedMLP;
   readonly inputLayernorm: RMSNorm;
   readonly postAttentionLayernorm: RMSNorm;
 
   constructor(config: LlamaConfig, layerIndex: number, attention: AttentionImplementation) {
     super();
-    this.selfAttn = this.register('self_attn', new LlamaAttention(config, layerIndex, attention));
-    this.mlp = this.register(
-      'mlp',
-      new GatedMLP({
-        hiddenSize: config.hiddenSize,
-        intermediateSize: config.intermediateSize,
-        activation: config.hiddenAct,
-        bias: config.mlpBias,
-      }),
-    );
-    const eps = config.rmsNormEps;
-    this.inputLayernorm = this.register('input_layernorm', new RMSNorm(config.hiddenSize, { eps }));
-    this.postAttentionLayernorm = this.register(
-      'post_attention_layernorm',
-      new RMSNorm(config.hiddenSize, { eps }),
-    );
+    this.selfAttention = this.register('self_attn', this.createAttention(config, layerIndex, attention));
+    this.mlp = this.register('mlp', this.createMlp(config));
+    this.inputLayernorm = this.register('input_layernorm', this.createNorm(config));
+    this.postAttentionLayernorm = this.register('post_attention_layernorm', this.createNorm(config));
   }
 
-  forward(
-    hidden: tf.Tensor3D,
-    angles: RotaryAngles,
-    step: DecoderStep,
-  ): { hidden: tf.Tensor3D; attentions: tf.Tensor4D | null } {
+  forward(hidden: tf.Tensor3D, step: ForwardStep, angles: RotaryAngles): LayerOutput {
     const normed = this.inputLayernorm.forward(hidden) as tf.Tensor3D;
-    const { output, attentions } = this.selfAttn.forward(normed, angles, step);
+    const { output, attentions } = this.selfAttention.forward(normed, step, angles);
     const afterAttention = tf.add(hidden, output) as tf.Tensor3D;
     const afterMlp = tf.add(
       afterAttention,
@@ -143,75 +99,98 @@ export class LlamaDecoderLayer extends Module {
     ) as tf.Tensor3D;
     return { hidden: afterMlp, attentions };
   }
+
+  /** Hook: the layer's `self_attn`. */
+  protected createAttention(
+    config: LlamaConfig,
+    layerIndex: number,
+    attention: AttentionImplementation,
+  ): SelfAttention<RotaryAngles> {
+    return new LlamaAttention(config, layerIndex, attention);
+  }
+
+  /** Hook: the layer's `mlp` (gated, activation `hidden_act`). */
+  protected createMlp(config: LlamaConfig): GatedMLP {
+    return new GatedMLP({
+      hiddenSize: config.hiddenSize,
+      intermediateSize: config.intermediateSize,
+      activation: config.hiddenAct,
+      bias: config.mlpBias,
+    });
+  }
+
+  /** Hook: each of the layer's norms. */
+  protected createNorm(config: LlamaConfig): RMSNorm {
+    return new RMSNorm(config.hiddenSize, { eps: config.rmsNormEps });
+  }
 }
 
-/** The Llama trunk: token embeddings, the decoder layers sharing one rotary table, a final RMSNorm. */
-export class LlamaModel extends Module {
+/**
+ * The Llama trunk: token embeddings, the decoder layers sharing one rotary table, a final RMSNorm.
+ * `createLayer`, `createNorm` and `embed` are the hooks a Llama-like family overrides (Gemma scales the
+ * embeddings by √hidden).
+ */
+export class LlamaModel extends RotaryLayerStack {
   readonly embedTokens: Embedding;
-  readonly layers: ModuleList<LlamaDecoderLayer>;
+  readonly layers: ModuleList<StackLayer<RotaryAngles>>;
   readonly norm: RMSNorm;
-  /** HF's `rotary_emb`: no parameters, only cos/sin tables kept on the device. */
-  readonly rotaryEmb: RotaryEmbedding;
 
   constructor(
     readonly config: LlamaConfig,
     attention: AttentionImplementation,
   ) {
-    super();
+    super(config.rope);
     // Tied to lm_head: stored as the head wants it (see EmbeddingOptions.transposed).
     this.embedTokens = this.register(
       'embed_tokens',
       new Embedding(config.vocabSize, config.hiddenSize, { transposed: config.tieWordEmbeddings }),
     );
-    const layers = Array.from(
-      { length: config.numHiddenLayers },
-      (_, index) => new LlamaDecoderLayer(config, index, attention),
+    const layers = Array.from({ length: config.numHiddenLayers }, (_, index) =>
+      this.createLayer(config, index, attention),
     );
     this.layers = this.register('layers', new ModuleList(layers));
-    this.norm = this.register('norm', new RMSNorm(config.hiddenSize, { eps: config.rmsNormEps }));
-    this.rotaryEmb = new RotaryEmbedding(config.rope);
+    this.norm = this.register('norm', this.createNorm(config));
   }
 
-  /** `[batch, seq]` ids → the final hidden state `[batch, seq, hidden]` and, on request, the others. */
-  forward(
-    inputIds: tf.Tensor2D,
-    step: DecoderStep,
-    outputHiddenStates: boolean,
-  ): { lastHiddenState: tf.Tensor3D; hiddenStates: tf.Tensor3D[]; attentions: tf.Tensor4D[] } {
-    let hidden = this.embedTokens.forward(inputIds) as tf.Tensor3D; // [batch, seq, hidden]
-    const angles = this.rotaryEmb.forward(step.positionIds, step.maxPosition); // [batch, seq, rotaryWidth]
-    const hiddenStates: tf.Tensor3D[] = [];
-    const attentions: tf.Tensor4D[] = [];
-    for (const layer of this.layers.items) {
-      if (outputHiddenStates) hiddenStates.push(hidden);
-      const out = layer.forward(hidden, angles, step);
-      hidden = out.hidden;
-      if (out.attentions) attentions.push(out.attentions);
-    }
-    hidden = this.norm.forward(hidden) as tf.Tensor3D;
-    if (outputHiddenStates) hiddenStates.push(hidden);
-    return { lastHiddenState: hidden, hiddenStates, attentions };
+  /** Hook: decoder layer `layerIndex`. */
+  protected createLayer(
+    config: LlamaConfig,
+    layerIndex: number,
+    attention: AttentionImplementation,
+  ): StackLayer<RotaryAngles> {
+    return new LlamaDecoderLayer(config, layerIndex, attention);
   }
 
-  /** Frees the parameters and the rotary cos/sin tables. */
-  override dispose(): void {
-    super.dispose();
-    this.rotaryEmb.dispose();
+  /** Hook: the final norm. */
+  protected createNorm(config: LlamaConfig): RMSNorm {
+    return new RMSNorm(config.hiddenSize, { eps: config.rmsNormEps });
+  }
+
+  /** Hook: token embeddings `[batch, seq]` → `[batch, seq, hidden]` (no positions: RoPE is in attention). */
+  protected embed(inputIds: tf.Tensor2D): tf.Tensor3D {
+    return this.embedTokens.forward(inputIds) as tf.Tensor3D;
+  }
+
+  protected finalNorm(hidden: tf.Tensor3D): tf.Tensor3D {
+    return this.norm.forward(hidden) as tf.Tensor3D;
   }
 }
 
 /**
  * Llama with its language-model head (HF `LlamaForCausalLM`; `lm_head` tied to `embed_tokens` when
- * `tie_word_embeddings`). Qwen2 and Mistral run on this class, configured by their own resolvers.
+ * `tie_word_embeddings`). Qwen2 and Mistral run on this class, configured by their own resolvers; a
+ * Llama-like family overrides `createModel` to build its own trunk.
  */
 export class LlamaForCausalLM extends PretrainedCausalLM<LlamaConfig> {
   readonly model: LlamaModel;
   readonly lmHead: Linear;
+  /** Rotary positions: computed past `max_position_embeddings`, with a warning. */
+  readonly positionLimit: PositionLimit;
 
   constructor(config: LlamaConfig, options: CreateModelOptions = {}) {
     super(config, options);
     const attention = getAttentionImplementation(options.attentionImplementation ?? 'eager');
-    this.model = this.register('model', new LlamaModel(config, attention));
+    this.model = this.register('model', this.createModel(config, attention));
     this.lmHead = this.register(
       'lm_head',
       new Linear(config.hiddenSize, config.vocabSize, {
@@ -219,50 +198,15 @@ export class LlamaForCausalLM extends PretrainedCausalLM<LlamaConfig> {
         sharedWeight: config.tieWordEmbeddings ? this.model.embedTokens.weight : undefined,
       }),
     );
+    this.positionLimit = { maxPositions: config.maxPositionEmbeddings, kind: 'extrapolating' };
   }
 
-  forward(inputIds: tf.Tensor2D, options: CausalLMForwardOptions = {}): CausalLMOutput {
-    return tf.tidy(() => {
-      const { numHiddenLayers, numAttentionHeads } = this.config;
-      const heads = Array.from({ length: numHiddenLayers }, () => numAttentionHeads);
-      const step = new DecoderStep(inputIds, numHiddenLayers, heads, options);
-      const outputHiddenStates = options.outputHiddenStates ?? false;
-      const trunk = this.model.forward(inputIds, step, outputHiddenStates);
-      const kept = keepLastPositions(trunk.lastHiddenState, options.logitsToKeep);
-      return {
-        logits: this.lmHead.forward(kept) as tf.Tensor3D,
-        ...(outputHiddenStates ? { hiddenStates: trunk.hiddenStates } : {}),
-        ...(step.outputAttentions ? { attentions: trunk.attentions } : {}),
-      };
-    });
+  get trunk(): LlamaModel {
+    return this.model;
   }
 
-  /**
-   * Loads weights by name, then builds the rotary cos/sin tables the model keeps on the device, so a
-   * loaded model already holds every tensor it keeps and a forward pass leaves nothing new behind
-   * (until a sequence outgrows the tables).
-   */
-  override async loadWeights(source: WeightSource, options?: LoadWeightsOptions): Promise<LoadWeightsReport> {
-    const report = await super.loadWeights(source, options);
-    tf.tidy(() => {
-      this.model.rotaryEmb.forward(tf.zeros([1, 1], 'int32') as tf.Tensor2D, 0);
-    });
-    return report;
-  }
-
-  /**
-   * One layer cache per layer: a sliding-window cache for each sliding-window layer (HF's
-   * `DynamicSlidingWindowLayer`), a dynamic or static one for each full-attention layer.
-   */
-  createCache(
-    _batchSize: number,
-    maxLength: number,
-    implementation: CacheImplementation = 'dynamic',
-  ): DecoderCache {
-    return new LayeredCache(this.config.numHiddenLayers, (layerIndex): LayerCache => {
-      const window = this.config.slidingWindows[layerIndex] ?? null;
-      if (window !== null) return new SlidingWindowLayerCache(window);
-      return implementation === 'static' ? new StaticLayerCache(maxLength) : new DynamicLayerCache();
-    });
+  /** Hook: the trunk (`model`). Runs in the constructor: use only the arguments. */
+  protected createModel(config: LlamaConfig, attention: AttentionImplementation): LlamaModel {
+    return new LlamaModel(config, attention);
   }
 }

@@ -2,9 +2,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { DynamicCache } from '@tsformer/cache';
 import { useBackend } from '@tsformer/core-tensor';
 import { expectNoLeak } from '@tsformer/core-tensor/testing';
+import { randomCheckpoint } from '@tsformer/models/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { randomCheckpoint } from '../test/reference-forward.js';
-import { ModelInputError } from './decoder-step.js';
+import { ModelInputError } from './forward-step.js';
 import { resolveLlamaConfig } from './llama/llama-config.js';
 import { LlamaForCausalLM } from './llama/llama-model.js';
 
@@ -88,6 +88,12 @@ describe('forward inputs that do not fit get a ModelInputError saying why', () =
       );
       inputIds.dispose();
     });
+  });
+});
+
+describe('positionLimit', () => {
+  it('is extrapolating for rotary positions (the Llama family)', () => {
+    expect(model.positionLimit).toEqual({ maxPositions: 32, kind: 'extrapolating' });
   });
 });
 

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { buildAttentionMask, type KeyValuePair } from '@tsformer/attention';
+import { buildAttentionMask, keyValueBlock } from '@tsformer/attention';
 import type { DecoderCache, KeyValueBlocks } from '@tsformer/cache';
 import { TsformerError } from '@tsformer/core-tensor';
 
@@ -8,14 +8,14 @@ export class ModelInputError extends TsformerError {
   override name = 'ModelInputError';
 }
 
-export interface DecoderStepOptions {
+export interface ForwardStepOptions {
   /** `[batch, pastTokens + newTokens]`: 1 for real tokens, 0 for (left) padding. */
   attentionMask?: tf.Tensor2D;
   /** `[batch, newTokens]` int32 absolute positions; default `past … past + newTokens - 1`. */
   positionIds?: tf.Tensor2D;
   /** The largest of `positionIds` when the caller knows it (spares a device read each step). */
   maxPosition?: number;
-  /** One layer cache per decoder layer, grown in place. */
+  /** One layer cache per layer, grown in place. */
   cache?: DecoderCache;
   /** `[heads]` (every layer) or `[layers, heads]`: multiplies each head's attention probabilities. */
   headMask?: tf.Tensor;
@@ -24,12 +24,16 @@ export interface DecoderStepOptions {
 }
 
 /**
- * What every decoder layer of one forward pass shares: where the new tokens sit (past length,
- * positions), the cache, the head masks, and the additive attention masks, built once per distinct
- * (key range, sliding window) and reused by every layer that needs the same one.
- * Create it inside the forward's `tf.tidy`: the masks and positions it makes belong to that scope.
+ * What every layer of one stack's forward pass shares (HF's `cache_position`, `position_ids` and the
+ * masks of `create_causal_mask` / `create_sliding_window_causal_mask`): where the new tokens sit (past
+ * length, positions), the cache, the head masks, and the additive attention masks, built once per
+ * distinct (key range, sliding window) and reused by every layer that needs the same one. A causal
+ * step serves a decoder, a bidirectional one (`causal: false`) an encoder.
+ *
+ * Attention reaches the cache only through `keyValues`. Create a step inside the forward's `tf.tidy`:
+ * the masks and positions it makes belong to that scope.
  */
-export class DecoderStep {
+export class ForwardStep {
   readonly batchSize: number;
   readonly queryLength: number;
   /** Tokens already in the cache: the absolute position of the first new token's slot. */
@@ -39,16 +43,22 @@ export class DecoderStep {
   /** The largest position id when known without reading the ids back (default positions). */
   readonly maxPosition: number | undefined;
   readonly outputAttentions: boolean;
+  /** Number of layers of the stack (and of its cache). */
+  readonly numLayers: number;
   private readonly cache: DecoderCache | undefined;
   private readonly attentionMask: tf.Tensor2D | undefined;
   private readonly headMasks: (tf.Tensor1D | null)[];
-  private readonly masks = new Map<string, tf.Tensor4D | null>();
+  private readonly sharedValues = new Map<string, unknown>();
 
+  /**
+   * `inputIds` `[batch, newTokens]` int32; `layerHeads` the attention heads of each layer (what head
+   * masks are shaped by); `causal` false for an encoder (every query sees every real key).
+   */
   constructor(
     inputIds: tf.Tensor2D,
-    readonly numLayers: number,
-    readonly numHeads: readonly number[],
-    options: DecoderStepOptions = {},
+    layerHeads: readonly number[],
+    options: ForwardStepOptions = {},
+    readonly causal = true,
   ) {
     if (inputIds.rank !== 2 || inputIds.dtype !== 'int32' || inputIds.shape[1] < 1) {
       throw new ModelInputError(
@@ -56,10 +66,11 @@ export class DecoderStep {
       );
     }
     [this.batchSize, this.queryLength] = inputIds.shape;
+    this.numLayers = layerHeads.length;
     this.cache = options.cache;
-    if (this.cache && this.cache.numLayers !== numLayers) {
+    if (this.cache && this.cache.numLayers !== this.numLayers) {
       throw new ModelInputError(
-        `the cache has ${this.cache.numLayers} layers but the model has ${numLayers}`,
+        `the cache has ${this.cache.numLayers} layers but the model has ${this.numLayers}`,
       );
     }
     this.pastLength = this.cache?.getSeqLength() ?? 0;
@@ -87,27 +98,27 @@ export class DecoderStep {
       this.positionIds = tf.tile(tf.expandDims(positions, 0), [this.batchSize, 1]) as tf.Tensor2D;
       this.maxPosition = this.pastLength + this.queryLength - 1;
     }
-    this.headMasks = splitHeadMask(options.headMask, numLayers, numHeads);
+    this.headMasks = splitHeadMask(options.headMask, layerHeads);
   }
 
   /**
    * Stores this step's keys and values `[batch, kvHeads, newTokens, headDim]` in layer `layerIndex`'s
-   * cache and returns what attention reads (just these keys and values without a cache).
+   * cache and returns what attention reads (without a cache: these keys and values as one block).
    */
-  keyValues(layerIndex: number, key: tf.Tensor4D, value: tf.Tensor4D): KeyValueBlocks | KeyValuePair {
-    return this.cache ? this.cache.layer(layerIndex).update(key, value) : { key, value };
+  keyValues(layerIndex: number, key: tf.Tensor4D, value: tf.Tensor4D): KeyValueBlocks {
+    return this.cache ? this.cache.layer(layerIndex).update(key, value) : keyValueBlock(key, value);
   }
 
   /**
-   * The additive causal mask `[batch, 1, newTokens, keys]` for the keys attention reads (`keyValues`'
-   * result), hiding keys `slidingWindow` or more positions back when given; null when nothing is hidden.
+   * The additive mask `[batch or 1, 1, newTokens, keys]` for the keys attention reads (`keyValues`'
+   * result): causal (or bidirectional), padding, and hiding keys `slidingWindow` or more positions back
+   * when given; null when nothing is hidden (the common decode step, an unpadded encoder).
    */
-  mask(keyValues: KeyValueBlocks | KeyValuePair, slidingWindow: number | null = null): tf.Tensor4D | null {
-    const keyStart = 'keyStart' in keyValues ? keyValues.keyStart : 0;
-    const keyLength = 'keyLength' in keyValues ? keyValues.keyLength : keyValues.key.shape[2];
-    const id = `${keyStart}:${keyLength}:${slidingWindow}`;
-    if (!this.masks.has(id)) this.masks.set(id, this.buildMask(keyStart, keyLength, slidingWindow));
-    return this.masks.get(id)!;
+  mask(keyValues: KeyValueBlocks, slidingWindow: number | null = null): tf.Tensor4D | null {
+    const { keyStart, keyLength } = keyValues;
+    return this.shared(`mask:${keyStart}:${keyLength}:${slidingWindow}`, () =>
+      this.buildMask(keyStart, keyLength, slidingWindow),
+    );
   }
 
   /** `[heads]` multipliers of layer `layerIndex`'s attention probabilities, or null. */
@@ -115,14 +126,24 @@ export class DecoderStep {
     return this.headMasks[layerIndex] ?? null;
   }
 
+  /**
+   * A value built once per forward and shared by every layer that asks for it under `key` (the masks;
+   * T5's relative position bias for a key range). `build` runs inside the forward's tidy.
+   */
+  shared<T>(key: string, build: () => T): T {
+    if (!this.sharedValues.has(key)) this.sharedValues.set(key, build());
+    return this.sharedValues.get(key) as T;
+  }
+
   private buildMask(keyStart: number, keyLength: number, slidingWindow: number | null): tf.Tensor4D | null {
     const queryStart = this.pastLength;
-    // One new token that may see every key it is given: no mask at all (the common decode step).
-    const seesAll =
-      this.attentionMask === undefined &&
-      this.queryLength === 1 &&
-      keyStart + keyLength === queryStart + 1 &&
-      (slidingWindow === null || keyLength <= slidingWindow);
+    const unpadded = this.attentionMask === undefined;
+    const withinWindow = slidingWindow === null || keyLength <= slidingWindow;
+    // One new token that may see every key it is given (the common decode step), or an unpadded
+    // encoder: no mask at all.
+    const seesAll = this.causal
+      ? unpadded && this.queryLength === 1 && keyStart + keyLength === queryStart + 1 && withinWindow
+      : unpadded && slidingWindow === null;
     if (seesAll) return null;
     return buildAttentionMask({
       batchSize: this.batchSize,
@@ -130,7 +151,7 @@ export class DecoderStep {
       queryLength: this.queryLength,
       keyStart,
       keyLength,
-      causal: true,
+      causal: this.causal,
       paddingMask: this.attentionMask,
       slidingWindow: slidingWindow ?? undefined,
     });
@@ -158,12 +179,12 @@ function checkAttentionMask(
 /** HF's `get_head_mask`: `[heads]` applies to every layer, `[layers, heads]` per layer. */
 function splitHeadMask(
   headMask: tf.Tensor | undefined,
-  numLayers: number,
-  numHeads: readonly number[],
+  layerHeads: readonly number[],
 ): (tf.Tensor1D | null)[] {
   if (headMask === undefined) return [];
-  const uniform = numHeads.every((heads) => heads === numHeads[0]);
-  const heads = numHeads[0]!;
+  const numLayers = layerHeads.length;
+  const uniform = layerHeads.every((heads) => heads === layerHeads[0]);
+  const heads = layerHeads[0]!;
   if (uniform && headMask.rank === 1 && headMask.shape[0] === heads) {
     const mask = tf.cast(headMask, 'float32') as tf.Tensor1D;
     return Array.from({ length: numLayers }, () => mask);
