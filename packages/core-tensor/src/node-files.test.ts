@@ -63,8 +63,9 @@ describe.each(UNUSABLE_PATH_KINDS)('a %s where a file should be', (kind) => {
   it('is named by what it is, never opened (so never hangs)', async ({ skip }) => {
     const path = join(scratch, `${kind.replaceAll(/\W/g, '-')}.json`);
     if (!(await makeUnusablePath(path, kind))) skip(`this system cannot make a ${kind}`);
-    for (const attempt of [readTextFile(path), requireRegularFile(path)]) {
-      const error = await rejection(attempt);
+    // One call at a time: a second promise made up front would reject before anything awaits it.
+    for (const attempt of [readTextFile, requireRegularFile]) {
+      const error = await rejection(attempt(path));
       expect(error.path).toBe(path);
       expect(error.found).toBe(found);
       expect(error.message).toMatch(message);
