@@ -7,6 +7,19 @@ export {
   isBackendName,
   useBackend,
 } from './backend.js';
+export {
+  CONFIG_SIZE_LIMITS,
+  ConfigFieldError,
+  ConfigFields,
+  type ConfigFieldsOptions,
+  copyFieldValue,
+  describeFieldValue,
+  type FieldRule,
+  fieldRule,
+  fieldRules,
+  type RawConfig,
+  type SizeKind,
+} from './config-fields.js';
 export { BackendUnavailableError, TsformerError, WeightLoadingError } from './errors.js';
 export { type LoadWeightsOptions, type LoadWeightsReport, Module, ModuleList } from './module.js';
 export { Parameter, type ParameterOptions, sameShape } from './parameter.js';

@@ -19,7 +19,7 @@ export {
   type ChatTemplateOptions,
   selectChatTemplate,
 } from './chat-template.js';
-export { ConfigFieldError, ConfigFields, type RawConfig } from './config-fields.js';
+export { ConfigFieldError, ModelConfigFields, type RawConfig } from './config-fields.js';
 export { type DecoderStepOptions, ModelInputError } from './decoder-step.js';
 export { folderFiles } from './folder-files.js';
 export {
