@@ -12,16 +12,19 @@ import type { CacheImplementation } from '../language-model.js';
 export interface FieldName {
   readonly option: string;
   readonly hf: string;
+  /** The file the value came from (`generation_config.json`), named first in the error when given. */
+  readonly source?: string;
 }
 
 /** Checks one field's value and returns it normalised (single ids become lists, ...); throws on bad input. */
 export type FieldReader<T> = (value: unknown, field: FieldName) => T;
 
-/** Builds the error for a field, naming it both ways. */
+/** Builds the error for a field, naming it both ways (and its file, when it came from one). */
 export function fieldError(field: FieldName, requirement: string, value: unknown): GenerationConfigError {
+  const where = field.source === undefined ? '' : `${field.source}: `;
   return new GenerationConfigError(
     field.option,
-    `\`${field.option}\` (${field.hf}) must be ${requirement}, got ${describeFieldValue(value)}`,
+    `${where}\`${field.option}\` (${field.hf}) must be ${requirement}, got ${describeFieldValue(value)}`,
   );
 }
 
