@@ -1,5 +1,7 @@
 export {
   createModelFromConfig,
+  type DescribedConfig,
+  describeConfig,
   getModelFamily,
   MODEL_FAMILIES,
   type ModelFromConfig,
@@ -32,6 +34,7 @@ export * from './gpt2/index.js';
 export * from './llama/index.js';
 export * from './marian/index.js';
 export * from './mistral/index.js';
+export type { ModelDescription, StackDescription } from './model-description.js';
 export type { CreateModelOptions, ModelFamily, PretrainedModel } from './model-family.js';
 export { filesInMemory, ModelFileError, type ModelFiles, readJsonFile } from './model-files.js';
 export { openModelWeights } from './model-weights.js';

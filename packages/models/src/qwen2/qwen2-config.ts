@@ -1,4 +1,4 @@
-import { fieldRules } from '@tsformer/core-tensor';
+import { CONFIG_SIZE_LIMITS, fieldRules } from '@tsformer/core-tensor';
 import { ModelConfigFields, type RawConfig } from '../config-fields.js';
 import { type LlamaConfig, type LlamaRawConfig, readLlamaStyleConfig } from '../llama/llama-config.js';
 
@@ -51,7 +51,12 @@ function qwen2SlidingWindows(fields: ModelConfigFields, numLayers: number): (num
   const useSlidingWindow = fields.boolean('use_sliding_window', false);
   const slidingWindow = fields.optionalSize('sliding_window', 'positions');
   const window = useSlidingWindow ? slidingWindow : null;
-  const maxWindowLayers = fields.size('max_window_layers', 'layers', 28);
+  // a layer index: 0 makes every layer slide
+  const maxWindowLayers = fields.read(
+    'max_window_layers',
+    fieldRules.integer({ min: 0, max: CONFIG_SIZE_LIMITS.layers }),
+    28,
+  );
   const layerTypes = fields.optional(
     'layer_types',
     fieldRules.list(
