@@ -21,7 +21,13 @@ export {
   type SizeKind,
 } from './config-fields.js';
 export { BackendUnavailableError, TsformerError, WeightLoadingError } from './errors.js';
-export { type LoadWeightsOptions, type LoadWeightsReport, Module, ModuleList } from './module.js';
+export {
+  type LoadWeightsOptions,
+  type LoadWeightsReport,
+  type MisShapedTensor,
+  Module,
+  ModuleList,
+} from './module.js';
 export { Parameter, type ParameterOptions, sameShape } from './parameter.js';
 export { SeededRandom } from './random.js';
 export { type ByteSource, memoryByteSource } from './safetensors/byte-source.js';

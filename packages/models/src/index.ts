@@ -35,7 +35,12 @@ export * from './llama/index.js';
 export * from './marian/index.js';
 export * from './mistral/index.js';
 export type { ModelDescription, StackDescription } from './model-description.js';
-export type { CreateModelOptions, ModelFamily, PretrainedModel } from './model-family.js';
+export type {
+  CreateModelOptions,
+  FamilyLoadOptions,
+  ModelFamily,
+  PretrainedModel,
+} from './model-family.js';
 export { filesInMemory, ModelFileError, type ModelFiles, readJsonFile } from './model-files.js';
 export { openModelWeights } from './model-weights.js';
 export * from './qwen2/index.js';

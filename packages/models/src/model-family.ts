@@ -1,4 +1,4 @@
-import type { LoadWeightsReport, Module, WeightSource } from '@tsformer/core-tensor';
+import type { LoadWeightsOptions, LoadWeightsReport, Module, WeightSource } from '@tsformer/core-tensor';
 import type { CausalLM, GenerationOptions, Seq2SeqLM } from '@tsformer/decoding';
 import type { RawConfig } from './config-fields.js';
 import type { ModelDescription } from './model-description.js';
@@ -18,6 +18,12 @@ export interface CreateModelOptions {
 }
 
 /**
+ * Options of a family's `loadWeights` (the family supplies the name mapping): `dryRun` checks a
+ * checkpoint's names and shapes against the model without reading a tensor.
+ */
+export type FamilyLoadOptions = Pick<LoadWeightsOptions, 'strict' | 'dryRun'>;
+
+/**
  * One Hugging Face `model_type` (DESIGN.md "A model family"): how its config.json resolves, what
  * it describes (sizes and counts, computed), how its model is built (parameters exist before any weight is loaded, so a config alone can be counted),
  * and how a checkpoint loads into it (the module-tree names plus the family's short list of exceptions).
@@ -34,6 +40,9 @@ export interface ModelFamily<Config = unknown, Model extends PretrainedModel = P
    */
   describe(config: Config): ModelDescription;
   createModel(config: Config, options?: CreateModelOptions): Model;
-  /** Loads a checkpoint by name; errors name every missing, unexpected or mis-shaped tensor. */
-  loadWeights(model: Model, source: WeightSource): Promise<LoadWeightsReport>;
+  /**
+   * Loads a checkpoint by name (or, with `dryRun`, only matches it); errors name every missing,
+   * unexpected or mis-shaped tensor.
+   */
+  loadWeights(model: Model, source: WeightSource, options?: FamilyLoadOptions): Promise<LoadWeightsReport>;
 }
