@@ -107,13 +107,17 @@ export function resolveRopeParameters(
   const read = new RopeDictReader(dict);
 
   const ropeType = read.ropeType();
-  const ropeTheta = dict.has('rope_theta')
-    ? dict.positiveNumber('rope_theta', 0)
-    : top.positiveNumber('rope_theta', options.defaultRopeTheta ?? 10000);
+  // The dict's value wins over the top-level one (HF's standardisation); both are checked.
   const fraction = fieldRules.numberIn(0, 1, { min: true });
-  const partialRotaryFactor = dict.has('partial_rotary_factor')
-    ? dict.read('partial_rotary_factor', fraction, 1)
-    : top.read('partial_rotary_factor', fraction, 1);
+  const ropeTheta = dict.positiveNumber(
+    'rope_theta',
+    top.positiveNumber('rope_theta', options.defaultRopeTheta ?? 10000),
+  );
+  const partialRotaryFactor = dict.read(
+    'partial_rotary_factor',
+    fraction,
+    top.read('partial_rotary_factor', fraction, 1),
+  );
   const headDim = resolveHeadDim(top);
   const rotaryDim = Math.trunc(headDim * partialRotaryFactor);
   if (rotaryDim < 1 || 2 * Math.ceil(rotaryDim / 2) > headDim) {
