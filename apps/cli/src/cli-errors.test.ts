@@ -93,7 +93,7 @@ const CASES: [string, () => string[], number, RegExp][] = [
     'an invalid config field',
     () => ['generate', '--model', folders.badField!],
     EXIT_FAILURE,
-    /num_attention_heads must be a positive integer, got -3/,
+    /num_attention_heads must be a positive integer up to 16384, got -3/,
   ],
   [
     'a truncated safetensors file',

@@ -1,6 +1,13 @@
-/** Writes `value` as one JSON document on stdout (for `--json`). */
+const BIGINT_MARK = '\u0000bigint:';
+
+/** Writes `value` as one JSON document on stdout (for `--json`); a bigint is written as its exact digits. */
 export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  const json = JSON.stringify(
+    value,
+    (_key, entry) => (typeof entry === 'bigint' ? `${BIGINT_MARK}${entry}` : entry),
+    2,
+  );
+  process.stdout.write(`${json.replace(/"\\u0000bigint:(-?\d+)"/g, '$1')}\n`);
 }
 
 /** Reads all of stdin as UTF-8 text. */
@@ -10,8 +17,8 @@ export async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** `1234567` → `1,234,567`. */
-export function formatCount(value: number): string {
+/** `1234567` → `1,234,567` (a bigint digit for digit). */
+export function formatCount(value: number | bigint): string {
   return value.toLocaleString('en-US');
 }
 
@@ -29,9 +36,9 @@ export function formatSi(value: number, unit = ''): string {
 }
 
 /** Bytes in binary units: `12.4 MiB`. */
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let scaled = bytes;
+export function formatBytes(bytes: number | bigint): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'];
+  let scaled = Number(bytes);
   let index = 0;
   while (scaled >= 1024 && index < units.length - 1) {
     scaled /= 1024;

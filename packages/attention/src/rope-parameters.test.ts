@@ -124,9 +124,9 @@ describe('resolveRopeParameters', () => {
     const cases: [RawRopeConfig, RegExp][] = [
       [
         { head_dim: 8, rope_parameters: { rope_type: 'mrope' } },
-        /rope_parameters.rope_type is "mrope"; supported: default, linear, dynamic, yarn, longrope, llama3/,
+        /rope_parameters.rope_type must be "default", "linear", "dynamic", "yarn", "longrope" or "llama3", got "mrope"/,
       ],
-      [{ head_dim: 8, rope_scaling: { type: 'su' } }, /rope_scaling.type is "su"/],
+      [{ head_dim: 8, rope_scaling: { type: 'su' } }, /rope_scaling.type must be .* got "su"/],
       [
         { head_dim: 8, rope_scaling: { type: 'linear' } },
         /rope_scaling.factor is required by rope_type "linear"/,
@@ -153,7 +153,7 @@ describe('resolveRopeParameters', () => {
           max_position_embeddings: 64,
           rope_parameters: { rope_type: 'longrope', short_factor: [1, 1, 1, 1], long_factor: [1, 1] },
         },
-        /rope_parameters.long_factor must list 4 numbers \(rotary dimension \/ 2\), got 2 numbers/,
+        /rope_parameters.long_factor must be a list of 4 positive numbers \(rotary dimension \/ 2\), got \[1,1\]/,
       ],
       [
         {
@@ -191,7 +191,28 @@ describe('resolveRopeParameters', () => {
       [{ head_dim: 8, partial_rotary_factor: 1.5 }, /partial_rotary_factor must be a number in \(0, 1\]/],
       [{ head_dim: 8, partial_rotary_factor: 0.05 }, /partial_rotary_factor gives a rotary dimension of 0/],
       [{ head_dim: 8, rope_theta: -1 }, /rope_theta must be a positive number/],
-      [{ head_dim: 7.5 }, /head_dim must be a positive integer, got 7.5/],
+      [{ head_dim: 7.5 }, /head_dim must be a positive integer up to 131072, got 7.5/],
+      // wrong JSON types are errors naming the field, never silently ignored
+      [
+        { head_dim: 8, rope_parameters: [] as unknown as null },
+        /rope_parameters must be a JSON object, got \[\]/,
+      ],
+      [
+        { head_dim: 8, rope_scaling: 'linear' as unknown as null },
+        /rope_scaling must be a JSON object, got "linear"/,
+      ],
+      [
+        { head_dim: 8, rope_parameters: { rope_type: 3 as unknown as string } },
+        /rope_parameters.rope_type must be/,
+      ],
+      [
+        { head_dim: 8, rope_theta: '1e4' as unknown as number },
+        /rope_theta must be a positive number, got "1e4"/,
+      ],
+      [
+        { head_dim: 8, max_position_embeddings: 2 ** 30 },
+        /max_position_embeddings must be a positive integer up to 16777216, got 1073741824/,
+      ],
       [{ hidden_size: 64 }, /head_dim is missing, and so is hidden_size or num_attention_heads/],
       [{ head_dim: 8, max_position_embeddings: 0 }, /max_position_embeddings must be a positive integer/],
       [

@@ -1,3 +1,4 @@
+import { ConfigFields, fieldRules, type RawConfig } from '@tsformer/core-tensor';
 import { RopeConfigError } from './errors.js';
 
 /** The RoPE variants of HF's `ROPE_INIT_FUNCTIONS` that tsformer implements. */
@@ -96,30 +97,28 @@ export function resolveRopeParameters(
   config: RawRopeConfig,
   options: ResolveRopeOptions = {},
 ): RopeParameters {
-  const fromScaling = config.rope_scaling != null && Object.keys(config.rope_scaling).length > 0;
-  const dictName = fromScaling ? 'rope_scaling' : 'rope_parameters';
-  const dict: RawRopeParameters = (fromScaling ? config.rope_scaling : config.rope_parameters) ?? {};
-  const read = new FieldReader(dictName, dict);
+  const top = new ConfigFields(config as RawConfig, 'RoPE config', { error: ropeError });
+  const scaling = top.nested('rope_scaling');
+  const parameters = top.nested('rope_parameters');
+  const fromScaling = scaling !== null && Object.keys(scaling.raw).length > 0;
+  const dict =
+    (fromScaling ? scaling : parameters) ??
+    new ConfigFields({}, top.source, { error: ropeError, prefix: 'rope_parameters.' });
+  const read = new RopeDictReader(dict);
 
-  const typeKey = dict.rope_type !== undefined ? 'rope_type' : 'type';
-  const ropeType = dict.rope_type ?? dict.type ?? 'default';
-  if (!(ROPE_TYPES as readonly string[]).includes(ropeType)) {
-    throw new RopeConfigError(
-      `${dictName}.${typeKey}`,
-      `is "${ropeType}"; supported: ${ROPE_TYPES.join(', ')}`,
-    );
-  }
-
-  const ropeTheta = dict.rope_theta ?? config.rope_theta ?? options.defaultRopeTheta ?? 10000;
-  requirePositive(dict.rope_theta !== undefined ? `${dictName}.rope_theta` : 'rope_theta', ropeTheta);
-  const partialRotaryFactor = dict.partial_rotary_factor ?? config.partial_rotary_factor ?? 1;
-  if (!(typeof partialRotaryFactor === 'number' && partialRotaryFactor > 0 && partialRotaryFactor <= 1)) {
-    throw new RopeConfigError(
-      'partial_rotary_factor',
-      `must be a number in (0, 1], got ${partialRotaryFactor}`,
-    );
-  }
-  const headDim = resolveHeadDim(config);
+  const ropeType = read.ropeType();
+  // The dict's value wins over the top-level one (HF's standardisation); both are checked.
+  const fraction = fieldRules.numberIn(0, 1, { min: true });
+  const ropeTheta = dict.positiveNumber(
+    'rope_theta',
+    top.positiveNumber('rope_theta', options.defaultRopeTheta ?? 10000),
+  );
+  const partialRotaryFactor = dict.read(
+    'partial_rotary_factor',
+    fraction,
+    top.read('partial_rotary_factor', fraction, 1),
+  );
+  const headDim = resolveHeadDim(top);
   const rotaryDim = Math.trunc(headDim * partialRotaryFactor);
   if (rotaryDim < 1 || 2 * Math.ceil(rotaryDim / 2) > headDim) {
     throw new RopeConfigError(
@@ -127,9 +126,7 @@ export function resolveRopeParameters(
       `gives a rotary dimension of ${rotaryDim} for head_dim ${headDim}; it must be at least 1 and, rounded up to even, fit the head`,
     );
   }
-  const maxPositionEmbeddings = config.max_position_embeddings;
-  if (maxPositionEmbeddings !== undefined)
-    requirePositiveInteger('max_position_embeddings', maxPositionEmbeddings);
+  const maxPositionEmbeddings = top.optionalSize('max_position_embeddings', 'positions') ?? undefined;
   const common: RopeCommon = { ropeTheta, headDim, partialRotaryFactor, rotaryDim, maxPositionEmbeddings };
   // HF's dynamic base uses the exponent dim / (dim - 2), and its yarn ramp has dim // 2 entries
   if ((ropeType === 'dynamic' && rotaryDim <= 2) || (ropeType === 'yarn' && rotaryDim % 2 === 1)) {
@@ -147,15 +144,12 @@ export function resolveRopeParameters(
   };
   // HF's standardisation: a top-level original_max_position_embeddings (Phi-3) wins, then the dict's,
   // then max_position_embeddings.
-  const originalMaxPositions = (): number => {
-    if (config.original_max_position_embeddings !== undefined) {
-      requirePositiveInteger('original_max_position_embeddings', config.original_max_position_embeddings);
-      return config.original_max_position_embeddings;
-    }
-    return read.optionalInteger('original_max_position_embeddings') ?? requireMaxPositions();
-  };
+  const originalMaxPositions = (): number =>
+    top.optionalSize('original_max_position_embeddings', 'positions') ??
+    dict.optionalSize('original_max_position_embeddings', 'positions') ??
+    requireMaxPositions();
 
-  switch (ropeType as RopeType) {
+  switch (ropeType) {
     case 'default':
       return { ...common, ropeType: 'default' };
     case 'linear':
@@ -171,7 +165,7 @@ export function resolveRopeParameters(
       const originalMaxPositionEmbeddings = originalMaxPositions();
       // HF reads `factor` unconditionally; only an explicit null falls back to the context-length ratio.
       const factor =
-        dict.factor === null ? requireMaxPositions() / originalMaxPositionEmbeddings : read.factor();
+        dict.raw.factor === null ? requireMaxPositions() / originalMaxPositionEmbeddings : read.factor();
       return {
         ...common,
         ropeType: 'yarn',
@@ -183,7 +177,7 @@ export function resolveRopeParameters(
         betaSlow: read.optionalPositive('beta_slow') ?? 1,
         mscale: read.optionalNonNegative('mscale'),
         mscaleAllDim: read.optionalNonNegative('mscale_all_dim'),
-        truncate: read.optionalBoolean('truncate') ?? true,
+        truncate: dict.boolean('truncate', true),
       };
     }
     case 'longrope': {
@@ -203,8 +197,8 @@ export function resolveRopeParameters(
       const lowFreqFactor = read.requiredPositive('low_freq_factor');
       const highFreqFactor = read.requiredPositive('high_freq_factor');
       if (!(highFreqFactor > lowFreqFactor)) {
-        throw new RopeConfigError(
-          `${dictName}.high_freq_factor`,
+        dict.fail(
+          'high_freq_factor',
           `(${highFreqFactor}) must be greater than low_freq_factor (${lowFreqFactor})`,
         );
       }
@@ -220,112 +214,61 @@ export function resolveRopeParameters(
   }
 }
 
-function resolveHeadDim(config: RawRopeConfig): number {
-  if (config.head_dim) {
-    requirePositiveInteger('head_dim', config.head_dim);
-    return config.head_dim;
-  }
-  const { hidden_size: hiddenSize, num_attention_heads: heads } = config;
-  if (hiddenSize === undefined || heads === undefined) {
-    throw new RopeConfigError(
-      'head_dim',
-      'is missing, and so is hidden_size or num_attention_heads to derive it',
-    );
-  }
-  requirePositiveInteger('hidden_size', hiddenSize);
-  requirePositiveInteger('num_attention_heads', heads);
-  const headDim = Math.floor(hiddenSize / heads);
-  if (headDim < 1)
-    throw new RopeConfigError('num_attention_heads', `(${heads}) exceeds hidden_size (${hiddenSize})`);
-  return headDim;
+function ropeError(field: string, problem: string): RopeConfigError {
+  return new RopeConfigError(field, problem);
 }
 
-/** Reads typed fields of one RoPE dict, naming `dict.field` in every error. */
-class FieldReader {
-  constructor(
-    private readonly dictName: string,
-    private readonly dict: RawRopeParameters,
-  ) {}
+/** `head_dim`, or `hidden_size / num_attention_heads` (rounded down) when the config has none. */
+function resolveHeadDim(top: ConfigFields): number {
+  const headDim = top.optionalSize('head_dim', 'width');
+  if (headDim !== null) return headDim;
+  if (!top.has('hidden_size') || !top.has('num_attention_heads')) {
+    top.fail('head_dim', 'is missing, and so is hidden_size or num_attention_heads to derive it');
+  }
+  const hiddenSize = top.size('hidden_size', 'width', 0);
+  const heads = top.size('num_attention_heads', 'heads', 0);
+  if (heads > hiddenSize) top.fail('num_attention_heads', `(${heads}) exceeds hidden_size (${hiddenSize})`);
+  return Math.floor(hiddenSize / heads);
+}
 
-  private name(key: keyof RawRopeParameters): string {
-    return `${this.dictName}.${key}`;
+/** The fields of one RoPE dict that depend on its `rope_type`, read through the config-field kit. */
+class RopeDictReader {
+  constructor(private readonly dict: ConfigFields) {}
+
+  /** `rope_type`, or 4.x's `type`; `default` when neither is given. */
+  ropeType(): RopeType {
+    const key = this.dict.has('rope_type') ? 'rope_type' : 'type';
+    return this.dict.oneOf(key, ROPE_TYPES, 'default');
   }
 
   factor(): number {
-    const factor = this.dict.factor;
-    if (factor == null)
-      throw new RopeConfigError(this.name('factor'), `is required by rope_type "${this.type()}"`);
-    requirePositive(this.name('factor'), factor);
-    return factor;
+    return this.requiredPositive('factor');
   }
 
-  requiredPositive(key: 'low_freq_factor' | 'high_freq_factor'): number {
-    const value = this.dict[key];
-    if (value == null) throw new RopeConfigError(this.name(key), `is required by rope_type "${this.type()}"`);
-    requirePositive(this.name(key), value);
-    return value;
+  requiredPositive(key: 'factor' | 'low_freq_factor' | 'high_freq_factor'): number {
+    this.require(key);
+    return this.dict.positiveNumber(key, 0);
   }
 
   optionalPositive(key: 'factor' | 'attention_factor' | 'beta_fast' | 'beta_slow'): number | undefined {
-    const value = this.dict[key];
-    if (value == null) return undefined;
-    requirePositive(this.name(key), value);
-    return value;
+    return this.dict.optional(key, fieldRules.positiveNumber) ?? undefined;
   }
 
   optionalNonNegative(key: 'mscale' | 'mscale_all_dim'): number | undefined {
-    const value = this.dict[key];
-    if (value == null) return undefined;
-    if (!(typeof value === 'number' && Number.isFinite(value) && value >= 0)) {
-      throw new RopeConfigError(this.name(key), `must be a number >= 0, got ${JSON.stringify(value)}`);
-    }
-    return value;
-  }
-
-  optionalInteger(key: 'original_max_position_embeddings'): number | undefined {
-    const value = this.dict[key];
-    if (value == null) return undefined;
-    requirePositiveInteger(this.name(key), value);
-    return value;
-  }
-
-  optionalBoolean(key: 'truncate'): boolean | undefined {
-    const value = this.dict[key];
-    if (value == null) return undefined;
-    if (typeof value !== 'boolean')
-      throw new RopeConfigError(this.name(key), `must be true or false, got ${value}`);
-    return value;
+    return this.dict.optional(key, fieldRules.nonNegativeNumber) ?? undefined;
   }
 
   factorList(key: 'short_factor' | 'long_factor', length: number): number[] {
-    const list = this.dict[key];
-    if (list == null) throw new RopeConfigError(this.name(key), `is required by rope_type "${this.type()}"`);
-    if (!Array.isArray(list) || list.length !== length) {
-      const got = Array.isArray(list) ? `${list.length} numbers` : JSON.stringify(list);
-      throw new RopeConfigError(
-        this.name(key),
-        `must list ${length} numbers (rotary dimension / 2), got ${got}`,
-      );
-    }
-    list.forEach((value, index) => {
-      requirePositive(`${this.name(key)}[${index}]`, value);
-    });
-    return [...list];
+    this.require(key);
+    const list = fieldRules.list(
+      fieldRules.positiveNumber,
+      `a list of ${length} positive numbers (rotary dimension / 2)`,
+      { length },
+    );
+    return [...this.dict.read(key, list, [])];
   }
 
-  private type(): string {
-    return this.dict.rope_type ?? this.dict.type ?? 'default';
-  }
-}
-
-function requirePositive(field: string, value: unknown): asserts value is number {
-  if (!(typeof value === 'number' && Number.isFinite(value) && value > 0)) {
-    throw new RopeConfigError(field, `must be a positive number, got ${JSON.stringify(value)}`);
-  }
-}
-
-function requirePositiveInteger(field: string, value: unknown): asserts value is number {
-  if (!(typeof value === 'number' && Number.isInteger(value) && value > 0)) {
-    throw new RopeConfigError(field, `must be a positive integer, got ${JSON.stringify(value)}`);
+  private require(key: string): void {
+    if (!this.dict.has(key)) this.dict.fail(key, `is required by rope_type "${this.ropeType()}"`);
   }
 }

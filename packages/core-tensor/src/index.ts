@@ -9,6 +9,19 @@ export {
   useBackend,
 } from './backend.js';
 export {
+  CONFIG_SIZE_LIMITS,
+  ConfigFieldError,
+  ConfigFields,
+  type ConfigFieldsOptions,
+  copyFieldValue,
+  describeFieldValue,
+  type FieldRule,
+  fieldRule,
+  fieldRules,
+  type RawConfig,
+  type SizeKind,
+} from './config-fields.js';
+export {
   BackendUnavailableError,
   FileAccessError,
   type PathKind,
@@ -16,7 +29,13 @@ export {
   TsformerError,
   WeightLoadingError,
 } from './errors.js';
-export { type LoadWeightsOptions, type LoadWeightsReport, Module, ModuleList } from './module.js';
+export {
+  type LoadWeightsOptions,
+  type LoadWeightsReport,
+  type MisShapedTensor,
+  Module,
+  ModuleList,
+} from './module.js';
 export {
   inspectPath,
   type PathInfo,

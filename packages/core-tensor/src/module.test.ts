@@ -106,6 +106,43 @@ describe('Module', () => {
     });
   });
 
+  it('checks names and shapes without reading a byte in a dry run', async () => {
+    const headerOnly = (shapes: Record<string, number[]>) => ({
+      location: 'header.safetensors',
+      names: () => Object.keys(shapes),
+      shape: (name: string) => shapes[name]!,
+      read: () => Promise.reject(new Error('a dry run must not read tensors')),
+    });
+    const fitting = {
+      'embed_tokens.weight': [4, 3],
+      'layers.0.q_proj.weight': [4, 4],
+      'layers.1.q_proj.weight': [4, 4],
+    };
+    const model = new Tiny();
+    const report = await model.loadWeights(headerOnly(fitting), { dryRun: true });
+    expect(report).toEqual({
+      loaded: Object.keys(fitting),
+      missing: [],
+      unexpected: [],
+      ignored: [],
+      misShaped: [],
+    });
+    expect(model.parameters().some((parameter) => parameter.isSet)).toBe(false);
+
+    const transposed = { ...fitting, 'embed_tokens.weight': [3, 4] };
+    const strict = await model.loadWeights(headerOnly(transposed), { dryRun: true }).catch((e) => e);
+    expect(strict).toBeInstanceOf(WeightLoadingError);
+    expect(strict.message).toBe(
+      'weights in header.safetensors do not fit the model: mis-shaped 1: embed_tokens.weight is [3,4] but the model needs [4,3]',
+    );
+    const lenient = await model.loadWeights(headerOnly({}), { dryRun: true, strict: false });
+    expect(lenient.missing).toEqual([
+      'embed_tokens.weight',
+      'layers.0.q_proj.weight',
+      'layers.1.q_proj.weight',
+    ]);
+  });
+
   it('maps or ignores checkpoint names through mapName', async () => {
     await expectNoLeak(async () => {
       const model = new Block();

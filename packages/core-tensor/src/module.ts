@@ -10,6 +10,19 @@ export interface LoadWeightsOptions {
    * (a family's short list of exceptions; see DESIGN.md "Weight names come from the module tree").
    */
   mapName?: (checkpointName: string) => string | null;
+  /**
+   * Match names and shapes only: read no tensor bytes and assign nothing (`tsformer inspect` checks a
+   * checkpoint against its config this way). `loaded` then lists what would load; with `strict`, the
+   * same `WeightLoadingError` loading would throw is thrown.
+   */
+  dryRun?: boolean;
+}
+
+/** A checkpoint tensor whose shape differs from the parameter it maps to. */
+export interface MisShapedTensor {
+  name: string;
+  expected: readonly number[];
+  actual: readonly number[];
 }
 
 export interface LoadWeightsReport {
@@ -17,6 +30,8 @@ export interface LoadWeightsReport {
   missing: string[];
   unexpected: string[];
   ignored: string[];
+  /** Empty unless not `strict` (a strict load throws instead). */
+  misShaped: MisShapedTensor[];
 }
 
 /**
@@ -103,14 +118,15 @@ export abstract class Module {
 
   /**
    * Loads weights by name. Every problem (missing, unexpected, mis-shaped) is collected and reported
-   * in one error before any tensor bytes are read; tensors are then read and assigned one at a time.
+   * in one error before any tensor bytes are read; tensors are then read and assigned one at a time
+   * (none with `dryRun`).
    */
   async loadWeights(source: WeightSource, options: LoadWeightsOptions = {}): Promise<LoadWeightsReport> {
-    const { strict = true, mapName = (name: string) => name } = options;
+    const { strict = true, mapName = (name: string) => name, dryRun = false } = options;
     const byName = new Map(this.namedParameters());
     const plan = new Map<Parameter, string>();
-    const report: LoadWeightsReport = { loaded: [], missing: [], unexpected: [], ignored: [] };
-    const misShaped: { name: string; expected: readonly number[]; actual: readonly number[] }[] = [];
+    const misShaped: MisShapedTensor[] = [];
+    const report: LoadWeightsReport = { loaded: [], missing: [], unexpected: [], ignored: [], misShaped };
 
     for (const checkpointName of source.names()) {
       const name = mapName(checkpointName);
@@ -142,6 +158,10 @@ export abstract class Module {
     }
     if (strict && (report.missing.length > 0 || report.unexpected.length > 0 || misShaped.length > 0)) {
       throw new WeightLoadingError(report.missing, report.unexpected, misShaped, source.location);
+    }
+    if (dryRun) {
+      report.loaded.push(...plan.values());
+      return report;
     }
     for (const [parameter, checkpointName] of plan) {
       parameter.assign(await source.read(checkpointName));

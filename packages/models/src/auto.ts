@@ -6,6 +6,7 @@ import { gpt2 } from './gpt2/index.js';
 import { llama } from './llama/index.js';
 import { marian } from './marian/index.js';
 import { mistral } from './mistral/index.js';
+import type { ModelDescription } from './model-description.js';
 import type { CreateModelOptions, ModelFamily, PretrainedModel } from './model-family.js';
 import { qwen2 } from './qwen2/index.js';
 import { transformer } from './transformer/index.js';
@@ -62,10 +63,21 @@ export function createModelFromConfig(raw: RawConfig, options: CreateModelOption
   return { family, config, model };
 }
 
-/** Hugging Face's `num_parameters()` of the model a config.json describes, without any weight in memory. */
+/** A config.json resolved by its family and described (sizes, counts) from its numbers alone. */
+export interface DescribedConfig {
+  family: ModelFamily;
+  config: unknown;
+  description: ModelDescription;
+}
+
+/** Resolves `raw` with its family and describes it; no module is built, so any valid size is quick. */
+export function describeConfig(raw: RawConfig): DescribedConfig {
+  const family = getModelFamily(raw.model_type);
+  const config = family.resolveConfig(raw);
+  return { family, config, description: family.describe(config) };
+}
+
+/** Hugging Face's `num_parameters()` of the model a config.json describes, computed from its numbers. */
 export function parameterCountFromConfig(raw: RawConfig): number {
-  const { model } = createModelFromConfig(raw);
-  const count = model.numParameters();
-  model.dispose(); // frees what a family computes at build time (Marian's sinusoid table)
-  return count;
+  return describeConfig(raw).description.parameterCount;
 }

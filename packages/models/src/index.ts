@@ -1,5 +1,7 @@
 export {
   createModelFromConfig,
+  type DescribedConfig,
+  describeConfig,
   getModelFamily,
   MODEL_FAMILIES,
   type ModelFromConfig,
@@ -20,7 +22,7 @@ export {
   type ChatTemplateOptions,
   selectChatTemplate,
 } from './chat-template.js';
-export { ConfigFieldError, ConfigFields, type RawConfig } from './config-fields.js';
+export { ConfigFieldError, ModelConfigFields, type RawConfig } from './config-fields.js';
 export { CrossAttention, type CrossAttentionOptions } from './cross-attention.js';
 export { folderFiles } from './folder-files.js';
 export { ForwardStep, type ForwardStepOptions, ModelInputError } from './forward-step.js';
@@ -36,7 +38,13 @@ export { type LayerOutput, LayerStack, StackLayer, type StackOutput } from './la
 export * from './llama/index.js';
 export * from './marian/index.js';
 export * from './mistral/index.js';
-export type { CreateModelOptions, ModelFamily, PretrainedModel } from './model-family.js';
+export type { ModelDescription, StackDescription } from './model-description.js';
+export type {
+  CreateModelOptions,
+  FamilyLoadOptions,
+  ModelFamily,
+  PretrainedModel,
+} from './model-family.js';
 export { filesInMemory, ModelFileError, type ModelFiles, readJsonFile } from './model-files.js';
 export { openModelWeights } from './model-weights.js';
 export { keepLastPositions, PretrainedLanguageModel } from './pretrained-language-model.js';

@@ -3,7 +3,6 @@ import type { BackendName } from '@tsformer/core-tensor';
 import { type CausalLM, type GenerationOptions, generateAll } from '@tsformer/decoding';
 import type { ChatMessage } from '@tsformer/models';
 import type { Command } from 'commander';
-import { architectureOf } from '../architecture.js';
 import { UsageError } from '../cli-errors.js';
 import { addBackendOption, addOutputOptions, chosenBackend, type OutputOptions } from '../common-options.js';
 import { ConversationCache } from '../conversation-cache.js';
@@ -74,7 +73,11 @@ async function runChat(options: ChatOptions): Promise<void> {
     );
   }
   const model = loaded.model as unknown as CausalLM;
-  const maxPositions = architectureOf(loaded.family, loaded.config).maxPositions;
+  const { maxPositions } = loaded.family.describe(loaded.config);
+  if (maxPositions === null) {
+    loaded.model.dispose();
+    throw new UsageError(`chat sizes its cache by the model's position limit; ${dir} has none`);
+  }
   const cache = model.createCache(1, maxPositions, generation.resolved.cacheImplementation);
   try {
     await chatLoop(loaded, new ConversationCache(cache), options, generation.commandLine);

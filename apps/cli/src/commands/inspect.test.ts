@@ -1,14 +1,17 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { openSafetensors, type SafetensorsTensorData, serializeSafetensors } from '@tsformer/core-tensor';
+import { fromPretrained, MODEL_FAMILIES } from '@tsformer/models';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUNDLED_MODEL, FIXTURES, runCli, runCliJson } from '../../test/run-cli.js';
+import { EXIT_FAILURE } from '../cli-errors.js';
 
 type RawConfig = Record<string, number | string | boolean | null | undefined>;
 
 interface InspectJson {
   modelType: string;
-  className: string;
+  task: string;
   parameters: number;
   parametersWithoutEmbeddings: number;
   flopsPerToken: { prefill: number; decode: number; encoder?: number };
@@ -23,6 +26,13 @@ const PARAM_COUNTS = JSON.parse(readFileSync(`${FIXTURES}/param-counts.json`, 'u
   string,
   { config: RawConfig; num_parameters: number; num_parameters_no_embeddings: number }
 >;
+
+/** The same for the families of issue 11 (param-counts-families.json), tested once they are registered. */
+const FAMILY_COUNTS = JSON.parse(readFileSync(`${FIXTURES}/param-counts-families.json`, 'utf8')) as Record<
+  string,
+  { config: RawConfig; num_parameters: number; num_parameters_exclude_embeddings: number }
+>;
+const REGISTERED = new Set(MODEL_FAMILIES.map((family) => family.modelType));
 
 const num = (config: RawConfig, ...fields: string[]): number => {
   for (const field of fields) if (typeof config[field] === 'number') return config[field] as number;
@@ -95,9 +105,26 @@ describe('tsformer inspect --config', () => {
     );
   });
 
+  for (const [name, { config, num_parameters, num_parameters_exclude_embeddings }] of Object.entries(
+    FAMILY_COUNTS,
+  )) {
+    const modelType = String(config.model_type);
+    const known = REGISTERED.has(modelType);
+    it.skipIf(!known)(
+      `counts ${name} (${modelType}${known ? '' : ': no family registered yet, skipped'})`,
+      () => {
+        const path = join(folder, `${name}.json`);
+        writeFileSync(path, JSON.stringify(config));
+        const report = runCliJson<InspectJson>(['inspect', '--config', path, '--seq-len', '16']);
+        expect(report.parameters).toBe(num_parameters);
+        expect(report.parametersWithoutEmbeddings).toBe(num_parameters_exclude_embeddings);
+      },
+    );
+  }
+
   it('reports encoder FLOPs per source token for encoder-decoder models', () => {
     const report = inspect('bart-base', ['--seq-len', '32']);
-    expect(report.className).toBe('BartForConditionalGeneration');
+    expect(report.task).toBe('seq2seq-lm');
     expect(report.flopsPerToken.encoder).toBeGreaterThan(0);
   });
 
@@ -112,6 +139,61 @@ describe('tsformer inspect --config', () => {
   });
 });
 
+describe('tsformer inspect --config computes from the numbers, never building the model', () => {
+  let folder: string;
+  beforeAll(() => {
+    folder = mkdtempSync(join(tmpdir(), 'tsformer-inspect-bounds-'));
+  });
+  afterAll(() => rmSync(folder, { recursive: true, force: true }));
+
+  const inspectRaw = (name: string, config: Record<string, unknown>, json = true) => {
+    const path = join(folder, `${name}.json`);
+    writeFileSync(path, JSON.stringify(config));
+    return runCli(['inspect', '--config', path, ...(json ? ['--json'] : [])]);
+  };
+
+  it.each([
+    ['gpt2', { model_type: 'gpt2', n_layer: 1_000_000 }, 'n_layer'],
+    ['gpt2', { model_type: 'gpt2', n_layer: 30_000 }, 'n_layer'],
+    ['gpt2', { model_type: 'gpt2', vocab_size: 1e308 }, 'vocab_size'],
+    ['llama', { model_type: 'llama', num_hidden_layers: 1e7 }, 'num_hidden_layers'],
+    ['llama', { model_type: 'llama', rope_scaling: 'linear' }, 'rope_scaling'],
+  ])('refuses a huge or mistyped %s config in one line naming the field (%j)', (_type, config, field) => {
+    const run = inspectRaw(field, config);
+    expect(run.status).toBe(EXIT_FAILURE);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(new RegExp(`^tsformer: .*${field} .*\\n$`));
+    expect(run.stderr.split('\n')).toHaveLength(2);
+    expect(run.stderr).not.toMatch(/Infinity|NaN|TypeError|RangeError/);
+  });
+
+  it('describes the largest sizes the bounds admit at once, printing every count exactly', () => {
+    // 1023 layers × 273 key/value heads of 4094 over 16,777,215 positions: the full-context KV cache
+    // is past 2^55 bytes with an odd part past 2^53, so a float64 cannot hold it; the JSON gives every digit.
+    const config = {
+      model_type: 'llama',
+      num_hidden_layers: 1023,
+      hidden_size: 4096,
+      num_attention_heads: 273,
+      num_key_value_heads: 273,
+      head_dim: 4094,
+      intermediate_size: 11008,
+      vocab_size: 2 ** 22,
+      max_position_embeddings: 2 ** 24 - 1,
+    };
+    const run = inspectRaw('huge', config);
+    expect(run.stderr).toBe('');
+    const perToken = 2n * 1023n * 273n * 4094n * 4n;
+    const fullContext = perToken * BigInt(2 ** 24 - 1);
+    expect(BigInt(Number(fullContext))).not.toBe(fullContext);
+    expect(run.stdout).toContain(`"kvCacheBytesPerToken": ${perToken},`);
+    expect(run.stdout).toContain(`"kvCacheBytesAtFullContext": ${fullContext},`);
+    const text = inspectRaw('huge-text', config, false);
+    expect(text.status).toBe(0);
+    expect(text.stdout).toMatch(/^layers\s+1023 layers × hidden 4096; attention 273 heads × 4094/m);
+  });
+});
+
 describe('tsformer inspect --model', () => {
   it('reads weight bytes by dtype from the safetensors headers of a sharded folder', () => {
     const reference = JSON.parse(readFileSync(`${BUNDLED_MODEL}/reference.json`, 'utf8'));
@@ -119,5 +201,71 @@ describe('tsformer inspect --model', () => {
     expect(report.parameters).toBe(reference.num_parameters);
     // Every tensor is bfloat16 and the tied embedding is stored once: 2 bytes per parameter.
     expect(report.weights).toEqual([{ dtype: 'BF16', tensors: 56, bytes: 2 * reference.num_parameters }]);
+  });
+
+  describe('checks the weights against the config as loading does, reading no tensor', () => {
+    const LLAMA = `${FIXTURES}/llama`;
+    let root: string;
+    let tensors: Record<string, SafetensorsTensorData>;
+    beforeAll(async () => {
+      root = mkdtempSync(join(tmpdir(), 'tsformer-inspect-weights-'));
+      const file = await openSafetensors(`${LLAMA}/model.safetensors`);
+      tensors = {};
+      for (const name of file.names()) {
+        const raw = await file.readRaw(name);
+        tensors[name] = { dtype: file.dtype(name), shape: file.shape(name), data: raw.data };
+      }
+    });
+    afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+    /** A folder with the llama fixture's config.json and `weights` as its model.safetensors. */
+    const folderWith = (name: string, weights: Record<string, SafetensorsTensorData>): string => {
+      const dir = join(root, name);
+      mkdirSync(dir);
+      copyFileSync(join(LLAMA, 'config.json'), join(dir, 'config.json'));
+      writeFileSync(join(dir, 'model.safetensors'), serializeSafetensors(weights));
+      return dir;
+    };
+    const without = (pattern: RegExp) =>
+      Object.fromEntries(Object.entries(tensors).filter(([name]) => !pattern.test(name)));
+
+    it('passes a checkpoint that fits, and says so', () => {
+      const run = runCli(['inspect', '--model', folderWith('fits', tensors)]);
+      expect(run.status).toBe(0);
+      expect(run.stdout).toMatch(/^weights\s+F32 .* \(21 tensors\); names and shapes fit the config$/m);
+    });
+
+    it.each([
+      ['no tensors', () => ({}), /missing 21: model\.embed_tokens\.weight, /],
+      [
+        'a missing layer',
+        () => without(/\.layers\.1\./),
+        /missing 9: model\.layers\.1\.self_attn\.q_proj\.weight/,
+      ],
+      [
+        'a transposed matrix',
+        () => {
+          const key = tensors['model.layers.0.self_attn.k_proj.weight']!;
+          return {
+            ...tensors,
+            'model.layers.0.self_attn.k_proj.weight': { ...key, shape: [...key.shape].reverse() },
+          };
+        },
+        /mis-shaped 1: model\.layers\.0\.self_attn\.k_proj\.weight is \[64,32\] but the model needs \[32,64\]/,
+      ],
+      [
+        'a stray tensor',
+        () => ({ ...tensors, 'model.extra.weight': tensors['model.norm.weight']! }),
+        /unexpected 1: model\.extra\.weight/,
+      ],
+    ])('%s: exits non-zero with the list loading reports', async (name, weights, expected) => {
+      const dir = folderWith(name.replaceAll(' ', '-'), weights());
+      const run = runCli(['inspect', '--model', dir]);
+      const loading = await fromPretrained(dir).catch((error: Error) => error);
+      expect(run.status).toBe(EXIT_FAILURE);
+      expect(run.stdout).toBe('');
+      expect(run.stderr).toMatch(expected);
+      expect(run.stderr).toBe(`tsformer: ${(loading as Error).message}\n`);
+    });
   });
 });

@@ -2,12 +2,18 @@ import { join } from 'node:path';
 import {
   defaultBackendName,
   type SafetensorsFile,
+  type SafetensorsReader,
   ShardedSafetensors,
   useBackend,
 } from '@tsformer/core-tensor';
-import { createModelFromConfig, folderFiles, openModelWeights } from '@tsformer/models';
+import {
+  describeConfig,
+  folderFiles,
+  type ModelDescription,
+  type ModelFamily,
+  openModelWeights,
+} from '@tsformer/models';
 import { type Command, Option } from 'commander';
-import { type Architecture, architectureOf } from '../architecture.js';
 import { UsageError } from '../cli-errors.js';
 import { addOutputOptions, type OutputOptions } from '../common-options.js';
 import { readJsonObject } from '../json-file.js';
@@ -31,12 +37,16 @@ interface DtypeBytes {
   bytes: number;
 }
 
+/** The default `--seq-len` of a model without a position limit (T5's relative positions). */
+const UNBOUNDED_DEFAULT_SEQ_LEN = 512;
+
 export function registerInspect(program: Command, _setStatus: SetStatus): void {
   const command = program
     .command('inspect')
     .description(
       'architecture, parameter count (as HF num_parameters()), weight bytes by dtype, FLOPs per token, ' +
-        'KV-cache and activation memory; --config needs no weights',
+        'KV-cache and activation memory, computed from the config alone; --model also checks the ' +
+        'weights against the config (names and shapes, from the safetensors headers)',
     )
     .addOption(
       new Option('--model <dir>', 'a model folder (reads safetensors headers, not tensors)').conflicts(
@@ -47,7 +57,7 @@ export function registerInspect(program: Command, _setStatus: SetStatus): void {
     .option('--batch <n>', 'batch size for the activation estimate', integerAtLeast(1), 1)
     .option(
       '--seq-len <n>',
-      'sequence length for FLOPs and activations (default: the full context)',
+      `sequence length for FLOPs and activations (default: the full context; ${UNBOUNDED_DEFAULT_SEQ_LEN} without a position limit)`,
       integerAtLeast(1),
     );
   addOutputOptions(command);
@@ -60,35 +70,46 @@ async function runInspect(options: InspectOptions): Promise<void> {
   }
   if (options.model !== undefined) await requireFolder(options.model);
   const configPath = options.config ?? join(options.model!, 'config.json');
+  // Sizes and counts come from the config's numbers: no module is built for them.
+  const { family, config, description } = describeConfig(await readJsonObject(configPath));
+  const seqLen = options.seqLen ?? description.maxPositions ?? UNBOUNDED_DEFAULT_SEQ_LEN;
+  const costs = estimateCosts(description, options.batch, seqLen);
+  const weights = options.model === undefined ? undefined : await checkWeights(options.model, family, config);
+  const report = {
+    source: options.model ?? configPath,
+    modelType: description.modelType,
+    task: description.task,
+    architecture: description,
+    batch: options.batch,
+    seqLen,
+    ...costs,
+    ...(weights && { weights }),
+  };
+  if (options.json) printJson(report);
+  else printReport(report, description, costs, weights);
+}
+
+/**
+ * Checks the folder's checkpoint against the config by the loading code itself (the family's name
+ * rules, `Module.loadWeights` as a dry run): a missing, unexpected or mis-shaped tensor is the
+ * `WeightLoadingError` loading would throw. Reads safetensors headers only, no tensor; returns the
+ * stored bytes by dtype.
+ */
+async function checkWeights(dir: string, family: ModelFamily, config: unknown): Promise<DtypeBytes[]> {
+  const reader = await openModelWeights(folderFiles(dir));
   // No weight is allocated, but some families build fixed tables (Marian's sinusoids) with tensors.
   await useBackend(defaultBackendName());
-  const { family, config, model } = createModelFromConfig(await readJsonObject(configPath));
+  const model = family.createModel(config);
   try {
-    const architecture = architectureOf(family, config);
-    const seqLen = options.seqLen ?? Math.max(1, architecture.maxPositions);
-    const costs = estimateCosts({ model, ...architecture }, options.batch, seqLen);
-    const weights = options.model === undefined ? undefined : await weightBytesByDtype(options.model);
-    const report = {
-      source: options.model ?? configPath,
-      modelType: architecture.modelType,
-      className: model.constructor.name,
-      task: architecture.task,
-      architecture,
-      batch: options.batch,
-      seqLen,
-      ...costs,
-      ...(weights && { weights }),
-    };
-    if (options.json) printJson(report);
-    else printReport(report, architecture, costs, weights);
+    await family.loadWeights(model, reader, { dryRun: true });
   } finally {
     model.dispose();
   }
+  return weightBytesByDtype(reader);
 }
 
 /** Bytes of the stored tensors by dtype, from the safetensors headers (no tensor is read). */
-async function weightBytesByDtype(dir: string): Promise<DtypeBytes[]> {
-  const reader = await openModelWeights(folderFiles(dir));
+function weightBytesByDtype(reader: SafetensorsReader): DtypeBytes[] {
   const files: SafetensorsFile[] =
     reader instanceof ShardedSafetensors ? [...reader.shards.values()] : [reader as SafetensorsFile];
   const byDtype = new Map<string, DtypeBytes>();
@@ -105,29 +126,27 @@ async function weightBytesByDtype(dir: string): Promise<DtypeBytes[]> {
 }
 
 function printReport(
-  report: { source: string; className: string; batch: number; seqLen: number },
-  architecture: Architecture,
+  report: { source: string; batch: number; seqLen: number },
+  description: ModelDescription,
   costs: CostEstimates,
   weights: DtypeBytes[] | undefined,
 ): void {
-  const { decoder, encoder } = architecture;
-  const stack = (name: string, geometry: typeof decoder) => {
+  const { decoder, encoder, maxPositions } = description;
+  const stack = (geometry: typeof decoder) => {
     const grouped = geometry.kvHeads === geometry.heads ? '' : `, ${geometry.kvHeads} key/value heads`;
     const window = geometry.slidingWindow === null ? '' : `, sliding window ${geometry.slidingWindow}`;
-    return `${name}${geometry.layers} layers × hidden ${geometry.hiddenSize}; attention ${geometry.heads} heads × ${geometry.headDim}${grouped}${window}; MLP ${geometry.ffnSize}`;
+    return `${geometry.layers} layers × hidden ${geometry.hiddenSize}; attention ${geometry.heads} heads × ${geometry.headDim}${grouped}${window}; MLP ${geometry.ffnSize}${geometry.gatedMlp ? ' (gated)' : ''}`;
   };
+  const positions = maxPositions === null ? 'no position limit' : `${formatCount(maxPositions)} positions`;
   const flops = costs.flopsPerToken;
   const lines: [string, string][] = [
-    [
-      'model',
-      `${architecture.modelType} (${report.className}), ${encoder ? 'encoder-decoder' : 'decoder-only'}: ${report.source}`,
-    ],
-    ...(encoder ? [['encoder', stack('', encoder)] as [string, string]] : []),
-    [encoder ? 'decoder' : 'layers', stack('', decoder)],
+    ['model', `${description.modelType}, ${encoder ? 'encoder-decoder' : 'decoder-only'}: ${report.source}`],
+    ...(encoder ? [['encoder', stack(encoder)] as [string, string]] : []),
+    [encoder ? 'decoder' : 'layers', stack(decoder)],
     [
       'vocabulary',
-      `${formatCount(architecture.vocabSize)} tokens, ${formatCount(architecture.maxPositions)} positions` +
-        `${architecture.activation ? `, ${architecture.activation}` : ''}${architecture.tiedEmbeddings ? ', tied embeddings' : ''}`,
+      `${formatCount(description.vocabSize)} tokens, ${positions}, ${description.activation}` +
+        `${description.tiedEmbeddings ? ', tied embeddings' : ''}`,
     ],
     [
       'parameters',
@@ -136,8 +155,8 @@ function printReport(
     [
       'weights',
       weights
-        ? weights.map((w) => `${w.dtype} ${formatBytes(w.bytes)} (${w.tensors} tensors)`).join(', ')
-        : `not read (--config); ${formatBytes(costs.parameters * 4)} as float32 in memory`,
+        ? `${weights.map((w) => `${w.dtype} ${formatBytes(w.bytes)} (${w.tensors} tensors)`).join(', ')}; names and shapes fit the config`
+        : `not read (--config); ${formatBytes(BigInt(costs.parameters) * 4n)} as float32 in memory`,
     ],
     [
       'FLOPs/token',
@@ -146,7 +165,10 @@ function printReport(
     ],
     [
       'KV cache',
-      `${formatBytes(costs.kvCacheBytesPerToken)} per token (float32), ${formatBytes(costs.kvCacheBytesAtFullContext)} at the full ${formatCount(architecture.maxPositions)}-token context`,
+      `${formatBytes(costs.kvCacheBytesPerToken)} per token (float32)` +
+        (costs.kvCacheBytesAtFullContext === null || maxPositions === null
+          ? ''
+          : `, ${formatBytes(costs.kvCacheBytesAtFullContext)} at the full ${formatCount(maxPositions)}-token context`),
     ],
     [
       'activations',

@@ -1,3 +1,10 @@
+import {
+  copyFieldValue,
+  describeFieldValue,
+  type FieldRule,
+  fieldRule,
+  fieldRules,
+} from '@tsformer/core-tensor';
 import { GenerationConfigError } from '../errors.js';
 import type { CacheImplementation } from '../language-model.js';
 
@@ -5,39 +12,50 @@ import type { CacheImplementation } from '../language-model.js';
 export interface FieldName {
   readonly option: string;
   readonly hf: string;
+  /** The file the value came from (`generation_config.json`), named first in the error when given. */
+  readonly source?: string;
 }
 
 /** Checks one field's value and returns it normalised (single ids become lists, ...); throws on bad input. */
 export type FieldReader<T> = (value: unknown, field: FieldName) => T;
 
-/** Builds the error for a field, naming it both ways. */
+/** Builds the error for a field, naming it both ways (and its file, when it came from one). */
 export function fieldError(field: FieldName, requirement: string, value: unknown): GenerationConfigError {
+  const where = field.source === undefined ? '' : `${field.source}: `;
   return new GenerationConfigError(
     field.option,
-    `\`${field.option}\` (${field.hf}) must be ${requirement}, got ${describeValue(value)}`,
+    `${where}\`${field.option}\` (${field.hf}) must be ${requirement}, got ${describeFieldValue(value)}`,
   );
 }
 
-function describeValue(value: unknown): string {
-  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
-  const json = JSON.stringify(value);
-  return json === undefined ? String(value) : json.length > 80 ? `${json.slice(0, 77)}...` : json;
+/** A reader that checks a value against one of the config-field kit's rules and returns a copy of it. */
+function ruled<T>(rule: FieldRule<T>): FieldReader<T> {
+  return (value, field) => {
+    if (!rule.accepts(value)) throw fieldError(field, rule.expected, value);
+    return copyFieldValue(value);
+  };
 }
 
-function isInteger(value: unknown): value is number {
-  return typeof value === 'number' && Number.isSafeInteger(value);
+/** A reader that accepts a single value as a one-entry list: `single` or `list`, always a list. */
+function oneOrList<T>(
+  single: FieldRule<T>,
+  list: FieldRule<readonly T[]>,
+  expected: string,
+): FieldReader<readonly T[]> {
+  return (value, field) => {
+    if (single.accepts(value)) return [value];
+    if (list.accepts(value)) return copyFieldValue(value);
+    throw fieldError(field, expected, value);
+  };
 }
 
-export const integer: FieldReader<number> = (value, field) => {
-  if (!isInteger(value)) throw fieldError(field, 'an integer', value);
-  return value;
-};
+const id = fieldRules.tokenId();
+const nonEmptyIds = fieldRules.list(id, 'a non-empty list of token ids', { nonEmpty: true });
+
+export const integer: FieldReader<number> = ruled(fieldRules.integer());
 
 export function integerAtLeast(min: number): FieldReader<number> {
-  return (value, field) => {
-    if (!isInteger(value) || value < min) throw fieldError(field, `an integer >= ${min}`, value);
-    return value;
-  };
+  return ruled(fieldRules.integer({ min }));
 }
 
 /** A number in an interval; `open` marks the ends that are excluded. */
@@ -46,115 +64,61 @@ export function numberInRange(
   max: number,
   open: { min?: boolean; max?: boolean } = {},
 ): FieldReader<number> {
-  const interval = `${open.min ? '(' : '['}${min}, ${max}${open.max ? ')' : ']'}`;
-  return (value, field) => {
-    const fits =
-      typeof value === 'number' &&
-      (open.min ? value > min : value >= min) &&
-      (open.max ? value < max : value <= max);
-    if (!fits) throw fieldError(field, `a number in ${interval}`, value);
-    return value as number;
-  };
+  return ruled(fieldRules.numberIn(min, max, open));
 }
 
-export const finiteNumber: FieldReader<number> = (value, field) => {
-  if (typeof value !== 'number' || !Number.isFinite(value)) throw fieldError(field, 'a finite number', value);
-  return value;
-};
+export const finiteNumber: FieldReader<number> = ruled(fieldRules.finiteNumber);
 
-export const positiveNumber: FieldReader<number> = (value, field) => {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw fieldError(field, 'a finite number > 0', value);
-  }
-  return value;
-};
+export const positiveNumber: FieldReader<number> = ruled(fieldRules.positiveNumber);
 
-export const boolean: FieldReader<boolean> = (value, field) => {
-  if (typeof value !== 'boolean') throw fieldError(field, 'true or false', value);
-  return value;
-};
+export const boolean: FieldReader<boolean> = ruled(fieldRules.boolean);
 
-export const earlyStopping: FieldReader<boolean | 'never'> = (value, field) => {
-  if (typeof value !== 'boolean' && value !== 'never')
-    throw fieldError(field, 'true, false or "never"', value);
-  return value;
-};
+export const earlyStopping: FieldReader<boolean | 'never'> = ruled(fieldRules.oneOf([true, false, 'never']));
 
-export const cacheImplementation: FieldReader<CacheImplementation> = (value, field) => {
-  if (value !== 'dynamic' && value !== 'static') throw fieldError(field, '"dynamic" or "static"', value);
-  return value;
-};
+export const cacheImplementation: FieldReader<CacheImplementation> = ruled(
+  fieldRules.oneOf(['dynamic', 'static']),
+);
 
-export const tokenId: FieldReader<number> = (value, field) => {
-  if (!isInteger(value) || value < 0) throw fieldError(field, 'a token id (an integer >= 0)', value);
-  return value;
-};
+export const tokenId: FieldReader<number> = ruled(id);
 
-export const tokenIdList: FieldReader<readonly number[]> = (value, field) => {
-  if (!Array.isArray(value) || !value.every((id) => isInteger(id) && id >= 0)) {
-    throw fieldError(field, 'a list of token ids', value);
-  }
-  return [...value];
-};
+export const tokenIdList: FieldReader<readonly number[]> = ruled(fieldRules.list(id, 'a list of token ids'));
 
 /** One id or a non-empty list of ids, always returned as a list. */
-export const tokenIdOrIds: FieldReader<readonly number[]> = (value, field) => {
-  if (isInteger(value) && value >= 0) return [value];
-  if (Array.isArray(value) && value.length > 0 && value.every((id) => isInteger(id) && id >= 0))
-    return [...value];
-  throw fieldError(field, 'a token id or a non-empty list of token ids', value);
-};
+export const tokenIdOrIds: FieldReader<readonly number[]> = oneOrList(
+  id,
+  nonEmptyIds,
+  'a token id or a non-empty list of token ids',
+);
 
-export const tokenIdLists: FieldReader<readonly (readonly number[])[]> = (value, field) => {
-  const valid =
-    Array.isArray(value) &&
-    value.length > 0 &&
-    value.every((ids) => Array.isArray(ids) && ids.length > 0 && ids.every((id) => isInteger(id) && id >= 0));
-  if (!valid) throw fieldError(field, 'a non-empty list of non-empty lists of token ids', value);
-  return (value as number[][]).map((ids) => [...ids]);
-};
+export const tokenIdLists: FieldReader<readonly (readonly number[])[]> = ruled(
+  fieldRules.list(nonEmptyIds, 'a non-empty list of non-empty lists of token ids', { nonEmpty: true }),
+);
 
-export const stopStrings: FieldReader<readonly string[]> = (value, field) => {
-  const list = typeof value === 'string' ? [value] : value;
-  if (
-    !Array.isArray(list) ||
-    list.length === 0 ||
-    !list.every((s) => typeof s === 'string' && s.length > 0)
-  ) {
-    throw fieldError(field, 'a non-empty string or a non-empty list of non-empty strings', value);
-  }
-  return [...list];
-};
+const nonEmptyString = fieldRule<string>(
+  'a non-empty string',
+  (value) => typeof value === 'string' && value.length > 0,
+);
 
-export const sequenceBias: FieldReader<readonly (readonly [readonly number[], number])[]> = (
-  value,
-  field,
-) => {
-  const valid =
-    Array.isArray(value) &&
-    value.length > 0 &&
-    value.every(
-      (entry) =>
-        Array.isArray(entry) &&
-        entry.length === 2 &&
-        Array.isArray(entry[0]) &&
-        entry[0].length > 0 &&
-        entry[0].every((id: unknown) => isInteger(id) && id >= 0) &&
-        typeof entry[1] === 'number' &&
-        !Number.isNaN(entry[1]),
-    );
-  if (!valid) throw fieldError(field, 'a non-empty list of [token ids, bias] pairs', value);
-  return (value as [number[], number][]).map(([ids, bias]) => [[...ids], bias] as const);
-};
+export const stopStrings: FieldReader<readonly string[]> = oneOrList(
+  nonEmptyString,
+  fieldRules.list(nonEmptyString, 'a non-empty list of non-empty strings', { nonEmpty: true }),
+  'a non-empty string or a non-empty list of non-empty strings',
+);
 
-export const exponentialDecay: FieldReader<readonly [number, number]> = (value, field) => {
-  const valid =
-    Array.isArray(value) &&
-    value.length === 2 &&
-    isInteger(value[0]) &&
-    value[0] >= 0 &&
-    typeof value[1] === 'number' &&
-    Number.isFinite(value[1]);
-  if (!valid) throw fieldError(field, 'a pair [startIndex (an integer >= 0), decayFactor (a number)]', value);
-  return [value[0], value[1]] as const;
-};
+/** A bias may be ±Infinity (a hard ban or force), never NaN. */
+const bias = fieldRule<number>('a number', (value) => typeof value === 'number' && !Number.isNaN(value));
+
+export const sequenceBias: FieldReader<readonly (readonly [readonly number[], number])[]> = ruled(
+  fieldRules.list(
+    fieldRules.tuple<[readonly number[], number]>([nonEmptyIds, bias], '[token ids, bias]'),
+    'a non-empty list of [token ids, bias] pairs',
+    { nonEmpty: true },
+  ),
+);
+
+export const exponentialDecay: FieldReader<readonly [number, number]> = ruled(
+  fieldRules.tuple<[number, number]>(
+    [fieldRules.integer({ min: 0 }), fieldRules.finiteNumber],
+    'a pair [startIndex (an integer >= 0), decayFactor (a number)]',
+  ),
+);

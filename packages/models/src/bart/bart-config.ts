@@ -1,4 +1,4 @@
-import { ConfigFields, type RawConfig } from '../config-fields.js';
+import { ModelConfigFields, type RawConfig } from '../config-fields.js';
 
 /**
  * `config.json` of a BART checkpoint, as Hugging Face writes it (snake_case, every field optional
@@ -106,8 +106,8 @@ const BART_DEFAULTS = {
 
 /** Reads a BART `config.json`: defaults, validation (errors name the field), camelCase. */
 export function resolveBartConfig(raw: BartRawConfig | RawConfig): BartConfig {
-  const fields = new ConfigFields(raw as RawConfig, 'bart');
-  const vocabSize = fields.positiveInteger('vocab_size', BART_DEFAULTS.vocabSize);
+  const fields = new ModelConfigFields(raw as RawConfig, 'bart');
+  const vocabSize = fields.size('vocab_size', 'vocab', BART_DEFAULTS.vocabSize);
   const normalizeBefore = fields.boolean('normalize_before', false);
   return validateBartConfig(fields, {
     modelType: 'bart',
@@ -155,7 +155,7 @@ export type TransformerShape = Pick<
 
 /** Reads the shared shape fields with a family's defaults. */
 export function readTransformerShape(
-  fields: ConfigFields,
+  fields: ModelConfigFields,
   defaults: {
     dModel: number;
     layers: number;
@@ -165,23 +165,37 @@ export function readTransformerShape(
   },
 ): TransformerShape {
   return {
-    dModel: fields.positiveInteger('d_model', defaults.dModel),
-    encoderLayers: fields.positiveInteger('encoder_layers', defaults.layers),
-    decoderLayers: fields.positiveInteger('decoder_layers', defaults.layers),
-    encoderAttentionHeads: fields.positiveInteger('encoder_attention_heads', defaults.attentionHeads),
-    decoderAttentionHeads: fields.positiveInteger('decoder_attention_heads', defaults.attentionHeads),
-    encoderFfnDim: fields.positiveInteger('encoder_ffn_dim', defaults.ffnDim),
-    decoderFfnDim: fields.positiveInteger('decoder_ffn_dim', defaults.ffnDim),
+    dModel: fields.size('d_model', 'width', defaults.dModel),
+    encoderLayers: fields.size('encoder_layers', 'layers', defaults.layers),
+    decoderLayers: fields.size('decoder_layers', 'layers', defaults.layers),
+    encoderAttentionHeads: fields.size('encoder_attention_heads', 'heads', defaults.attentionHeads),
+    decoderAttentionHeads: fields.size('decoder_attention_heads', 'heads', defaults.attentionHeads),
+    encoderFfnDim: fields.size('encoder_ffn_dim', 'ffnWidth', defaults.ffnDim),
+    decoderFfnDim: fields.size('decoder_ffn_dim', 'ffnWidth', defaults.ffnDim),
     activationFunction: fields.activation('activation_function', 'gelu'),
     dropout: fields.rate('dropout', 0.1),
     attentionDropout: fields.rate('attention_dropout', 0),
     activationDropout: fields.rate('activation_dropout', 0),
-    maxPositionEmbeddings: fields.positiveInteger('max_position_embeddings', defaults.maxPositionEmbeddings),
+    maxPositionEmbeddings: fields.size(
+      'max_position_embeddings',
+      'positions',
+      defaults.maxPositionEmbeddings,
+    ),
   };
 }
 
-/** Checks what no single field shows: heads dividing `d_model`, vocabularies that can be shared. */
-export function validateBartConfig(fields: ConfigFields, config: BartConfig): BartConfig {
+/**
+ * The largest sinusoid table (`max_position_embeddings × d_model` values) a config may ask for: unlike
+ * a learned table it is computed when the model is built, in float64. 2^26 values is 512 MiB there;
+ * OPUS-MT needs 512 × 512.
+ */
+const MAX_SINUSOID_VALUES = 2 ** 26;
+
+/**
+ * Checks what no single field shows: heads dividing `d_model`, vocabularies that can be shared, a
+ * sinusoid table that can be computed.
+ */
+export function validateBartConfig(fields: ModelConfigFields, config: BartConfig): BartConfig {
   for (const field of ['encoder_attention_heads', 'decoder_attention_heads'] as const) {
     const heads =
       field === 'encoder_attention_heads' ? config.encoderAttentionHeads : config.decoderAttentionHeads;
@@ -193,12 +207,19 @@ export function validateBartConfig(fields: ConfigFields, config: BartConfig): Ba
       `(${config.decoderVocabSize}) must equal vocab_size (${config.vocabSize}) when embeddings are shared`,
     );
   }
+  const sinusoidValues = config.maxPositionEmbeddings * config.dModel;
+  if (config.positionEncoding !== 'learned-offset-2' && sinusoidValues > MAX_SINUSOID_VALUES) {
+    fields.fail(
+      'max_position_embeddings',
+      `(${config.maxPositionEmbeddings}) × d_model (${config.dModel}) must be at most ${MAX_SINUSOID_VALUES}: the sinusoid table is computed when the model is built`,
+    );
+  }
   return config;
 }
 
 /** A token id generation cannot do without (`pad_token_id`, `decoder_start_token_id`). */
 export function requiredTokenId(
-  fields: ConfigFields,
+  fields: ModelConfigFields,
   field: string,
   fallback: number,
   vocabSize: number,

@@ -1,5 +1,6 @@
 import type { LoadWeightsReport, Parameter, WeightSource } from '@tsformer/core-tensor';
 import { SinusoidalPositionalEmbedding } from '@tsformer/layers';
+import type { FamilyLoadOptions } from '../model-family.js';
 import type { BartForConditionalGeneration } from './bart-model.js';
 
 /** Checkpoint names kept as they are: everything else belongs to the base model under `model.`. */
@@ -25,8 +26,9 @@ export function bartCheckpointName(checkpointName: string): string {
 export async function loadBartWeights(
   model: BartForConditionalGeneration,
   source: WeightSource,
+  options: FamilyLoadOptions = {},
 ): Promise<LoadWeightsReport> {
-  return model.loadWeights(withComputedTables(model, source), { mapName: bartCheckpointName });
+  return model.loadWeights(withComputedTables(model, source), { ...options, mapName: bartCheckpointName });
 }
 
 /** `source` plus the model's own sinusoid tables under the names the checkpoint lacks. */

@@ -1,5 +1,6 @@
 import type { ModelFamily } from '../model-family.js';
 import { type BartConfig, resolveBartConfig } from './bart-config.js';
+import { describeBart } from './bart-describe.js';
 import { BartForConditionalGeneration } from './bart-model.js';
 import { loadBartWeights } from './bart-weights.js';
 
@@ -12,6 +13,7 @@ export {
   resolveBartConfig,
   type TransformerShape,
 } from './bart-config.js';
+export { describeBart } from './bart-describe.js';
 export { BartDecoderLayer, BartEncoderLayer } from './bart-layers.js';
 export { BartDecoder, BartEncoder, BartForConditionalGeneration, BartModel } from './bart-model.js';
 export { bartCheckpointName, loadBartWeights } from './bart-weights.js';
@@ -21,6 +23,7 @@ export const bart: ModelFamily<BartConfig, BartForConditionalGeneration> = {
   modelType: 'bart',
   task: 'seq2seq-lm',
   resolveConfig: resolveBartConfig,
+  describe: describeBart,
   createModel: (config, options) => new BartForConditionalGeneration(config, options),
   loadWeights: loadBartWeights,
 };

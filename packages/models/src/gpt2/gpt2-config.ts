@@ -1,5 +1,5 @@
-import { TsformerError } from '@tsformer/core-tensor';
-import { ConfigFields, type RawConfig } from '../config-fields.js';
+import { describeFieldValue, fieldRules, TsformerError } from '@tsformer/core-tensor';
+import { ModelConfigFields, type RawConfig } from '../config-fields.js';
 
 /**
  * `config.json` of a GPT-2 checkpoint as Hugging Face writes it. `hidden_size`,
@@ -70,7 +70,7 @@ export class UnsupportedConfigError extends TsformerError {
 
 /** Reads a GPT-2 `config.json` with `GPT2Config()`'s defaults (the 124M gpt2 shape). */
 export function resolveGPT2Config(raw: GPT2RawConfig | RawConfig): GPT2Config {
-  const fields = new ConfigFields(raw as RawConfig, 'gpt2');
+  const fields = new ModelConfigFields(raw as RawConfig, 'gpt2');
   if (fields.boolean('add_cross_attention', false)) {
     throw new UnsupportedConfigError(
       'gpt2 config: add_cross_attention is true, but GPT-2 as an encoder-decoder decoder (cross-attention) ' +
@@ -80,25 +80,26 @@ export function resolveGPT2Config(raw: GPT2RawConfig | RawConfig): GPT2Config {
   const hiddenField = fields.firstPresent('n_embd', 'hidden_size');
   const headsField = fields.firstPresent('n_head', 'num_attention_heads');
   const layersField = fields.firstPresent('n_layer', 'num_hidden_layers');
-  const vocabSize = fields.positiveInteger('vocab_size', 50257);
-  const hiddenSize = fields.positiveInteger(hiddenField, 768);
-  const numAttentionHeads = fields.positiveInteger(headsField, 12);
-  const numHiddenLayers = fields.positiveInteger(layersField, 12);
+  const vocabSize = fields.size('vocab_size', 'vocab', 50257);
+  const hiddenSize = fields.size(hiddenField, 'width', 768);
+  const numAttentionHeads = fields.size(headsField, 'heads', 12);
+  const numHiddenLayers = fields.size(layersField, 'layers', 12);
   if (hiddenSize % numAttentionHeads !== 0) {
     fields.fail(headsField, `(${numAttentionHeads}) must divide ${hiddenField} (${hiddenSize})`);
   }
   return {
     modelType: 'gpt2',
     vocabSize,
-    maxPositionEmbeddings: fields.positiveInteger(
+    maxPositionEmbeddings: fields.size(
       fields.firstPresent('n_positions', 'max_position_embeddings'),
+      'positions',
       1024,
     ),
     hiddenSize,
     numHiddenLayers,
     numAttentionHeads,
     headDim: hiddenSize / numAttentionHeads,
-    innerSize: fields.optionalPositiveInteger('n_inner') ?? 4 * hiddenSize,
+    innerSize: fields.optionalSize('n_inner', 'ffnWidth') ?? 4 * hiddenSize,
     activationFunction: fields.activation('activation_function', 'gelu_new'),
     residualDropout: fields.rate('resid_pdrop', 0.1),
     embeddingDropout: fields.rate('embd_pdrop', 0.1),
@@ -116,16 +117,13 @@ export function resolveGPT2Config(raw: GPT2RawConfig | RawConfig): GPT2Config {
 }
 
 function readPrunedHeads(
-  fields: ConfigFields,
+  fields: ModelConfigFields,
   numLayers: number,
   numHeads: number,
 ): Record<number, readonly number[]> {
-  const raw = fields.value('pruned_heads') ?? {};
-  if (typeof raw !== 'object' || Array.isArray(raw)) {
-    fields.fail('pruned_heads', `must map layer indices to head lists, got ${JSON.stringify(raw)}`);
-  }
+  const raw = fields.read('pruned_heads', fieldRules.object, {});
   const pruned: Record<number, readonly number[]> = {};
-  for (const [key, heads] of Object.entries(raw as Record<string, unknown>)) {
+  for (const [key, heads] of Object.entries(raw)) {
     const layer = Number(key);
     const valid =
       Number.isInteger(layer) &&
@@ -137,7 +135,7 @@ function readPrunedHeads(
     if (!valid) {
       fields.fail(
         'pruned_heads',
-        `entry ${JSON.stringify(key)}: ${JSON.stringify(heads)} must list heads in [0, ${numHeads}) of a layer in [0, ${numLayers}), leaving at least one`,
+        `entry ${JSON.stringify(key)}: ${describeFieldValue(heads)} must list heads in [0, ${numHeads}) of a layer in [0, ${numLayers}), leaving at least one`,
       );
     }
     if ((heads as number[]).length > 0) pruned[layer] = [...new Set(heads as number[])].sort((a, b) => a - b);

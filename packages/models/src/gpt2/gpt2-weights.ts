@@ -1,4 +1,5 @@
 import type { LoadWeightsReport, WeightSource } from '@tsformer/core-tensor';
+import type { FamilyLoadOptions } from '../model-family.js';
 import type { GPT2LMHeadModel } from './gpt2-model.js';
 
 /** Causal-mask buffers that old GPT-2 checkpoints saved with the weights (`h.3.attn.bias`, `…masked_bias`). */
@@ -18,6 +19,10 @@ export function gpt2CheckpointName(checkpointName: string): string | null {
 }
 
 /** Loads a GPT-2 checkpoint strictly by name (errors name each missing, unexpected or mis-shaped tensor). */
-export function loadGPT2Weights(model: GPT2LMHeadModel, source: WeightSource): Promise<LoadWeightsReport> {
-  return model.loadWeights(source, { mapName: gpt2CheckpointName });
+export function loadGPT2Weights(
+  model: GPT2LMHeadModel,
+  source: WeightSource,
+  options: FamilyLoadOptions = {},
+): Promise<LoadWeightsReport> {
+  return model.loadWeights(source, { ...options, mapName: gpt2CheckpointName });
 }

@@ -1,5 +1,6 @@
 import type { ModelFamily } from '../model-family.js';
 import { type LlamaConfig, resolveLlamaConfig } from './llama-config.js';
+import { describeLlama } from './llama-describe.js';
 import { LlamaForCausalLM } from './llama-model.js';
 import { loadLlamaWeights } from './llama-weights.js';
 
@@ -11,6 +12,7 @@ export {
   readLlamaStyleConfig,
   resolveLlamaConfig,
 } from './llama-config.js';
+export { describeLlama } from './llama-describe.js';
 export { LlamaAttention, LlamaDecoderLayer, LlamaForCausalLM, LlamaModel } from './llama-model.js';
 export { llamaCheckpointName, loadLlamaWeights } from './llama-weights.js';
 
@@ -19,6 +21,7 @@ export const llama: ModelFamily<LlamaConfig, LlamaForCausalLM> = {
   modelType: 'llama',
   task: 'causal-lm',
   resolveConfig: resolveLlamaConfig,
+  describe: describeLlama,
   createModel: (config, options) => new LlamaForCausalLM(config, options),
   loadWeights: loadLlamaWeights,
 };

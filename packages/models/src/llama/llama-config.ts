@@ -1,5 +1,5 @@
 import { type RawRopeConfig, type RopeParameters, resolveRopeParameters } from '@tsformer/attention';
-import { ConfigFields, type RawConfig } from '../config-fields.js';
+import { ModelConfigFields, type RawConfig } from '../config-fields.js';
 
 /**
  * `config.json` of a Llama checkpoint as Hugging Face writes it. RoPE comes either as transformers 5's
@@ -94,7 +94,7 @@ const LLAMA_DEFAULTS: LlamaDefaults = {
 
 /** Reads a Llama `config.json`: defaults, derived `head_dim` / `num_key_value_heads`, validation. */
 export function resolveLlamaConfig(raw: LlamaRawConfig | RawConfig): LlamaConfig {
-  const fields = new ConfigFields(raw as RawConfig, 'llama');
+  const fields = new ModelConfigFields(raw as RawConfig, 'llama');
   const attentionBias = fields.boolean('attention_bias', false);
   return readLlamaStyleConfig(fields, LLAMA_DEFAULTS, (shape) => ({
     queryKeyValueBias: attentionBias,
@@ -108,16 +108,17 @@ export function resolveLlamaConfig(raw: LlamaRawConfig | RawConfig): LlamaConfig
  * family's own decisions once the sizes are known.
  */
 export function readLlamaStyleConfig(
-  fields: ConfigFields,
+  fields: ModelConfigFields,
   defaults: LlamaDefaults,
   variant: (shape: { numHiddenLayers: number }) => LlamaVariant,
 ): LlamaConfig {
-  const vocabSize = fields.positiveInteger('vocab_size', defaults.vocabSize);
-  const hiddenSize = fields.positiveInteger('hidden_size', defaults.hiddenSize);
-  const numHiddenLayers = fields.positiveInteger('num_hidden_layers', defaults.numHiddenLayers);
-  const numAttentionHeads = fields.positiveInteger('num_attention_heads', defaults.numAttentionHeads);
-  const numKeyValueHeads = fields.positiveInteger(
+  const vocabSize = fields.size('vocab_size', 'vocab', defaults.vocabSize);
+  const hiddenSize = fields.size('hidden_size', 'width', defaults.hiddenSize);
+  const numHiddenLayers = fields.size('num_hidden_layers', 'layers', defaults.numHiddenLayers);
+  const numAttentionHeads = fields.size('num_attention_heads', 'heads', defaults.numAttentionHeads);
+  const numKeyValueHeads = fields.size(
     'num_key_value_heads',
+    'heads',
     defaults.numKeyValueHeads ?? numAttentionHeads,
   );
   if (numAttentionHeads % numKeyValueHeads !== 0) {
@@ -126,7 +127,7 @@ export function readLlamaStyleConfig(
       `(${numKeyValueHeads}) must divide num_attention_heads (${numAttentionHeads})`,
     );
   }
-  const explicitHeadDim = fields.optionalPositiveInteger('head_dim');
+  const explicitHeadDim = fields.optionalSize('head_dim', 'width');
   if (explicitHeadDim === null && hiddenSize % numAttentionHeads !== 0) {
     fields.fail(
       'num_attention_heads',
@@ -134,8 +135,9 @@ export function readLlamaStyleConfig(
     );
   }
   const headDim = explicitHeadDim ?? hiddenSize / numAttentionHeads;
-  const maxPositionEmbeddings = fields.positiveInteger(
+  const maxPositionEmbeddings = fields.size(
     'max_position_embeddings',
+    'positions',
     defaults.maxPositionEmbeddings,
   );
   const rope = resolveRopeParameters({
@@ -148,7 +150,7 @@ export function readLlamaStyleConfig(
     modelType: fields.modelType,
     vocabSize,
     hiddenSize,
-    intermediateSize: fields.positiveInteger('intermediate_size', defaults.intermediateSize),
+    intermediateSize: fields.size('intermediate_size', 'ffnWidth', defaults.intermediateSize),
     numHiddenLayers,
     numAttentionHeads,
     numKeyValueHeads,

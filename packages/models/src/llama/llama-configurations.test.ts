@@ -297,7 +297,7 @@ describe('Llama-family config validation names the field', () => {
     [{ head_dim: null, hidden_size: 30 }, /num_attention_heads \(4\) must divide hidden_size \(30\)/],
     [{ hidden_act: 'swiglu' }, /hidden_act "swiglu" is not a supported activation; supported: gelu/],
     [{ rms_norm_eps: -1 }, /rms_norm_eps must be a positive number, got -1/],
-    [{ vocab_size: 0 }, /vocab_size must be a positive integer, got 0/],
+    [{ vocab_size: 0 }, /vocab_size must be a positive integer up to 4194304, got 0/],
     [{ eos_token_id: 50 }, /eos_token_id must be a token id in \[0, 50\), got 50/],
   ])('%j', (change, message) => {
     expect(() => resolveLlamaConfig({ ...tiny, ...change })).toThrow(ConfigFieldError);
@@ -315,7 +315,7 @@ describe('Llama-family config validation names the field', () => {
 
   it('qwen2 layer_types and mistral sliding_window', () => {
     expect(() => resolveQwen2Config({ ...tiny, layer_types: ['full_attention'] })).toThrow(
-      /qwen2 config: layer_types must list/,
+      /qwen2 config: layer_types must be a list of "full_attention" or "sliding_attention", one for each of the 2 layers/,
     );
     expect(
       resolveQwen2Config({

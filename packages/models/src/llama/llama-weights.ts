@@ -1,4 +1,5 @@
 import type { LoadWeightsReport, WeightSource } from '@tsformer/core-tensor';
+import type { FamilyLoadOptions } from '../model-family.js';
 import type { LlamaForCausalLM } from './llama-model.js';
 
 /** The RoPE buffer older conversions saved with the weights (`model.layers.3.self_attn.rotary_emb.inv_freq`). */
@@ -15,6 +16,10 @@ export function llamaCheckpointName(checkpointName: string): string | null {
 }
 
 /** Loads a Llama-architecture checkpoint strictly by name. */
-export function loadLlamaWeights(model: LlamaForCausalLM, source: WeightSource): Promise<LoadWeightsReport> {
-  return model.loadWeights(source, { mapName: llamaCheckpointName });
+export function loadLlamaWeights(
+  model: LlamaForCausalLM,
+  source: WeightSource,
+  options: FamilyLoadOptions = {},
+): Promise<LoadWeightsReport> {
+  return model.loadWeights(source, { ...options, mapName: llamaCheckpointName });
 }

@@ -1,4 +1,5 @@
 import type { BartConfig } from '../bart/bart-config.js';
+import { describeBart } from '../bart/bart-describe.js';
 import { BartForConditionalGeneration } from '../bart/bart-model.js';
 import { loadBartWeights } from '../bart/bart-weights.js';
 import type { ModelFamily } from '../model-family.js';
@@ -14,6 +15,7 @@ export const marian: ModelFamily<BartConfig, BartForConditionalGeneration> = {
   modelType: 'marian',
   task: 'seq2seq-lm',
   resolveConfig: resolveMarianConfig,
+  describe: describeBart,
   createModel: (config, options) => new BartForConditionalGeneration(config, options),
   loadWeights: loadBartWeights,
 };

@@ -4,7 +4,7 @@ import {
   requiredTokenId,
   validateBartConfig,
 } from '../bart/bart-config.js';
-import { ConfigFields, type RawConfig } from '../config-fields.js';
+import { ModelConfigFields, type RawConfig } from '../config-fields.js';
 
 /** `config.json` of a Marian (OPUS-MT) checkpoint, as Hugging Face writes it. */
 export interface MarianRawConfig {
@@ -56,9 +56,9 @@ const MARIAN_DEFAULTS = {
  * vocabularies (Hugging Face's `MarianMTModel` is BART's code with these changes).
  */
 export function resolveMarianConfig(raw: MarianRawConfig | RawConfig): BartConfig {
-  const fields = new ConfigFields(raw as RawConfig, 'marian');
-  const vocabSize = fields.positiveInteger('vocab_size', MARIAN_DEFAULTS.vocabSize);
-  const decoderVocabSize = fields.positiveInteger('decoder_vocab_size', vocabSize);
+  const fields = new ModelConfigFields(raw as RawConfig, 'marian');
+  const vocabSize = fields.size('vocab_size', 'vocab', MARIAN_DEFAULTS.vocabSize);
+  const decoderVocabSize = fields.size('decoder_vocab_size', 'vocab', vocabSize);
   return validateBartConfig(fields, {
     modelType: 'marian',
     vocabSize,

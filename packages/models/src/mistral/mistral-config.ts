@@ -1,4 +1,4 @@
-import { ConfigFields, type RawConfig } from '../config-fields.js';
+import { ModelConfigFields, type RawConfig } from '../config-fields.js';
 import { type LlamaConfig, type LlamaRawConfig, readLlamaStyleConfig } from '../llama/llama-config.js';
 
 /** `config.json` of a Mistral checkpoint: Llama's fields plus `sliding_window`. */
@@ -13,7 +13,7 @@ export interface MistralRawConfig extends LlamaRawConfig {
  * is a sliding-window cache and its mask hides keys `sliding_window` or more positions back).
  */
 export function resolveMistralConfig(raw: MistralRawConfig | RawConfig): LlamaConfig {
-  const fields = new ConfigFields(raw as RawConfig, 'mistral');
+  const fields = new ModelConfigFields(raw as RawConfig, 'mistral');
   return readLlamaStyleConfig(
     fields,
     {
@@ -29,7 +29,8 @@ export function resolveMistralConfig(raw: MistralRawConfig | RawConfig): LlamaCo
       eosTokenId: 2,
     },
     ({ numHiddenLayers }) => {
-      const window = 'sliding_window' in fields.raw ? fields.optionalPositiveInteger('sliding_window') : 4096;
+      const window =
+        'sliding_window' in fields.raw ? fields.optionalSize('sliding_window', 'positions') : 4096;
       return {
         queryKeyValueBias: false,
         outputProjectionBias: false,

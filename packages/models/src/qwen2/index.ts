@@ -1,4 +1,5 @@
 import type { LlamaConfig } from '../llama/llama-config.js';
+import { describeLlama } from '../llama/llama-describe.js';
 import { LlamaForCausalLM } from '../llama/llama-model.js';
 import { loadLlamaWeights } from '../llama/llama-weights.js';
 import type { ModelFamily } from '../model-family.js';
@@ -14,6 +15,7 @@ export const qwen2: ModelFamily<LlamaConfig, LlamaForCausalLM> = {
   modelType: 'qwen2',
   task: 'causal-lm',
   resolveConfig: resolveQwen2Config,
+  describe: describeLlama,
   createModel: (config, options) => new LlamaForCausalLM(config, options),
   loadWeights: loadLlamaWeights,
 };

@@ -1,4 +1,5 @@
-import { ConfigFields, type RawConfig } from '../config-fields.js';
+import { CONFIG_SIZE_LIMITS, fieldRules } from '@tsformer/core-tensor';
+import { ModelConfigFields, type RawConfig } from '../config-fields.js';
 import { type LlamaConfig, type LlamaRawConfig, readLlamaStyleConfig } from '../llama/llama-config.js';
 
 /** `config.json` of a Qwen2 checkpoint: Llama's fields plus its sliding-window switches. */
@@ -16,7 +17,7 @@ export interface Qwen2RawConfig extends LlamaRawConfig {
  * differs by biases on q_proj/k_proj/v_proj (none on o_proj) and optional sliding-window layers.
  */
 export function resolveQwen2Config(raw: Qwen2RawConfig | RawConfig): LlamaConfig {
-  const fields = new ConfigFields(raw as RawConfig, 'qwen2');
+  const fields = new ModelConfigFields(raw as RawConfig, 'qwen2');
   return readLlamaStyleConfig(
     fields,
     {
@@ -39,25 +40,32 @@ export function resolveQwen2Config(raw: Qwen2RawConfig | RawConfig): LlamaConfig
   );
 }
 
+/** The per-layer types transformers 5 writes (`layer_types`). */
+const LAYER_TYPES = ['full_attention', 'sliding_attention'] as const;
+
 /**
  * HF's rule: with `use_sliding_window`, layers from `max_window_layers` on use a window of
- * `sliding_window`; an explicit `layer_types` list wins.
+ * `sliding_window`; an explicit `layer_types` list wins. Every field is checked, used or not.
  */
-function qwen2SlidingWindows(fields: ConfigFields, numLayers: number): (number | null)[] {
+function qwen2SlidingWindows(fields: ModelConfigFields, numLayers: number): (number | null)[] {
   const useSlidingWindow = fields.boolean('use_sliding_window', false);
-  const window = useSlidingWindow ? fields.optionalPositiveInteger('sliding_window') : null;
-  const layerTypes = fields.value('layer_types');
-  if (layerTypes !== undefined) {
-    if (
-      !Array.isArray(layerTypes) ||
-      layerTypes.length !== numLayers ||
-      !layerTypes.every((type) => type === 'full_attention' || type === 'sliding_attention')
-    ) {
-      fields.fail(
-        'layer_types',
-        `must list "full_attention" or "sliding_attention" for each of the ${numLayers} layers, got ${JSON.stringify(layerTypes)}`,
-      );
-    }
+  const slidingWindow = fields.optionalSize('sliding_window', 'positions');
+  const window = useSlidingWindow ? slidingWindow : null;
+  // a layer index: 0 makes every layer slide
+  const maxWindowLayers = fields.read(
+    'max_window_layers',
+    fieldRules.integer({ min: 0, max: CONFIG_SIZE_LIMITS.layers }),
+    28,
+  );
+  const layerTypes = fields.optional(
+    'layer_types',
+    fieldRules.list(
+      fieldRules.oneOf(LAYER_TYPES),
+      `a list of "full_attention" or "sliding_attention", one for each of the ${numLayers} layers`,
+      { length: numLayers },
+    ),
+  );
+  if (layerTypes !== null) {
     if (layerTypes.includes('sliding_attention') && window === null) {
       fields.fail(
         'sliding_window',
@@ -66,7 +74,6 @@ function qwen2SlidingWindows(fields: ConfigFields, numLayers: number): (number |
     }
     return layerTypes.map((type) => (type === 'sliding_attention' ? window : null));
   }
-  const maxWindowLayers = fields.positiveInteger('max_window_layers', 28);
   return Array.from({ length: numLayers }, (_, layer) =>
     window !== null && layer >= maxWindowLayers ? window : null,
   );

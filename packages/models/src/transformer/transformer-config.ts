@@ -1,5 +1,5 @@
 import { type BartConfig, requiredTokenId, validateBartConfig } from '../bart/bart-config.js';
-import { ConfigFields, type RawConfig } from '../config-fields.js';
+import { ModelConfigFields, type RawConfig } from '../config-fields.js';
 
 /**
  * `config.json` of the classic "Attention is all you need" Transformer (Vaswani et al., 2017), a
@@ -55,14 +55,14 @@ const TRANSFORMER_BASE = {
  * (`model.encoder.layers.0.self_attn.q_proj.weight`, `lm_head.weight`, ...).
  */
 export function resolveTransformerConfig(raw: TransformerRawConfig | RawConfig): BartConfig {
-  const fields = new ConfigFields(raw as RawConfig, 'transformer');
+  const fields = new ModelConfigFields(raw as RawConfig, 'transformer');
   if (fields.value('source_vocab_size') === undefined) fields.fail('source_vocab_size', 'is required');
   if (fields.value('target_vocab_size') === undefined) fields.fail('target_vocab_size', 'is required');
-  const vocabSize = fields.positiveInteger('source_vocab_size', 0);
-  const decoderVocabSize = fields.positiveInteger('target_vocab_size', 0);
-  const heads = fields.positiveInteger('num_attention_heads', TRANSFORMER_BASE.heads);
-  const ffnDim = fields.positiveInteger('ffn_dim', TRANSFORMER_BASE.ffnDim);
-  const dModel = fields.positiveInteger('d_model', TRANSFORMER_BASE.dModel);
+  const vocabSize = fields.size('source_vocab_size', 'vocab', 0);
+  const decoderVocabSize = fields.size('target_vocab_size', 'vocab', 0);
+  const heads = fields.size('num_attention_heads', 'heads', TRANSFORMER_BASE.heads);
+  const ffnDim = fields.size('ffn_dim', 'ffnWidth', TRANSFORMER_BASE.ffnDim);
+  const dModel = fields.size('d_model', 'width', TRANSFORMER_BASE.dModel);
   if (dModel % heads !== 0) fields.fail('num_attention_heads', `(${heads}) must divide d_model (${dModel})`);
   const padTokenId = requiredTokenId(fields, 'pad_token_id', 0, decoderVocabSize);
   return validateBartConfig(fields, {
@@ -73,8 +73,8 @@ export function resolveTransformerConfig(raw: TransformerRawConfig | RawConfig):
     tieWordEmbeddings: fields.boolean('tie_word_embeddings', false),
     finalLogitsBias: false,
     dModel,
-    encoderLayers: fields.positiveInteger('encoder_layers', TRANSFORMER_BASE.layers),
-    decoderLayers: fields.positiveInteger('decoder_layers', TRANSFORMER_BASE.layers),
+    encoderLayers: fields.size('encoder_layers', 'layers', TRANSFORMER_BASE.layers),
+    decoderLayers: fields.size('decoder_layers', 'layers', TRANSFORMER_BASE.layers),
     encoderAttentionHeads: heads,
     decoderAttentionHeads: heads,
     encoderFfnDim: ffnDim,
@@ -83,8 +83,9 @@ export function resolveTransformerConfig(raw: TransformerRawConfig | RawConfig):
     dropout: fields.rate('dropout', TRANSFORMER_BASE.dropout),
     attentionDropout: fields.rate('attention_dropout', 0),
     activationDropout: 0,
-    maxPositionEmbeddings: fields.positiveInteger(
+    maxPositionEmbeddings: fields.size(
       'max_position_embeddings',
+      'positions',
       TRANSFORMER_BASE.maxPositionEmbeddings,
     ),
     positionEncoding: 'sinusoidal-interleaved',
