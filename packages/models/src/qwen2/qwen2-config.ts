@@ -43,13 +43,20 @@ export function resolveQwen2Config(raw: Qwen2RawConfig | RawConfig): LlamaConfig
 /** The per-layer types transformers 5 writes (`layer_types`). */
 const LAYER_TYPES = ['full_attention', 'sliding_attention'] as const;
 
+/** `Qwen2Config`'s and `Qwen3Config`'s `sliding_window` when the field is absent (an explicit null stays null). */
+const DEFAULT_SLIDING_WINDOW = 4096;
+
 /**
- * HF's rule: with `use_sliding_window`, layers from `max_window_layers` on use a window of
- * `sliding_window`; an explicit `layer_types` list wins. Every field is checked, used or not.
+ * HF's rule (Qwen2 and Qwen3 share it): with `use_sliding_window`, layers from `max_window_layers` on
+ * use a window of `sliding_window`; an explicit `layer_types` list wins. Every field is checked, used or
+ * not.
  */
-function qwen2SlidingWindows(fields: ModelConfigFields, numLayers: number): (number | null)[] {
+export function qwen2SlidingWindows(fields: ModelConfigFields, numLayers: number): (number | null)[] {
   const useSlidingWindow = fields.boolean('use_sliding_window', false);
-  const slidingWindow = fields.optionalSize('sliding_window', 'positions');
+  const slidingWindow =
+    'sliding_window' in fields.raw
+      ? fields.optionalSize('sliding_window', 'positions')
+      : DEFAULT_SLIDING_WINDOW;
   const window = useSlidingWindow ? slidingWindow : null;
   // a layer index: 0 makes every layer slide
   const maxWindowLayers = fields.read(
