@@ -49,6 +49,7 @@ export { filesInMemory, ModelFileError, type ModelFiles, readJsonFile } from './
 export { openModelWeights } from './model-weights.js';
 export { keepLastPositions, PretrainedLanguageModel } from './pretrained-language-model.js';
 export * from './qwen2/index.js';
+export * from './qwen3/index.js';
 export { type RotaryAngles, RotaryLayerStack, rotateQueryKey } from './rotary-layer-stack.js';
 export { type AttentionLayerOutput, SelfAttention, type SelfAttentionOptions } from './self-attention.js';
 export { Seq2SeqDecoderStep, type Seq2SeqDecoderStepOptions } from './seq2seq-decoder-step.js';

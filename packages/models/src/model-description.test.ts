@@ -123,6 +123,12 @@ const RANDOM_CONFIG: Record<string, (random: SeededRandom) => RawConfig> = {
     max_window_layers: between(random, 0, 3),
   }),
   mistral: (random) => ({ ...llamaLike(random, 'mistral'), sliding_window: pick(random, [null, 8]) }),
+  qwen3: (random) => ({
+    ...llamaLike(random, 'qwen3'),
+    head_dim: 2 * between(random, 1, 4), // q_norm/k_norm are head_dim wide; Qwen3 never derives it
+    use_sliding_window: maybe(random),
+    max_window_layers: between(random, 0, 3),
+  }),
   bart: (random) => ({
     ...bartLike(random, 'bart'),
     normalize_before: maybe(random),

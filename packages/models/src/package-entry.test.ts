@@ -1,6 +1,6 @@
 // Every family and every skeleton class is reachable the way users import them: from `@tsformer/models`.
 import * as models from '@tsformer/models';
-import { bart, gpt2, llama, marian, mistral, qwen2, transformer } from '@tsformer/models';
+import { bart, gpt2, llama, marian, mistral, qwen2, qwen3, transformer } from '@tsformer/models';
 import { describe, expect, it } from 'vitest';
 import { MODEL_FAMILIES } from './auto.js';
 
@@ -14,7 +14,7 @@ describe('the @tsformer/models entry', () => {
   });
 
   it('exports each family by name', () => {
-    const named = [gpt2, llama, qwen2, mistral, bart, marian, transformer];
+    const named = [gpt2, llama, qwen2, mistral, bart, marian, transformer, qwen3];
     expect(named.map((family) => family.modelType)).toEqual([
       'gpt2',
       'llama',
@@ -23,6 +23,7 @@ describe('the @tsformer/models entry', () => {
       'bart',
       'marian',
       'transformer',
+      'qwen3',
     ]);
   });
 

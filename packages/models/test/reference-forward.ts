@@ -1,4 +1,4 @@
-// Plain-JS float64 reference forwards of tiny decoder-only models (GPT-2, Llama), built from the
+// Plain-JS float64 reference forwards of tiny decoder-only models (GPT-2, Llama, Qwen3), built from the
 // shared float64 blocks of @tsformer/models/testing, to check configurations the fixtures do not cover.
 import {
   add,
@@ -28,7 +28,10 @@ export interface ReferenceLlama {
   rotate: (vector: number[], position: number) => number[];
 }
 
-/** Logits `[seq, vocab]` of a Llama-architecture model (biases wherever the checkpoint has them). */
+/**
+ * Logits `[seq, vocab]` of a Llama-architecture model: biases, and Qwen3's per-head q/k norms, wherever
+ * the checkpoint has them.
+ */
 export function referenceLlamaLogits(
   spec: ReferenceLlama,
   weights: Checkpoint,
@@ -44,8 +47,20 @@ export function referenceLlamaLogits(
     const x = rmsNorm(hidden, w(`${p}input_layernorm.weight`), spec.eps);
     const proj = (name: string, out: number) =>
       linear(x, w(`${p}self_attn.${name}.weight`), out, weights.get(`${p}self_attn.${name}.bias`));
-    const q = proj('q_proj', spec.heads * spec.headDim);
-    const k = proj('k_proj', spec.kvHeads * spec.headDim);
+    // Qwen3's q_norm / k_norm, wherever the checkpoint has them: an RMSNorm over each head's channels
+    const headNorm = (projected: Matrix, heads: number, name: string) => {
+      const weight = weights.get(`${p}self_attn.${name}.weight`);
+      if (!weight) return projected;
+      return projected.map((row) =>
+        Array.from(
+          { length: heads },
+          (_, head) =>
+            rmsNorm([row.slice(head * spec.headDim, (head + 1) * spec.headDim)], weight, spec.eps)[0]!,
+        ).flat(),
+      );
+    };
+    const q = headNorm(proj('q_proj', spec.heads * spec.headDim), spec.heads, 'q_norm');
+    const k = headNorm(proj('k_proj', spec.kvHeads * spec.headDim), spec.kvHeads, 'k_norm');
     const v = proj('v_proj', spec.kvHeads * spec.headDim);
     const context = attend(q, k, v, {
       positions,
