@@ -118,6 +118,22 @@ const RANDOM_CONFIG: Record<string, (random: SeededRandom) => RawConfig> = {
       eos_token_id: 0,
     };
   },
+  gpt_neox: (random) => {
+    const heads = between(random, 1, 4);
+    return {
+      model_type: 'gpt_neox',
+      num_hidden_layers: between(random, 1, 4),
+      num_attention_heads: heads,
+      hidden_size: heads * 4 * between(random, 1, 3), // head sizes 4, 8, 12: every rotary_pct rotates ≥ 1 channel
+      intermediate_size: between(random, 1, 40),
+      vocab_size: between(random, 3, 90),
+      max_position_embeddings: between(random, 1, 64),
+      rotary_pct: pick(random, [0.25, 0.5, 1]),
+      use_parallel_residual: maybe(random),
+      attention_bias: maybe(random),
+      tie_word_embeddings: maybe(random),
+    };
+  },
   llama: (random) => llamaLike(random, 'llama'),
   qwen2: (random) => ({
     ...llamaLike(random, 'qwen2'),
