@@ -49,10 +49,12 @@ describe('the family registry', () => {
   });
 
   it('names the supported model types for an unknown or missing model_type', () => {
-    expect(() => getModelFamily('gpt_neox')).toThrow(UnknownModelTypeError);
-    expect(() => getModelFamily('gpt_neox')).toThrow(
-      /unknown model_type "gpt_neox"; supported model types: gpt2, llama, qwen2, mistral, bart, marian, transformer/,
+    expect(() => getModelFamily('rwkv')).toThrow(UnknownModelTypeError);
+    const supported = MODEL_FAMILIES.map((family) => family.modelType).join(', ');
+    expect(() => getModelFamily('rwkv')).toThrow(
+      `unknown model_type "rwkv"; supported model types: ${supported}`,
     );
+    expect(supported).toMatch(/^gpt2, llama, qwen2, mistral, bart, marian, transformer\b/);
     expect(() => createModelFromConfig({ hidden_size: 8 })).toThrow(/config.json has no model_type/);
   });
 });

@@ -2,6 +2,7 @@ import { TsformerError } from '@tsformer/core-tensor';
 import { bart } from './bart/index.js';
 import type { RawConfig } from './config-fields.js';
 import { generationDefaults } from './generation-defaults.js';
+import { gptNeox } from './gpt_neox/index.js';
 import { gpt2 } from './gpt2/index.js';
 import { llama } from './llama/index.js';
 import { marian } from './marian/index.js';
@@ -22,6 +23,7 @@ export const MODEL_FAMILIES: readonly ModelFamily[] = [
   marian,
   transformer,
   qwen3,
+  gptNeox,
 ];
 
 /** A `model_type` no registered family handles; the message lists the supported ones. */

@@ -32,6 +32,7 @@ export {
   type Pretrained,
 } from './from-pretrained.js';
 export { generationDefaults } from './generation-defaults.js';
+export * from './gpt_neox/index.js';
 export * from './gpt2/index.js';
 export { createLayerCaches } from './layer-caches.js';
 export { type LayerOutput, LayerStack, StackLayer, type StackOutput } from './layer-stack.js';

@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { readJson } from '../test/decoder-fixtures.js';
 import { describeConfig, MODEL_FAMILIES } from './auto.js';
 import { ConfigFieldError, type RawConfig } from './config-fields.js';
+import { SelfAttention } from './self-attention.js';
 
 const FIXTURES = new URL('../../../fixtures/hf-reference/', import.meta.url).pathname;
 const registered = new Set(MODEL_FAMILIES.map((family) => family.modelType));
@@ -75,13 +76,15 @@ function* namedModules(module: Module, path = ''): Generator<[string, Module]> {
     yield* namedModules(child, path ? `${path}.${name}` : name);
 }
 
-/** KV-cache bytes per token read off the tree: each decoder self-attention's key width, K and V, float32. */
+/**
+ * KV-cache bytes per token read off the tree: the keys of each decoder self-attention module
+ * (`numKeyValueHeads × headDim`, whatever its projections are called or fused into), K and V, float32.
+ */
 function treeKvBytesPerToken(model: Module): number {
   let width = 0;
   for (const [path, module] of namedModules(model)) {
     if (path.includes('encoder.')) continue;
-    if (/self_attn\.k_proj$/.test(path)) width += (module as Linear).outFeatures;
-    if (/\.attn\.c_attn$/.test(path)) width += (module as Conv1D).outFeatures / 3;
+    if (module instanceof SelfAttention) width += module.numKeyValueHeads * module.headDim;
   }
   return 2 * width * 4;
 }
@@ -113,6 +116,22 @@ const RANDOM_CONFIG: Record<string, (random: SeededRandom) => RawConfig> = {
       pruned_heads: pruned,
       bos_token_id: 0,
       eos_token_id: 0,
+    };
+  },
+  gpt_neox: (random) => {
+    const heads = between(random, 1, 4);
+    return {
+      model_type: 'gpt_neox',
+      num_hidden_layers: between(random, 1, 4),
+      num_attention_heads: heads,
+      hidden_size: heads * 4 * between(random, 1, 3), // head sizes 4, 8, 12: every rotary_pct rotates ≥ 1 channel
+      intermediate_size: between(random, 1, 40),
+      vocab_size: between(random, 3, 90),
+      max_position_embeddings: between(random, 1, 64),
+      rotary_pct: pick(random, [0.25, 0.5, 1]),
+      use_parallel_residual: maybe(random),
+      attention_bias: maybe(random),
+      tie_word_embeddings: maybe(random),
     };
   },
   llama: (random) => llamaLike(random, 'llama'),

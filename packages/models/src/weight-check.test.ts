@@ -30,7 +30,7 @@ function headerOnly(
 }
 
 describe('family.loadWeights with dryRun', () => {
-  it.each(['gpt2', 'llama', 'qwen3', 'bart', 'marian'])(
+  it.each(['gpt2', 'llama', 'qwen3', 'gpt_neox', 'bart', 'marian'])(
     '%s: matches the checkpoint, reads nothing, and reports what loading would',
     async (fixture) => {
       const dir = `${FIXTURES}${fixture}`;

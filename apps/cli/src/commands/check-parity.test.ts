@@ -29,6 +29,7 @@ describe('tsformer check-parity on the reference folders', () => {
     ['fixtures/hf-reference/gpt2', `${FIXTURES}/gpt2`],
     ['fixtures/hf-reference/llama', `${FIXTURES}/llama`],
     ['fixtures/hf-reference/qwen3', `${FIXTURES}/qwen3`],
+    ['fixtures/hf-reference/gpt_neox', `${FIXTURES}/gpt_neox`],
     ['fixtures/hf-reference/bart', `${FIXTURES}/bart`],
     ['fixtures/hf-reference/marian', `${FIXTURES}/marian`],
     ['fixtures/hf-reference/processors', `${FIXTURES}/processors`],
