@@ -8,6 +8,7 @@ import { marian } from './marian/index.js';
 import { mistral } from './mistral/index.js';
 import type { ModelDescription } from './model-description.js';
 import type { CreateModelOptions, ModelFamily, PretrainedModel } from './model-family.js';
+import { phi3 } from './phi3/index.js';
 import { qwen2 } from './qwen2/index.js';
 import { transformer } from './transformer/index.js';
 
@@ -20,6 +21,7 @@ export const MODEL_FAMILIES: readonly ModelFamily[] = [
   bart,
   marian,
   transformer,
+  phi3,
 ];
 
 /** A `model_type` no registered family handles; the message lists the supported ones. */
