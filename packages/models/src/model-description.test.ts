@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { readJson } from '../test/decoder-fixtures.js';
 import { describeConfig, MODEL_FAMILIES } from './auto.js';
 import { ConfigFieldError, type RawConfig } from './config-fields.js';
+import { SelfAttention } from './self-attention.js';
 
 const FIXTURES = new URL('../../../fixtures/hf-reference/', import.meta.url).pathname;
 const registered = new Set(MODEL_FAMILIES.map((family) => family.modelType));
@@ -82,6 +83,10 @@ function treeKvBytesPerToken(model: Module): number {
     if (path.includes('encoder.')) continue;
     if (/self_attn\.k_proj$/.test(path)) width += (module as Linear).outFeatures;
     if (/\.attn\.c_attn$/.test(path)) width += (module as Conv1D).outFeatures / 3;
+    // a fused q/k/v projection (Phi-3's qkv_proj) holds its attention's kvHeads × headDim keys
+    const fused =
+      module instanceof SelfAttention && module.namedChildren().some(([name]) => name === 'qkv_proj');
+    if (fused) width += module.numKeyValueHeads * module.headDim;
   }
   return 2 * width * 4;
 }
@@ -123,6 +128,11 @@ const RANDOM_CONFIG: Record<string, (random: SeededRandom) => RawConfig> = {
     max_window_layers: between(random, 0, 3),
   }),
   mistral: (random) => ({ ...llamaLike(random, 'mistral'), sliding_window: pick(random, [null, 8]) }),
+  phi3: (random) => ({
+    ...llamaLike(random, 'phi3'),
+    pad_token_id: 0,
+    sliding_window: pick(random, [null, 8]),
+  }),
   bart: (random) => ({
     ...bartLike(random, 'bart'),
     normalize_before: maybe(random),
