@@ -12,6 +12,7 @@ import {
   useBackend,
 } from '@tsformer/core-tensor';
 import { assertClose, expectNoLeak } from '@tsformer/core-tensor/testing';
+import { type CausalLM, generateAll } from '@tsformer/decoding';
 import {
   add,
   attend,
@@ -203,6 +204,46 @@ describe('Phi-3 longrope with partial rotary against a float64 reference', () =>
       rotaryDim: 6,
       factor: 4,
       originalMaxPositionEmbeddings: ORIGINAL,
+    });
+  });
+});
+
+describe('Phi-3 longrope generation against a float64 greedy decode', () => {
+  it('recomputes the cache where the sequence first passes the pretraining length, as HF generate', async () => {
+    await expectNoLeak(async () => {
+      const { model, checkpoint } = seeded(tiny, 2); // a seed where stale short-rotated keys change the tokens
+      expect([model.reusesCache(12, 16), model.reusesCache(16, 17), model.reusesCache(17, 18)]).toEqual([
+        true,
+        false,
+        true,
+      ]);
+      // float64: every step runs the whole sequence, its RoPE factors chosen by its length
+      const sequence = tokens.slice(0, 12);
+      while (sequence.length < 20) {
+        const rotation = sequence.length <= ORIGINAL ? shortRotation : longRotation;
+        const last = referencePhi3Logits(model.config, checkpoint, sequence, rotation).at(-1)!;
+        const sorted = [...last].sort((a, b) => b - a);
+        expect(sorted[0]! - sorted[1]!).toBeGreaterThan(1e-3); // no near-tie to flip
+        sequence.push(last.indexOf(sorted[0]!));
+      }
+      for (const options of [
+        { cacheImplementation: 'dynamic' as const },
+        { cacheImplementation: 'static' as const },
+        { useCache: false },
+      ]) {
+        const prompt = { inputIds: [tokens.slice(0, 12)] };
+        const { sequences } = await model.generateAll(prompt, { maxNewTokens: 8, ...options });
+        expect(sequences, JSON.stringify(options)).toEqual([sequence]);
+      }
+      // the same model without the hook keeps the short-rotated keys and leaves HF's tokens
+      const withoutHook: CausalLM = {
+        vocabSize: model.vocabSize,
+        forwardLogits: (inputs) => model.forwardLogits(inputs),
+        createCache: (rows, maxLength, implementation) => model.createCache(rows, maxLength, implementation),
+      };
+      const stale = await generateAll(withoutHook, { inputIds: [tokens.slice(0, 12)] }, { maxNewTokens: 8 });
+      expect(stale.sequences).not.toEqual([sequence]);
+      model.dispose();
     });
   });
 });

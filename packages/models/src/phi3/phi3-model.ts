@@ -129,6 +129,19 @@ export class Phi3ForCausalLM extends LlamaForCausalLM {
     super(config, options);
   }
 
+  /**
+   * HF's `Phi3ForCausalLM.prepare_inputs_for_generation`: with longrope, the generation step whose
+   * sequence first passes `original_max_position_embeddings` (while the cache holds no more than that)
+   * recomputes every key, so all of them are rotated with the long factors, not only the new ones.
+   * (HF drops the cache there with any RoPE; with default RoPE a recomputation changes nothing.)
+   */
+  reusesCache(cachedLength: number, length: number): boolean {
+    const { rope } = this.config;
+    if (rope.ropeType !== 'longrope') return true;
+    const original = rope.originalMaxPositionEmbeddings;
+    return !(length > original && cachedLength <= original);
+  }
+
   protected override createModel(config: Phi3Config, attention: AttentionImplementation): LlamaModel {
     return new Phi3Model(config, attention);
   }
