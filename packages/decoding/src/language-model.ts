@@ -61,6 +61,14 @@ export interface CausalLM {
   forwardLogits(inputs: CausalLMForwardInputs): tf.Tensor3D;
   /** A fresh, empty cache for `batchSize` rows of at most `maxLength` tokens (default `dynamic`). */
   createCache(batchSize: number, maxLength: number, implementation?: CacheImplementation): Cache;
+  /**
+   * Whether keys cached for the first `cachedLength` tokens can serve the step that brings the sequence
+   * to `length` tokens. When it answers false, `generate` empties the cache and feeds the whole sequence
+   * again (HF: a model's `prepare_inputs_for_generation` dropping `past_key_values`, as Phi-3 does once
+   * its sequence outgrows longrope's pretraining length and every key must be rotated with the long
+   * factors). Absent: the cache always serves.
+   */
+  reusesCache?(cachedLength: number, length: number): boolean;
 }
 
 export interface Seq2SeqEncoding {

@@ -9,6 +9,7 @@ import { marian } from './marian/index.js';
 import { mistral } from './mistral/index.js';
 import type { ModelDescription } from './model-description.js';
 import type { CreateModelOptions, ModelFamily, PretrainedModel } from './model-family.js';
+import { phi3 } from './phi3/index.js';
 import { qwen2 } from './qwen2/index.js';
 import { qwen3 } from './qwen3/index.js';
 import { transformer } from './transformer/index.js';
@@ -24,6 +25,7 @@ export const MODEL_FAMILIES: readonly ModelFamily[] = [
   transformer,
   qwen3,
   gptNeox,
+  phi3,
 ];
 
 /** A `model_type` no registered family handles; the message lists the supported ones. */

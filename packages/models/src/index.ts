@@ -48,6 +48,7 @@ export type {
 } from './model-family.js';
 export { filesInMemory, ModelFileError, type ModelFiles, readJsonFile } from './model-files.js';
 export { openModelWeights } from './model-weights.js';
+export * from './phi3/index.js';
 export { keepLastPositions, PretrainedLanguageModel } from './pretrained-language-model.js';
 export * from './qwen2/index.js';
 export * from './qwen3/index.js';

@@ -148,6 +148,11 @@ const RANDOM_CONFIG: Record<string, (random: SeededRandom) => RawConfig> = {
     use_sliding_window: maybe(random),
     max_window_layers: between(random, 0, 3),
   }),
+  phi3: (random) => ({
+    ...llamaLike(random, 'phi3'),
+    pad_token_id: 0,
+    sliding_window: pick(random, [null, 8]),
+  }),
   bart: (random) => ({
     ...bartLike(random, 'bart'),
     normalize_before: maybe(random),

@@ -1,4 +1,4 @@
-// Every generate case of the decoder-only reference folders (gpt2, llama, qwen3, gpt_neox, tiny-llama-docs) through
+// Every generate case of the decoder-only reference folders (gpt2, llama, qwen3, gpt_neox, phi3, tiny-llama-docs) through
 // fromPretrained and decoding's generate: greedy with and without cache, beam search (num_return_sequences,
 // early stopping, no_repeat_ngram, length penalty), repetition penalty, custom EOS, min_new_tokens,
 // suppress_tokens, bad_words_ids, left-padded batches. Sequences identical; beam sequences_scores

@@ -11,13 +11,15 @@ import { lastPositionLogits, type ModelSession } from './model-session.js';
  */
 export class CausalSession implements ModelSession {
   readonly vocabSize: number;
-  private readonly cache: Cache | undefined;
+  private cache: Cache | undefined;
   /** False for a caller's cache (`GenerateOptions.cache`): it outlives this generation. */
   private readonly ownsCache: boolean;
   private promptMask: readonly (readonly number[])[];
   /** Whether any prompt has padding (else the model's default mask and positions are HF's). */
   private readonly padded: boolean;
   private cachedLength = 0;
+  /** A fresh cache for this generation's rows (what an owned cache is replaced with when emptied). */
+  private readonly freshCache: () => Cache;
 
   constructor(
     private readonly model: CausalLM,
@@ -32,16 +34,20 @@ export class CausalSession implements ModelSession {
     this.promptMask = promptMask;
     this.padded = promptMask.some((row) => row.includes(0));
     this.ownsCache = callerCache === undefined;
-    this.cache =
-      callerCache ??
-      (cacheImplementation === undefined
-        ? undefined
-        : model.createCache(promptMask.length, maxLength, cacheImplementation));
+    this.freshCache = () => model.createCache(promptMask.length, maxLength, cacheImplementation);
+    this.cache = callerCache ?? (cacheImplementation === undefined ? undefined : this.freshCache());
     this.cachedLength = callerCache?.getSeqLength() ?? 0;
   }
 
   nextLogits(sequences: TokenRows): tf.Tensor2D {
     const length = sequences[0]!.length;
+    if (
+      this.cache &&
+      this.cachedLength > 0 &&
+      this.model.reusesCache?.(this.cachedLength, length) === false
+    ) {
+      this.emptyCache();
+    }
     const start = this.cache === undefined ? 0 : this.cachedLength;
     const newTokens = length - start;
     const inputIds = tf.tensor2d(
@@ -72,6 +78,20 @@ export class CausalSession implements ModelSession {
     const logits = this.model.forwardLogits(inputs);
     this.cachedLength = length;
     return logits;
+  }
+
+  /**
+   * Forgets every cached token, so this step feeds the whole sequence: an owned cache is replaced by a
+   * fresh one (as HF starts a new cache), a caller's is cropped to nothing and stays the caller's.
+   */
+  private emptyCache(): void {
+    if (this.ownsCache) {
+      this.cache?.dispose();
+      this.cache = this.freshCache();
+    } else {
+      this.cache?.crop(0);
+    }
+    this.cachedLength = 0;
   }
 
   reorder(rowIndices: readonly number[]): void {
