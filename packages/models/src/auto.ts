@@ -9,6 +9,7 @@ import { mistral } from './mistral/index.js';
 import type { ModelDescription } from './model-description.js';
 import type { CreateModelOptions, ModelFamily, PretrainedModel } from './model-family.js';
 import { qwen2 } from './qwen2/index.js';
+import { t5 } from './t5/index.js';
 import { transformer } from './transformer/index.js';
 
 /** Every family `fromPretrained` can build, by `model_type`. Adding a family: one import, one entry. */
@@ -20,6 +21,7 @@ export const MODEL_FAMILIES: readonly ModelFamily[] = [
   bart,
   marian,
   transformer,
+  t5,
 ];
 
 /** A `model_type` no registered family handles; the message lists the supported ones. */

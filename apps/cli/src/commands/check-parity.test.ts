@@ -30,6 +30,7 @@ describe('tsformer check-parity on the reference folders', () => {
     ['fixtures/hf-reference/llama', `${FIXTURES}/llama`],
     ['fixtures/hf-reference/bart', `${FIXTURES}/bart`],
     ['fixtures/hf-reference/marian', `${FIXTURES}/marian`],
+    ['fixtures/hf-reference/t5', `${FIXTURES}/t5`],
     ['fixtures/hf-reference/processors', `${FIXTURES}/processors`],
     ['models/tiny-llama-docs', BUNDLED_MODEL],
   ])('passes every check of %s', (_name, dir) => {
