@@ -12,6 +12,7 @@ import type { CreateModelOptions, ModelFamily, PretrainedModel } from './model-f
 import { phi3 } from './phi3/index.js';
 import { qwen2 } from './qwen2/index.js';
 import { qwen3 } from './qwen3/index.js';
+import { t5 } from './t5/index.js';
 import { transformer } from './transformer/index.js';
 
 /** Every family `fromPretrained` can build, by `model_type`. Adding a family: one import, one entry. */
@@ -26,6 +27,7 @@ export const MODEL_FAMILIES: readonly ModelFamily[] = [
   qwen3,
   gptNeox,
   phi3,
+  t5,
 ];
 
 /** A `model_type` no registered family handles; the message lists the supported ones. */

@@ -61,6 +61,7 @@ export {
   type Seq2SeqForwardInput,
   type Seq2SeqForwardOutput,
 } from './seq2seq-lm.js';
+export * from './t5/index.js';
 export {
   type DecodeOptions,
   type EncodeOptions,

@@ -183,6 +183,20 @@ const RANDOM_CONFIG: Record<string, (random: SeededRandom) => RawConfig> = {
       tie_word_embeddings: maybe(random),
     };
   },
+  t5: (random) => ({
+    model_type: 't5',
+    vocab_size: between(random, 3, 60),
+    d_model: between(random, 1, 12),
+    d_kv: between(random, 1, 5),
+    num_heads: between(random, 1, 3),
+    d_ff: between(random, 1, 20),
+    num_layers: between(random, 1, 3),
+    num_decoder_layers: pick(random, [null, 1, 2, 3]),
+    relative_attention_num_buckets: between(random, 4, 12),
+    relative_attention_max_distance: between(random, 7, 40),
+    feed_forward_proj: pick(random, ['relu', 'gated-gelu']),
+    tie_word_embeddings: maybe(random),
+  }),
 };
 
 function llamaLike(random: SeededRandom, modelType: string): RawConfig {

@@ -33,6 +33,7 @@ describe('tsformer check-parity on the reference folders', () => {
     ['fixtures/hf-reference/bart', `${FIXTURES}/bart`],
     ['fixtures/hf-reference/marian', `${FIXTURES}/marian`],
     ['fixtures/hf-reference/phi3', `${FIXTURES}/phi3`],
+    ['fixtures/hf-reference/t5', `${FIXTURES}/t5`],
     ['fixtures/hf-reference/processors', `${FIXTURES}/processors`],
     ['models/tiny-llama-docs', BUNDLED_MODEL],
   ])('passes every check of %s', (_name, dir) => {
