@@ -1,6 +1,7 @@
 import { TsformerError } from '@tsformer/core-tensor';
 import { bart } from './bart/index.js';
 import type { RawConfig } from './config-fields.js';
+import { gemma } from './gemma/index.js';
 import { generationDefaults } from './generation-defaults.js';
 import { gpt2 } from './gpt2/index.js';
 import { llama } from './llama/index.js';
@@ -17,6 +18,7 @@ export const MODEL_FAMILIES: readonly ModelFamily[] = [
   llama,
   qwen2,
   mistral,
+  gemma,
   bart,
   marian,
   transformer,

@@ -31,6 +31,7 @@ export {
   fromPretrained,
   type Pretrained,
 } from './from-pretrained.js';
+export * from './gemma/index.js';
 export { generationDefaults } from './generation-defaults.js';
 export * from './gpt2/index.js';
 export { createLayerCaches } from './layer-caches.js';

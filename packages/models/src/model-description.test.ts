@@ -123,6 +123,7 @@ const RANDOM_CONFIG: Record<string, (random: SeededRandom) => RawConfig> = {
     max_window_layers: between(random, 0, 3),
   }),
   mistral: (random) => ({ ...llamaLike(random, 'mistral'), sliding_window: pick(random, [null, 8]) }),
+  gemma: (random) => llamaLike(random, 'gemma'),
   bart: (random) => ({
     ...bartLike(random, 'bart'),
     normalize_before: maybe(random),
