@@ -51,7 +51,7 @@ describe('the family registry', () => {
   it('names the supported model types for an unknown or missing model_type', () => {
     expect(() => getModelFamily('gpt_neox')).toThrow(UnknownModelTypeError);
     expect(() => getModelFamily('gpt_neox')).toThrow(
-      /unknown model_type "gpt_neox"; supported model types: gpt2, llama, qwen2, mistral, gemma, bart, marian, transformer/,
+      /unknown model_type "gpt_neox"; supported model types: gpt2, llama, qwen2, mistral, gemma, gemma2, bart, marian, transformer/,
     );
     expect(() => createModelFromConfig({ hidden_size: 8 })).toThrow(/config.json has no model_type/);
   });

@@ -2,6 +2,7 @@ import { TsformerError } from '@tsformer/core-tensor';
 import { bart } from './bart/index.js';
 import type { RawConfig } from './config-fields.js';
 import { gemma } from './gemma/index.js';
+import { gemma2 } from './gemma2/index.js';
 import { generationDefaults } from './generation-defaults.js';
 import { gpt2 } from './gpt2/index.js';
 import { llama } from './llama/index.js';
@@ -19,6 +20,7 @@ export const MODEL_FAMILIES: readonly ModelFamily[] = [
   qwen2,
   mistral,
   gemma,
+  gemma2,
   bart,
   marian,
   transformer,

@@ -32,6 +32,7 @@ export {
   type Pretrained,
 } from './from-pretrained.js';
 export * from './gemma/index.js';
+export * from './gemma2/index.js';
 export { generationDefaults } from './generation-defaults.js';
 export * from './gpt2/index.js';
 export { createLayerCaches } from './layer-caches.js';

@@ -1,6 +1,6 @@
 // Every family and every skeleton class is reachable the way users import them: from `@tsformer/models`.
 import * as models from '@tsformer/models';
-import { bart, gemma, gpt2, llama, marian, mistral, qwen2, transformer } from '@tsformer/models';
+import { bart, gemma, gemma2, gpt2, llama, marian, mistral, qwen2, transformer } from '@tsformer/models';
 import { describe, expect, it } from 'vitest';
 import { MODEL_FAMILIES } from './auto.js';
 
@@ -14,13 +14,14 @@ describe('the @tsformer/models entry', () => {
   });
 
   it('exports each family by name', () => {
-    const named = [gpt2, llama, qwen2, mistral, gemma, bart, marian, transformer];
+    const named = [gpt2, llama, qwen2, mistral, gemma, gemma2, bart, marian, transformer];
     expect(named.map((family) => family.modelType)).toEqual([
       'gpt2',
       'llama',
       'qwen2',
       'mistral',
       'gemma',
+      'gemma2',
       'bart',
       'marian',
       'transformer',

@@ -1,4 +1,4 @@
-// Reading the Hugging Face reference fixtures of the decoder-only families (gpt2, llama, tiny-llama-docs).
+// Reading the Hugging Face reference fixtures of the decoder-only families (gpt2, llama, gemma2, tiny-llama-docs).
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
@@ -12,6 +12,7 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const DECODER_FIXTURES = {
   gpt2: `${ROOT}fixtures/hf-reference/gpt2`,
   llama: `${ROOT}fixtures/hf-reference/llama`,
+  gemma2: `${ROOT}fixtures/hf-reference/gemma2`,
   'tiny-llama-docs': `${ROOT}models/tiny-llama-docs`,
 } as const;
 

@@ -28,6 +28,7 @@ describe('tsformer check-parity on the reference folders', () => {
   it.each([
     ['fixtures/hf-reference/gpt2', `${FIXTURES}/gpt2`],
     ['fixtures/hf-reference/llama', `${FIXTURES}/llama`],
+    ['fixtures/hf-reference/gemma2', `${FIXTURES}/gemma2`],
     ['fixtures/hf-reference/bart', `${FIXTURES}/bart`],
     ['fixtures/hf-reference/marian', `${FIXTURES}/marian`],
     ['fixtures/hf-reference/processors', `${FIXTURES}/processors`],
