@@ -1,6 +1,8 @@
 import { TsformerError } from '@tsformer/core-tensor';
 import { bart } from './bart/index.js';
 import type { RawConfig } from './config-fields.js';
+import { gemma } from './gemma/index.js';
+import { gemma2 } from './gemma2/index.js';
 import { generationDefaults } from './generation-defaults.js';
 import { gptNeox } from './gpt_neox/index.js';
 import { gpt2 } from './gpt2/index.js';
@@ -21,6 +23,8 @@ export const MODEL_FAMILIES: readonly ModelFamily[] = [
   llama,
   qwen2,
   mistral,
+  gemma,
+  gemma2,
   bart,
   marian,
   transformer,

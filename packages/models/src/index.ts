@@ -31,6 +31,8 @@ export {
   fromPretrained,
   type Pretrained,
 } from './from-pretrained.js';
+export * from './gemma/index.js';
+export * from './gemma2/index.js';
 export { generationDefaults } from './generation-defaults.js';
 export * from './gpt_neox/index.js';
 export * from './gpt2/index.js';

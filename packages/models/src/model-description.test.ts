@@ -153,6 +153,8 @@ const RANDOM_CONFIG: Record<string, (random: SeededRandom) => RawConfig> = {
     pad_token_id: 0,
     sliding_window: pick(random, [null, 8]),
   }),
+  gemma: (random) => llamaLike(random, 'gemma'),
+  gemma2: (random) => ({ ...llamaLike(random, 'gemma2'), sliding_window: between(random, 1, 16) }),
   bart: (random) => ({
     ...bartLike(random, 'bart'),
     normalize_before: maybe(random),

@@ -1,6 +1,20 @@
 // Every family and every skeleton class is reachable the way users import them: from `@tsformer/models`.
 import * as models from '@tsformer/models';
-import { bart, gpt2, llama, marian, mistral, qwen2, qwen3, transformer } from '@tsformer/models';
+import {
+  bart,
+  gemma,
+  gemma2,
+  gpt2,
+  gptNeox,
+  llama,
+  marian,
+  mistral,
+  phi3,
+  qwen2,
+  qwen3,
+  t5,
+  transformer,
+} from '@tsformer/models';
 import { describe, expect, it } from 'vitest';
 import { MODEL_FAMILIES } from './auto.js';
 
@@ -14,16 +28,35 @@ describe('the @tsformer/models entry', () => {
   });
 
   it('exports each family by name', () => {
-    const named = [gpt2, llama, qwen2, mistral, bart, marian, transformer, qwen3];
+    const named = [
+      gpt2,
+      llama,
+      qwen2,
+      mistral,
+      gemma,
+      gemma2,
+      bart,
+      marian,
+      transformer,
+      qwen3,
+      gptNeox,
+      phi3,
+      t5,
+    ];
     expect(named.map((family) => family.modelType)).toEqual([
       'gpt2',
       'llama',
       'qwen2',
       'mistral',
+      'gemma',
+      'gemma2',
       'bart',
       'marian',
       'transformer',
       'qwen3',
+      'gpt_neox',
+      'phi3',
+      't5',
     ]);
   });
 

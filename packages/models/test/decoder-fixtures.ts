@@ -1,4 +1,4 @@
-// Reading the Hugging Face reference fixtures of the decoder-only families (gpt2, llama, qwen3, gpt_neox, phi3, tiny-llama-docs).
+// Reading the Hugging Face reference fixtures of the decoder-only families (gpt2, llama, qwen3, gpt_neox, phi3, gemma2, tiny-llama-docs).
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
@@ -15,6 +15,7 @@ export const DECODER_FIXTURES = {
   qwen3: `${ROOT}fixtures/hf-reference/qwen3`,
   gpt_neox: `${ROOT}fixtures/hf-reference/gpt_neox`,
   phi3: `${ROOT}fixtures/hf-reference/phi3`,
+  gemma2: `${ROOT}fixtures/hf-reference/gemma2`,
   'tiny-llama-docs': `${ROOT}models/tiny-llama-docs`,
 } as const;
 

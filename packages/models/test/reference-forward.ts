@@ -25,6 +25,10 @@ export interface ReferenceLlama {
   /** Per layer, or null for full attention. */
   slidingWindows?: (number | null)[];
   activation?: (x: number) => number;
+  /** Multiplier of the scores (default 1/√headDim). */
+  scale?: number;
+  /** Soft cap of the scaled scores (none by default). */
+  softcap?: number;
   rotate: (vector: number[], position: number) => number[];
 }
 
@@ -67,7 +71,8 @@ export function referenceLlamaLogits(
       heads: spec.heads,
       kvHeads: spec.kvHeads,
       headDim: spec.headDim,
-      scale: 1 / Math.sqrt(spec.headDim),
+      scale: spec.scale ?? 1 / Math.sqrt(spec.headDim),
+      softcap: spec.softcap,
       slidingWindow: spec.slidingWindows?.[layer] ?? null,
       rotate: spec.rotate,
     });

@@ -30,6 +30,7 @@ describe('tsformer check-parity on the reference folders', () => {
     ['fixtures/hf-reference/llama', `${FIXTURES}/llama`],
     ['fixtures/hf-reference/qwen3', `${FIXTURES}/qwen3`],
     ['fixtures/hf-reference/gpt_neox', `${FIXTURES}/gpt_neox`],
+    ['fixtures/hf-reference/gemma2', `${FIXTURES}/gemma2`],
     ['fixtures/hf-reference/bart', `${FIXTURES}/bart`],
     ['fixtures/hf-reference/marian', `${FIXTURES}/marian`],
     ['fixtures/hf-reference/phi3', `${FIXTURES}/phi3`],

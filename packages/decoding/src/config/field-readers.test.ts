@@ -30,6 +30,10 @@ describe('generation field readers (on the config-field kit)', () => {
     );
     expect(() => positiveNumber(Number.NaN, topP)).toThrow('must be a positive number, got NaN');
     expect(() => cacheImplementation('paged', topP)).toThrow('must be "dynamic" or "static", got "paged"');
+    for (const alias of ['hybrid', 'hybrid_chunked', 'sliding_window']) {
+      expect(cacheImplementation(alias, topP)).toBe('static'); // HF 5's deprecated names of a static cache
+    }
+    expect(cacheImplementation('dynamic', topP)).toBe('dynamic');
     expect(earlyStopping('never', topP)).toBe('never');
     expect(() => earlyStopping('always', topP)).toThrow('must be true, false or "never"');
   });

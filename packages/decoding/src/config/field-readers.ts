@@ -75,9 +75,18 @@ export const boolean: FieldReader<boolean> = ruled(fieldRules.boolean);
 
 export const earlyStopping: FieldReader<boolean | 'never'> = ruled(fieldRules.oneOf([true, false, 'never']));
 
-export const cacheImplementation: FieldReader<CacheImplementation> = ruled(
-  fieldRules.oneOf(['dynamic', 'static']),
-);
+/**
+ * Older names of a static cache whose layers follow the model's (a sliding-window cache for each
+ * sliding layer), which transformers 5 still reads as `static`: Gemma 2's generation_config.json says
+ * `"hybrid"`.
+ */
+const STATIC_CACHE_ALIASES: readonly unknown[] = ['hybrid', 'hybrid_chunked', 'sliding_window'];
+
+const cacheImplementationName = ruled(fieldRules.oneOf(['dynamic', 'static']));
+
+/** `dynamic` or `static` (an older alias of `static` is read as `static`). */
+export const cacheImplementation: FieldReader<CacheImplementation> = (value, field) =>
+  STATIC_CACHE_ALIASES.includes(value) ? 'static' : cacheImplementationName(value, field);
 
 export const tokenId: FieldReader<number> = ruled(id);
 

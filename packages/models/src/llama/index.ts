@@ -13,7 +13,13 @@ export {
   resolveLlamaConfig,
 } from './llama-config.js';
 export { describeLlama } from './llama-describe.js';
-export { LlamaAttention, LlamaDecoderLayer, LlamaForCausalLM, LlamaModel } from './llama-model.js';
+export {
+  LlamaAttention,
+  type LlamaAttentionScoring,
+  LlamaDecoderLayer,
+  LlamaForCausalLM,
+  LlamaModel,
+} from './llama-model.js';
 export { llamaCheckpointName, loadLlamaWeights } from './llama-weights.js';
 
 /** Llama (`model_type: "llama"`): `LlamaForCausalLM`. */

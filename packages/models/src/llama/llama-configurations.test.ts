@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { RopeConfigError } from '@tsformer/attention';
+import { type AttentionImplementation, RopeConfigError } from '@tsformer/attention';
 import { openSafetensorsBytes, serializeSafetensors, useBackend } from '@tsformer/core-tensor';
 import { assertClose, expectNoLeak } from '@tsformer/core-tensor/testing';
 import {
@@ -14,8 +14,16 @@ import { type ReferenceLlama, referenceLlamaLogits } from '../../test/reference-
 import { ConfigFieldError, type RawConfig } from '../config-fields.js';
 import { resolveMistralConfig } from '../mistral/mistral-config.js';
 import { resolveQwen2Config } from '../qwen2/qwen2-config.js';
+import type { RotaryAngles } from '../rotary-layer-stack.js';
+import type { SelfAttention } from '../self-attention.js';
 import { type LlamaConfig, resolveLlamaConfig } from './llama-config.js';
-import { LlamaForCausalLM } from './llama-model.js';
+import {
+  LlamaAttention,
+  type LlamaAttentionScoring,
+  LlamaDecoderLayer,
+  LlamaForCausalLM,
+  LlamaModel,
+} from './llama-model.js';
 import { loadLlamaWeights } from './llama-weights.js';
 
 beforeAll(async () => {
@@ -108,6 +116,46 @@ describe('Llama configurations against a float64 reference', () => {
       const gelu = (x: number) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3)));
       const expected = referenceLlamaLogits({ ...specOf(config), activation: gelu }, checkpoint, prompt);
       assertClose(logits.flat(), expected.flat(), 1e-4, 'logits');
+    });
+  });
+
+  it('a Llama-like family changes the attention scale and soft-caps the scores through the hooks', async () => {
+    const scoring = { scale: 0.3, softcap: 1.5 };
+    /** Llama whose attention scores with `scoring`, built the way a Llama-like family is (Gemma 2). */
+    class ScoredLayer extends LlamaDecoderLayer {
+      protected override createAttention(
+        config: LlamaConfig,
+        layerIndex: number,
+        attention: AttentionImplementation,
+      ): SelfAttention<RotaryAngles> {
+        return new LlamaAttention(config, layerIndex, attention, scoring satisfies LlamaAttentionScoring);
+      }
+    }
+    class ScoredModel extends LlamaModel {
+      protected override createLayer(
+        config: LlamaConfig,
+        layerIndex: number,
+        attention: AttentionImplementation,
+      ) {
+        return new ScoredLayer(config, layerIndex, attention);
+      }
+    }
+    class ScoredForCausalLM extends LlamaForCausalLM {
+      protected override createModel(config: LlamaConfig, attention: AttentionImplementation): LlamaModel {
+        return new ScoredModel(config, attention);
+      }
+    }
+    await expectNoLeak(() => {
+      const config = resolveLlamaConfig(tiny);
+      const model = new ScoredForCausalLM(config);
+      expect(model.model.layers.items.map(({ selfAttention }) => selfAttention.softcap)).toEqual([1.5, 1.5]);
+      const checkpoint = randomCheckpoint(model, 10);
+      const logits = logitsOf(model, prompt);
+      model.dispose();
+      const expected = referenceLlamaLogits({ ...specOf(config), ...scoring }, checkpoint, prompt);
+      assertClose(logits.flat(), expected.flat(), 1e-4, 'logits');
+      const unscored = referenceLlamaLogits(specOf(config), checkpoint, prompt);
+      expect(Math.abs(unscored[4]![0]! - logits[4]![0]!)).toBeGreaterThan(1e-3); // the scoring matters
     });
   });
 

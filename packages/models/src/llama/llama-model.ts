@@ -13,13 +13,20 @@ import type { ForwardStep } from '../forward-step.js';
 import { type LayerOutput, StackLayer } from '../layer-stack.js';
 import type { CreateModelOptions } from '../model-family.js';
 import { type RotaryAngles, RotaryLayerStack, rotateQueryKey } from '../rotary-layer-stack.js';
-import { SelfAttention } from '../self-attention.js';
+import { SelfAttention, type SelfAttentionOptions } from '../self-attention.js';
 import type { LlamaConfig } from './llama-config.js';
+
+/**
+ * What a Llama-like family changes in the scores of Llama's attention: the scale (Gemma 2's
+ * `query_pre_attn_scalar^-0.5`) and a logit soft cap (Gemma 2's `attn_logit_softcapping`).
+ */
+export type LlamaAttentionScoring = Partial<Pick<SelfAttentionOptions, 'scale' | 'softcap'>>;
 
 /**
  * Llama self-attention with grouped-query heads: separate q/k/v projections (biases per the config:
  * Llama's `attention_bias`, Qwen2's q/k/v biases), RoPE on queries and keys, scores scaled by
- * 1/√headDim, an optional sliding window (Mistral, Qwen2's upper layers), `o_proj` back.
+ * 1/√headDim (or `scoring.scale`, soft-capped by `scoring.softcap`), an optional sliding window
+ * (Mistral, Qwen2's upper layers), `o_proj` back.
  */
 export class LlamaAttention extends SelfAttention<RotaryAngles> {
   readonly qProj: Linear;
@@ -27,7 +34,12 @@ export class LlamaAttention extends SelfAttention<RotaryAngles> {
   readonly vProj: Linear;
   readonly oProj: Linear;
 
-  constructor(config: LlamaConfig, layerIndex: number, attention: AttentionImplementation) {
+  constructor(
+    config: LlamaConfig,
+    layerIndex: number,
+    attention: AttentionImplementation,
+    scoring: LlamaAttentionScoring = {},
+  ) {
     const { hiddenSize, numAttentionHeads, numKeyValueHeads, headDim, queryKeyValueBias: bias } = config;
     super({
       attention,
@@ -35,7 +47,8 @@ export class LlamaAttention extends SelfAttention<RotaryAngles> {
       numHeads: numAttentionHeads,
       numKeyValueHeads,
       headDim,
-      scale: 1 / Math.sqrt(headDim),
+      scale: scoring.scale ?? 1 / Math.sqrt(headDim),
+      softcap: scoring.softcap ?? null,
       dropout: config.attentionDropout,
       slidingWindow: config.slidingWindows[layerIndex] ?? null,
     });
