@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { type AttentionImplementation, getAttentionImplementation } from '@tsformer/attention';
 import { type DecoderCache, DynamicCache, StaticCache } from '@tsformer/cache';
 import { Module, ModuleList, type Parameter, TsformerError } from '@tsformer/core-tensor';
-import type { CacheImplementation } from '@tsformer/decoding';
+import type { CacheImplementation, PositionLimit } from '@tsformer/decoding';
 import {
   Conv1D,
   Dropout,
@@ -183,12 +183,15 @@ export class GPT2Model extends Module {
 export class GPT2LMHeadModel extends PretrainedCausalLM<GPT2Config> {
   readonly transformer: GPT2Model;
   readonly lmHead: Linear;
+  // Stand-in until the skeleton's base classes report it (issue 10 item 7).
+  readonly positionLimit: PositionLimit;
 
   constructor(
     config: GPT2Config,
     private readonly options: CreateModelOptions = {},
   ) {
     super(config, options);
+    this.positionLimit = { maxPositions: config.maxPositionEmbeddings, kind: 'learned' };
     const attention = getAttentionImplementation(options.attentionImplementation ?? 'eager');
     this.transformer = this.register('transformer', new GPT2Model(config, attention));
     this.lmHead = this.register(

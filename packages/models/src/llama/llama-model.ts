@@ -20,7 +20,7 @@ import {
   ModuleList,
   type WeightSource,
 } from '@tsformer/core-tensor';
-import type { CacheImplementation } from '@tsformer/decoding';
+import type { CacheImplementation, PositionLimit } from '@tsformer/decoding';
 import { Embedding, GatedMLP, Linear, RMSNorm } from '@tsformer/layers';
 import {
   type CausalLMForwardOptions,
@@ -207,9 +207,12 @@ export class LlamaModel extends Module {
 export class LlamaForCausalLM extends PretrainedCausalLM<LlamaConfig> {
   readonly model: LlamaModel;
   readonly lmHead: Linear;
+  // Stand-in until the skeleton's base classes report it (issue 10 item 7).
+  readonly positionLimit: PositionLimit;
 
   constructor(config: LlamaConfig, options: CreateModelOptions = {}) {
     super(config, options);
+    this.positionLimit = { maxPositions: config.maxPositionEmbeddings, kind: 'extrapolating' };
     const attention = getAttentionImplementation(options.attentionImplementation ?? 'eager');
     this.model = this.register('model', new LlamaModel(config, attention));
     this.lmHead = this.register(
