@@ -88,7 +88,7 @@ describe('resolveGenerationConfig', () => {
       earlyStopping: false,
       numReturnSequences: 1,
       eosTokenId: undefined,
-      prefillChunkSize: 512,
+      prefillChunkSize: 256,
     });
   });
 

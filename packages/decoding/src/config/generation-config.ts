@@ -22,7 +22,7 @@ import {
 import type { GenerationConfig, GenerationOptions } from './generation-options.js';
 
 /** Prompt tokens fed per prefill chunk unless a layer says otherwise (Hugging Face: one pass). */
-export const DEFAULT_PREFILL_CHUNK_SIZE = 512;
+export const DEFAULT_PREFILL_CHUNK_SIZE = 256;
 
 type FieldTable = {
   readonly [K in keyof GenerationOptions]-?: readonly [hf: string, read: FieldReader<unknown>];

@@ -26,7 +26,7 @@ export interface GenerationOptions {
   cacheImplementation?: CacheImplementation | null;
   /**
    * A long prompt is fed to the cache this many tokens at a time, so that memory stays bounded (the
-   * attention scores of one chunk, not of the whole prompt). Default 512; Hugging Face's default is
+   * attention scores of one chunk, not of the whole prompt). Default 256; Hugging Face's default is
    * one pass (`None`). The result is the same either way.
    */
   prefillChunkSize?: number | null;
