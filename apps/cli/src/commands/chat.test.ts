@@ -159,6 +159,26 @@ describe('tsformer chat at the context limit', () => {
     expect(run.stderr.match(/^tsformer: warning: .*rotary positions extrapolate/gm)).toHaveLength(1);
   });
 
+  it('bounds replies by new tokens even when generation_config.json sets max_length', () => {
+    const folder = mkdtempSync(join(tmpdir(), 'tsformer-chat-length-'));
+    try {
+      for (const file of readdirSync(BUNDLED_MODEL)) {
+        if (file !== 'generation_config.json') symlinkSync(join(BUNDLED_MODEL, file), join(folder, file));
+      }
+      writeFileSync(
+        join(folder, 'generation_config.json'),
+        JSON.stringify({ eos_token_id: 0, max_length: 30 }),
+      );
+      const turns = chatTurns(
+        ['--model', folder, '--min-new-tokens', '64'],
+        ['Return the number of', 'Compute'],
+      );
+      expect(turns.map((turn) => turn.newTokens)).toEqual([64, 64]);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+
   it('refuses a context past a learned table, one with no room for a reply, and --max-length', () => {
     const gpt2 = runCli(['chat', '--model', `${FIXTURES}/gpt2`, '--max-context', '65']);
     expect(gpt2.status).toBe(2);

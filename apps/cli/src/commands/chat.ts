@@ -20,7 +20,12 @@ import {
   type GenerationFlagValues,
   generationOptionsFromFlags,
 } from '../generation-flags.js';
-import { type CheckedGeneration, checkGenerationOptions, checkTokenIds } from '../generation-setup.js';
+import {
+  type CheckedGeneration,
+  checkGenerationOptions,
+  checkTokenIds,
+  DEFAULT_MAX_NEW_TOKENS,
+} from '../generation-setup.js';
 import {
   DEFAULT_MODEL_DIR,
   type LoadedModel,
@@ -127,8 +132,8 @@ function positionLimitOf(loaded: LoadedModel): PositionLimit {
 
 /**
  * The context is `--max-context`, by default the model's positions; past a learned table there is
- * nothing to read, so it cannot be larger then. Replies take up to `--max-new-tokens` (64 by
- * default), which must leave room for a message.
+ * nothing to read, so it cannot be larger then. Replies take up to `--max-new-tokens` (64 unless
+ * generation_config.json sets max_new_tokens), which must leave room for a message.
  */
 function chatLimits(
   positions: PositionLimit,
@@ -141,7 +146,8 @@ function chatLimits(
       `--max-context ${contextTokens} is more than the model's ${positions.maxPositions} positions (a learned position table)`,
     );
   }
-  const replyTokens = generation.resolved.maxNewTokens ?? generation.commandLine.maxNewTokens!;
+  // A max_length of generation_config.json does not bound chat replies (each one is new tokens).
+  const replyTokens = generation.resolved.maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS;
   if (replyTokens >= contextTokens) {
     throw new UsageError(
       `a context of ${contextTokens} tokens leaves no room for a message beside a reply of up to ${replyTokens} (--max-new-tokens)`,
