@@ -21,6 +21,9 @@ import {
 } from './field-readers.js';
 import type { GenerationConfig, GenerationOptions } from './generation-options.js';
 
+/** Prompt tokens fed per prefill chunk unless a layer says otherwise (Hugging Face: one pass). */
+export const DEFAULT_PREFILL_CHUNK_SIZE = 256;
+
 type FieldTable = {
   readonly [K in keyof GenerationOptions]-?: readonly [hf: string, read: FieldReader<unknown>];
 };
@@ -38,6 +41,7 @@ const FIELDS: FieldTable = {
   numBeams: ['num_beams', integerAtLeast(1)],
   useCache: ['use_cache', boolean],
   cacheImplementation: ['cache_implementation', cacheImplementation],
+  prefillChunkSize: ['prefill_chunk_size', integerAtLeast(1)],
   temperature: ['temperature', finiteNumber],
   topK: ['top_k', integerAtLeast(0)],
   topP: ['top_p', numberInRange(0, 1, { min: true })],
@@ -87,7 +91,8 @@ const UNSUPPORTED: Readonly<Record<string, (value: unknown) => boolean>> = {
 
 const OPTION_NAMES = Object.keys(FIELDS) as (keyof GenerationOptions)[];
 
-function fieldName(option: keyof GenerationOptions): FieldName {
+/** A generation option by both of its names: camelCase and Hugging Face's snake_case. */
+export function fieldName(option: keyof GenerationOptions): FieldName {
   return { option, hf: FIELDS[option][0] };
 }
 
@@ -161,6 +166,7 @@ export function resolveGenerationConfig(
     numBeams: get('numBeams', 1),
     useCache: get('useCache', true),
     cacheImplementation: get('cacheImplementation', 'dynamic'),
+    prefillChunkSize: get('prefillChunkSize', DEFAULT_PREFILL_CHUNK_SIZE),
     temperature: get('temperature', 1),
     topK: get('topK', 50),
     topP: get('topP', 1),

@@ -202,6 +202,7 @@ export class LlamaForCausalLM extends PretrainedCausalLM<LlamaConfig> {
 
   constructor(config: LlamaConfig, options: CreateModelOptions = {}) {
     super(config, options);
+    this.positionLimit = { maxPositions: config.maxPositionEmbeddings, kind: 'extrapolating' };
     const attention = getAttentionImplementation(options.attentionImplementation ?? 'eager');
     this.model = this.register('model', this.createModel(config, attention));
     this.lmHead = this.register(
@@ -211,7 +212,6 @@ export class LlamaForCausalLM extends PretrainedCausalLM<LlamaConfig> {
         sharedWeight: config.tieWordEmbeddings ? this.model.embedTokens.weight : undefined,
       }),
     );
-    this.positionLimit = { maxPositions: config.maxPositionEmbeddings, kind: 'extrapolating' };
   }
 
   get trunk(): LlamaModel {
