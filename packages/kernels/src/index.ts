@@ -1,6 +1,7 @@
 export { KernelArgumentError, KernelPoolError } from './kernel-errors.js';
 export { KernelPool, type KernelPoolOptions } from './kernel-pool.js';
 export { compileKernelsModule } from './kernels-module.js';
+export { DEFAULT_SKINNY_ROWS, type LinearForwardOptions, linearForward } from './linear-forward.js';
 export {
   PackedWeight,
   type PackOptions,

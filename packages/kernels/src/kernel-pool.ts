@@ -68,7 +68,15 @@ export class KernelPool {
     const workers: PoolThread[] = [];
     for (let thread = 1; thread < threads; thread++) {
       workers.push(
-        startPoolThread({ module, memory: heap.memory, control: control.buffer, thread, spinIterations }),
+        startPoolThread({
+          module,
+          memory: heap.memory,
+          control: control.buffer,
+          thread,
+          spinIterations,
+          slots: CONTROL,
+          kernelExports: KERNEL_EXPORTS,
+        }),
       );
     }
     return new KernelPool(heap, threads, kernels, workers, control, spinIterations);

@@ -5,6 +5,7 @@ import type { KernelPool } from './kernel-pool.js';
 import {
   bf16BitsToFloat32,
   float32ToBf16Bits,
+  float32ToFp16Bits,
   fp16BitsToFloat32,
   PACKED_DTYPE_BYTES,
   PANEL_COLUMNS,
@@ -23,8 +24,8 @@ export type RawWeight =
 
 export interface PackOptions {
   /**
-   * The packed element type; default the source's. Widening (bf16/fp16 → fp32) is exact; fp32 → bf16
-   * rounds to nearest even and anything → int8 quantizes per output column: both change the results
+   * The packed element type; default the source's. Widening (bf16/fp16 → fp32) is exact; fp32 →
+   * bf16/fp16 rounds to nearest even and anything → int8 quantizes per output column: both change the results
    * and are opt-in.
    */
   dtype?: PackedDtype;
@@ -107,6 +108,8 @@ export function packWeight(pool: KernelPool, raw: RawWeight, options: PackOption
     packPanels(float32ToBf16Bits(raw.data), new Uint16Array(buffer, offset, count), layout);
   } else if (dtype === 'fp16' && raw.dtype === 'fp16') {
     packPanels(raw.data, new Uint16Array(buffer, offset, count), layout);
+  } else if (dtype === 'fp16' && raw.dtype === 'fp32') {
+    packPanels(float32ToFp16Bits(raw.data), new Uint16Array(buffer, offset, count), layout);
   } else {
     heap.release(offset);
     throw new KernelArgumentError(`packWeight: ${raw.dtype} weights cannot be packed as ${dtype}`);

@@ -39,4 +39,7 @@ export interface WorkerStart {
   thread: number;
   /** Times a worker polls for the next task before it sleeps in Atomics.wait. */
   spinIterations: number;
+  /** CONTROL and KERNEL_EXPORTS, passed along because the worker's code can import nothing. */
+  slots: typeof CONTROL;
+  kernelExports: readonly string[];
 }

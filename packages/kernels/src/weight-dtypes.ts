@@ -25,6 +25,33 @@ export function float32ToBf16Bits(values: Float32Array): Uint16Array {
   return out;
 }
 
+/** float32 → fp16 bits, rounded to nearest, ties to even; overflow → ±inf, NaN stays NaN. */
+export function float32ToFp16Bits(values: Float32Array): Uint16Array {
+  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  const out = new Uint16Array(values.length);
+  for (let i = 0; i < bits.length; i++) out[i] = float32BitsToFp16(bits[i]!);
+  return out;
+}
+
+function float32BitsToFp16(b: number): number {
+  const sign = (b >>> 16) & 0x8000;
+  const exponent = (b >>> 23) & 0xff;
+  const mantissa = b & 0x7fffff;
+  if (exponent === 0xff) return sign | 0x7c00 | (mantissa === 0 ? 0 : 0x200);
+  const e = exponent - 112; // rebias 127 → 15
+  if (e >= 31) return sign | 0x7c00;
+  // Keep the top bits of the (implicit-1) mantissa: 10 for a normal, fewer for a subnormal; round the
+  // dropped bits to nearest even (a carry may roll into the exponent, up to infinity: correct).
+  const shift = e <= 0 ? 14 - e : 13;
+  if (shift > 24) return sign;
+  const full = e <= 0 ? mantissa | 0x800000 : mantissa;
+  let half = (e <= 0 ? 0 : e << 10) | (full >>> shift);
+  const dropped = full & ((1 << shift) - 1);
+  const halfway = 1 << (shift - 1);
+  if (dropped > halfway || (dropped === halfway && (half & 1) === 1)) half += 1;
+  return sign | half;
+}
+
 /** bf16 bits → float32 values (exact: bf16 is float32's upper half). */
 export function bf16BitsToFloat32(bits: Uint16Array): Float32Array {
   const wide = new Uint32Array(bits.length);
