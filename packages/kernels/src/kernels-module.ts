@@ -12,11 +12,6 @@ export function compileKernelsModule(): Promise<WebAssembly.Module> {
   return compiled;
 }
 
-/** Instance of the module on `memory`; its exports are the kernels (see assembly/skinny-matmul.ts). */
-export async function instantiateKernels(memory: WebAssembly.Memory): Promise<WebAssembly.Instance> {
-  return WebAssembly.instantiate(await compileKernelsModule(), { env: { memory } });
-}
-
 function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
   const binary = atob(text);
   const bytes = new Uint8Array(binary.length);
