@@ -9,7 +9,7 @@ export class TokenizerFileError extends TsformerError {
   override name = 'TokenizerFileError';
 
   constructor(
-    readonly file: string,
+    override readonly file: string,
     readonly field: string | undefined,
     detail: string,
   ) {
