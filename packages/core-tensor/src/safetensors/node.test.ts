@@ -263,7 +263,10 @@ describe('openSafetensors rejects broken paths, folders and indexes', () => {
       ['{"weight_map": {"w": ""}}', /tensor "w": the weight_map entry a string \(""\) is not a file name/],
       ['{"weight_map": {"w": "."}}', /tensor "w": the weight_map entry a string \("\."\) is not a file name/],
       ['{"weight_map": {"w": "../m.safetensors"}}', /tensor "w": the weight_map entry .* is not a file name/],
-      ['{"weight_map": {"w": {"a": [[[1]]]}}}', /tensor "w": the weight_map entry an object is not a file name/],
+      [
+        '{"weight_map": {"w": {"a": [[[1]]]}}}',
+        /tensor "w": the weight_map entry an object is not a file name/,
+      ],
       ['{"metadata": 1, "weight_map": {}}', /the index "metadata" is not an object/],
     ];
     for (const [i, [text, message]] of cases.entries()) {
