@@ -1,5 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { withFile } from '@tsformer/core-tensor';
 import {
   checkTokenIdRange,
   type GenerationConfig,
@@ -39,16 +40,23 @@ export async function checkGenerationOptions(
     () => false,
   );
   const generationJson = hasGenerationConfig ? await readJsonObject(generationPath) : undefined;
-  const defaults = generationDefaults(await readJsonObject(join(modelDir, 'config.json')), generationJson);
+  const configPath = join(modelDir, 'config.json');
+  const defaults = generationDefaults(await readJsonObject(configPath), generationJson, (name) =>
+    join(modelDir, name),
+  );
   const file =
     generationJson === undefined
       ? undefined
-      : { path: generationPath, options: parseGenerationConfig(generationJson, generationPath) };
+      : { path: generationPath, options: parseGenerationConfig(generationJson) };
   let resolved: GenerationConfig;
   try {
     resolved = resolveGenerationConfig(defaults, commandLine);
   } catch (error) {
-    throw asUsageError(error, commandLine);
+    const usage = asUsageError(error, commandLine);
+    if (usage !== error) throw usage;
+    // Not the command line's value: a combination the folder's files set (`do_sample` with a bad
+    // `temperature`), reported as an error of the file that holds the generation defaults.
+    rethrowAsErrorOf(file?.path ?? configPath, error);
   }
   if (resolved.maxLength !== undefined || resolved.maxNewTokens !== undefined)
     return { commandLine, resolved, file };
@@ -68,5 +76,13 @@ export function checkTokenIds(generation: CheckedGeneration, vocabSize: number):
   } catch (error) {
     throw asUsageError(error, generation.commandLine);
   }
-  if (generation.file) checkTokenIdRange(generation.file.options, vocabSize, generation.file.path);
+  const { file } = generation;
+  if (file) withFile(file.path, () => checkTokenIdRange(file.options, vocabSize));
+}
+
+/** Rethrows `error` naming `file` first, as `withFile` does for errors thrown while reading it. */
+function rethrowAsErrorOf(file: string, error: unknown): never {
+  return withFile(file, () => {
+    throw error;
+  });
 }

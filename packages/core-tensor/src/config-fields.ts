@@ -224,7 +224,7 @@ export interface ConfigFieldsOptions {
 /**
  * Typed readers of one JSON config's raw (snake_case) fields, shared by models (config.json),
  * attention (RoPE parameters) and decoding (generation_config.json). Each reader returns the field's
- * value, or `fallback` when the field is absent or null, and throws one typed error naming the source
+ * value, or `fallback` when the field is absent or null (a size: absent only), and throws one typed error naming the source
  * and the field otherwise. Values come back copied: nothing returned aliases the raw config.
  */
 export class ConfigFields {
@@ -283,9 +283,14 @@ export class ConfigFields {
     return this.read(field, rule, null);
   }
 
-  /** A size of `kind` (see `CONFIG_SIZE_LIMITS`). */
+  /**
+   * A size of `kind` (see `CONFIG_SIZE_LIMITS`), or `fallback` when absent. An explicit `null` is an
+   * error, not the default: Hugging Face passes `None` on to the model, which no size can be built
+   * from (a size that `None` derives, like `num_key_value_heads`, is read with `optionalSize`).
+   */
   size(field: string, kind: SizeKind, fallback: number): number {
-    return this.read(field, fieldRules.size(kind), fallback);
+    const rule = fieldRules.size(kind);
+    return this.raw[field] === null ? this.check(field, rule, null) : this.read(field, rule, fallback);
   }
 
   /** A size of `kind`, or null when absent or null (`head_dim`, `n_inner`). */

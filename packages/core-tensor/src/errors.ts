@@ -9,6 +9,11 @@ const ERROR_CLASSES = Symbol.for('tsformer.error');
 export class TsformerError extends Error {
   override name = 'TsformerError';
   declare readonly [ERROR_CLASSES]: readonly string[];
+  /**
+   * The file whose contents the error is about, when it was added by `withFile` (which also names it
+   * at the start of the message); errors that name their file themselves keep their own fields.
+   */
+  declare readonly file?: string;
 
   constructor(message?: string, options?: ErrorOptions) {
     super(message, options);

@@ -29,6 +29,7 @@ export {
   TsformerError,
   WeightLoadingError,
 } from './errors.js';
+export { withFile } from './file-context.js';
 export {
   type LoadWeightsOptions,
   type LoadWeightsReport,

@@ -71,6 +71,6 @@ describe('the family registry', () => {
     ]) {
       expect(supported.split(', ')).toContain(type);
     }
-    expect(() => createModelFromConfig({ hidden_size: 8 })).toThrow(/config.json has no model_type/);
+    expect(() => createModelFromConfig({ hidden_size: 8 })).toThrow(/model_type is missing/);
   });
 });

@@ -43,7 +43,7 @@ export class UnknownModelTypeError extends TsformerError {
   ) {
     super(
       modelType === undefined
-        ? `config.json has no model_type; supported model types: ${supported.join(', ')}`
+        ? `model_type is missing; supported model types: ${supported.join(', ')}`
         : `unknown model_type ${JSON.stringify(modelType)}; supported model types: ${supported.join(', ')}`,
     );
   }

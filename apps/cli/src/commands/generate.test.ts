@@ -184,7 +184,7 @@ describe('tsformer generate refuses what cannot work, up front', () => {
           expect(run.status).toBe(1);
           expect(run.stderr).toMatch(
             new RegExp(
-              `^tsformer: ${generationConfig}: \`${field}\` \\d+ is outside the 4096-token vocabulary\n$`,
+              `^tsformer: ${generationConfig}: \`\\w+\` \\(${field}\\) \\d+ is outside the 4096-token vocabulary\n$`,
             ),
           );
         }

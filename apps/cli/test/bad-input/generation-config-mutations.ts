@@ -36,7 +36,10 @@ export function generationConfigMutations(folder: SourceFolder): Mutation[] {
     );
   const outOfVocab = (field: string) => [
     set(field, vocabSize, reject(FILE, field), `${field} = vocab_size (${vocabSize})`),
-    set(field, -1),
+    // Hugging Face loads pad_token_id -1 without complaint (old LLaMA folders ship it), and so does
+    // decoding's generation config; it only fills the rows of a batch that finished, which a
+    // one-prompt `generate` never has.
+    set(field, -1, field === 'pad_token_id' ? either('baseline', FILE, field) : reject(FILE, field)),
     set(field, '1'),
     set(field, 1.5),
   ];

@@ -1,3 +1,4 @@
+import { describeFieldValue } from '@tsformer/core-tensor';
 import { GenerationConfigError } from '../errors.js';
 import {
   boolean,
@@ -100,20 +101,21 @@ export function fieldName(option: keyof GenerationOptions): FieldName {
  * Reads a generation_config.json (Hugging Face's snake_case keys) into camelCase options. Keys that
  * are not generation parameters (`transformers_version`, `_from_model_config`, output flags, ...) are
  * ignored; `null` stays `null` (it unsets the field, as `None` does). Throws GenerationConfigError on
- * a bad value or on a feature tsformer does not implement.
+ * a bad value or on a feature tsformer does not implement; the error names the field, and the caller
+ * that read the file names the file (`withFile(path, () => parseGenerationConfig(json))`).
  */
-export function parseGenerationConfig(raw: unknown, source = 'generation_config.json'): GenerationOptions {
+export function parseGenerationConfig(raw: unknown): GenerationOptions {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new GenerationConfigError('generationConfig', `${source} must hold a JSON object`);
+    throw new GenerationConfigError(
+      'generationConfig',
+      `a generation config must be a JSON object, got ${describeFieldValue(raw)}`,
+    );
   }
   const record = raw as Record<string, unknown>;
   for (const [key, isActive] of Object.entries(UNSUPPORTED)) {
     const value = record[key];
     if (value !== undefined && value !== null && isActive(value)) {
-      throw new GenerationConfigError(
-        key,
-        `${source}: \`${key}\` = ${JSON.stringify(value)} is not supported`,
-      );
+      throw new GenerationConfigError(key, `\`${key}\` = ${describeFieldValue(value)} is not supported`);
     }
   }
   const options: Record<string, unknown> = {};

@@ -1,3 +1,4 @@
+import { withFile } from '@tsformer/core-tensor';
 import { describe, expect, it } from 'vitest';
 import { GenerationConfigError } from '../errors.js';
 import { parseGenerationConfig, resolveGenerationConfig } from './generation-config.js';
@@ -39,11 +40,13 @@ describe('checkTokenIdRange', () => {
     }
   });
 
-  it('names the file and its snake_case field for a file layer', () => {
-    const fromFile = parseGenerationConfig({ eos_token_id: [0, 2048] }, 'gpt/generation_config.json');
-    const error = refusal(() => checkTokenIdRange(fromFile, VOCAB, 'gpt/generation_config.json'));
+  it('names the file when its reader adds it (withFile)', () => {
+    const fromFile = parseGenerationConfig({ eos_token_id: [0, 2048] });
+    const error = refusal(() =>
+      withFile('gpt/generation_config.json', () => checkTokenIdRange(fromFile, VOCAB)),
+    );
     expect(error.message).toBe(
-      'gpt/generation_config.json: `eos_token_id` 2048 is outside the 100-token vocabulary',
+      'gpt/generation_config.json: `eosTokenId` (eos_token_id) 2048 is outside the 100-token vocabulary',
     );
   });
 

@@ -25,18 +25,17 @@ function tokenIdsOf(options: GenerationOptions, option: (typeof TOKEN_ID_FIELDS)
 /**
  * Throws GenerationConfigError unless every token id in `options` (one layer, or a resolved config)
  * is below `vocabSize`: an id past the vocabulary would be embedded or scored out of range, or
- * silently never match. With `source` (a file) the message names the file and its snake_case field;
- * without, both spellings of the option. Values are expected to be valid otherwise (parsed or resolved).
+ * silently never match. The message names both spellings of the option (a caller checking a file's
+ * options names the file with `withFile`). Values are expected to be valid otherwise (parsed or resolved).
  */
-export function checkTokenIdRange(options: GenerationOptions, vocabSize: number, source?: string): void {
+export function checkTokenIdRange(options: GenerationOptions, vocabSize: number): void {
   for (const option of TOKEN_ID_FIELDS) {
     const outside = tokenIdsOf(options, option).filter((id) => id >= vocabSize);
     if (outside.length === 0) continue;
     const { hf } = fieldName(option);
-    const where = source === undefined ? `\`${option}\` (${hf})` : `${source}: \`${hf}\``;
     throw new GenerationConfigError(
       option,
-      `${where} ${[...new Set(outside)].join(', ')} is outside the ${vocabSize}-token vocabulary`,
+      `\`${option}\` (${hf}) ${[...new Set(outside)].join(', ')} is outside the ${vocabSize}-token vocabulary`,
     );
   }
 }

@@ -108,7 +108,7 @@ export function resolveGPT2Config(raw: GPT2RawConfig | RawConfig): GPT2Config {
     scaleAttentionWeights: fields.boolean('scale_attn_weights', true),
     scaleAttentionByInverseLayerIndex: fields.boolean('scale_attn_by_inverse_layer_idx', false),
     reorderAndUpcastAttention: fields.boolean('reorder_and_upcast_attn', false),
-    tieWordEmbeddings: fields.boolean('tie_word_embeddings', true),
+    tieWordEmbeddings: fields.tieWordEmbeddings(true),
     prunedHeads: readPrunedHeads(fields, numHiddenLayers, numAttentionHeads),
     bosTokenId: fields.tokenId('bos_token_id', 50256, vocabSize),
     eosTokenId: fields.tokenIds('eos_token_id', 50256, vocabSize),
