@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  CONFIG_SIZE_LIMITS,
-  ConfigFieldError,
-  ConfigFields,
-  describeFieldValue,
-  fieldRules,
-} from './config-fields.js';
-import { TsformerError } from './errors.js';
+import { CONFIG_SIZE_LIMITS, ConfigFields, describeFieldValue, fieldRules } from './config-fields.js';
+import { ConfigFieldError, TsformerError } from './errors.js';
 
 /** The error `run` throws (it must throw). */
 function errorOf(run: () => unknown): Error {

@@ -1,4 +1,4 @@
-import { TsformerError } from './errors.js';
+import { ConfigFieldError, type TsformerError } from './errors.js';
 
 /** A JSON config as a file holds it (config.json, generation_config.json): snake_case fields. */
 export type RawConfig = Readonly<Record<string, unknown>>;
@@ -28,23 +28,6 @@ export const CONFIG_SIZE_LIMITS = {
 
 /** What a size field measures, choosing its bound in `CONFIG_SIZE_LIMITS`. */
 export type SizeKind = keyof typeof CONFIG_SIZE_LIMITS;
-
-/**
- * A config field whose value cannot be used. The message is one line naming the source and the field:
- * `llama config: num_hidden_layers must be a positive integer up to 1024, got 10000000`.
- */
-export class ConfigFieldError extends TsformerError {
-  override name = 'ConfigFieldError';
-  constructor(
-    /** What was read: `llama config`, `generation_config.json`. */
-    readonly source: string,
-    /** The field at fault, dotted inside nested objects (`rope_scaling.factor`). */
-    readonly field: string,
-    problem: string,
-  ) {
-    super(`${source}: ${field} ${problem}`);
-  }
-}
 
 /**
  * What a field's value must be: a test and the words that complete "<field> must be …". Rules are

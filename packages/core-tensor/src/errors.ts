@@ -165,3 +165,20 @@ function listNames(names: readonly string[], limit = 12): string {
   const shown = names.slice(0, limit).join(', ');
   return names.length > limit ? `${shown}, … (${names.length - limit} more)` : shown;
 }
+
+/**
+ * A config field whose value cannot be used. The message is one line naming the source and the field:
+ * `llama config: num_hidden_layers must be a positive integer up to 1024, got 10000000`.
+ */
+export class ConfigFieldError extends TsformerError {
+  override name = 'ConfigFieldError';
+  constructor(
+    /** What was read: `llama config`, `generation_config.json`. */
+    readonly source: string,
+    /** The field at fault, dotted inside nested objects (`rope_scaling.factor`). */
+    readonly field: string,
+    problem: string,
+  ) {
+    super(`${source}: ${field} ${problem}`);
+  }
+}

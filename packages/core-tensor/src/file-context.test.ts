@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigFieldError, ConfigFields } from './config-fields.js';
-import { TsformerError } from './errors.js';
+import { ConfigFields } from './config-fields.js';
+import { ConfigFieldError, TsformerError } from './errors.js';
 import { withFile } from './file-context.js';
 
 function thrownBy(run: () => unknown): unknown {

@@ -10,7 +10,6 @@ export {
 } from './backend.js';
 export {
   CONFIG_SIZE_LIMITS,
-  ConfigFieldError,
   ConfigFields,
   type ConfigFieldsOptions,
   copyFieldValue,
@@ -23,6 +22,7 @@ export {
 } from './config-fields.js';
 export {
   BackendUnavailableError,
+  ConfigFieldError,
   FileAccessError,
   type PathKind,
   SafetensorsError,

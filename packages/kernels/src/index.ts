@@ -1,4 +1,4 @@
-export { KernelArgumentError, KernelPoolError } from './kernel-errors.js';
+export { KernelArgumentError, KernelPoolError } from './errors.js';
 export { KernelPool, type KernelPoolOptions } from './kernel-pool.js';
 export { compileKernelsModule } from './kernels-module.js';
 export { DEFAULT_SKINNY_ROWS, type LinearForwardOptions, linearForward } from './linear-forward.js';

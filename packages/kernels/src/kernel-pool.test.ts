@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
-import { KernelPoolError } from './kernel-errors.js';
+import { KernelPoolError } from './errors.js';
 import { KernelPool } from './kernel-pool.js';
 import { packWeight } from './packed-weight.js';
 import { skinnyMatmul } from './skinny-matmul.js';

@@ -1,4 +1,4 @@
-import { KernelPoolError } from './kernel-errors.js';
+import { KernelPoolError } from './errors.js';
 import { compileKernelsModule } from './kernels-module.js';
 import { CONTROL, KERNEL_EXPORTS, panelBoundary, STOP_OP } from './pool-protocol.js';
 import { type PoolThread, startPoolThread } from './pool-threads.js';

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { KernelArgumentError } from './kernel-errors.js';
+import { KernelArgumentError } from './errors.js';
 import type { PackedWeight } from './packed-weight.js';
 import { skinnyMatmul } from './skinny-matmul.js';
 

@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
+import { KernelArgumentError } from './errors.js';
 import { quantizeInt8PerColumn } from './int8-quantize.js';
-import { KernelArgumentError } from './kernel-errors.js';
 import type { KernelPool } from './kernel-pool.js';
 import {
   bf16BitsToFloat32,

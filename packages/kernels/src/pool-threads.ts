@@ -1,4 +1,4 @@
-import { KernelPoolError } from './kernel-errors.js';
+import { KernelPoolError } from './errors.js';
 import type { WorkerStart } from './pool-protocol.js';
 import { poolWorkerMain } from './pool-worker.js';
 

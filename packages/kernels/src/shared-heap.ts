@@ -1,4 +1,4 @@
-import { KernelPoolError } from './kernel-errors.js';
+import { KernelPoolError } from './errors.js';
 
 /** WebAssembly page size: memory grows by whole pages. */
 const PAGE_BYTES = 65536;

@@ -1,4 +1,4 @@
-import { KernelArgumentError } from './kernel-errors.js';
+import { KernelArgumentError } from './errors.js';
 import type { PackedWeight } from './packed-weight.js';
 import { PACKED_DTYPES, PANEL_COLUMNS } from './weight-dtypes.js';
 

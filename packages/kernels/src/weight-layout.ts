@@ -1,4 +1,4 @@
-import { KernelArgumentError } from './kernel-errors.js';
+import { KernelArgumentError } from './errors.js';
 
 /**
  * How a `[in, out]` weight matrix sits in a flat array: element (i, o) is at `i·inStride + o·outStride`.

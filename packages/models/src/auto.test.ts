@@ -2,14 +2,9 @@ import { useBackend } from '@tsformer/core-tensor';
 import { expectNoLeak } from '@tsformer/core-tensor/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readJson } from '../test/decoder-fixtures.js';
-import {
-  createModelFromConfig,
-  getModelFamily,
-  MODEL_FAMILIES,
-  parameterCountFromConfig,
-  UnknownModelTypeError,
-} from './auto.js';
+import { createModelFromConfig, getModelFamily, MODEL_FAMILIES, parameterCountFromConfig } from './auto.js';
 import type { RawConfig } from './config-fields.js';
+import { UnknownModelTypeError } from './errors.js';
 
 const paramCounts = readJson<Record<string, { config: RawConfig; num_parameters: number }>>(
   new URL('../../../fixtures/hf-reference/param-counts.json', import.meta.url).pathname,

@@ -15,14 +15,12 @@ import {
 import { GenerationConfigError } from '@tsformer/decoding';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DECODER_FIXTURES, ids, readDecoderReference, readJson } from '../test/decoder-fixtures.js';
-import { UnknownModelTypeError } from './auto.js';
 import type { BartForConditionalGeneration } from './bart/bart-model.js';
 import type { PretrainedCausalLM } from './causal-lm.js';
-import { ChatTemplateError } from './chat-template.js';
 import { ConfigFieldError } from './config-fields.js';
+import { ChatTemplateError, ModelFileError, TokenizerFileError, UnknownModelTypeError } from './errors.js';
 import { fromPretrained } from './from-pretrained.js';
-import { filesInMemory, ModelFileError } from './model-files.js';
-import { TokenizerFileError } from './tokenizer-json.js';
+import { filesInMemory } from './model-files.js';
 
 beforeAll(async () => {
   await useBackend('wasm');

@@ -8,10 +8,11 @@ import {
 import type { GenerationOptions } from '@tsformer/decoding';
 import { getModelFamily } from './auto.js';
 import type { RawConfig } from './config-fields.js';
+import { ModelFileError } from './errors.js';
 import { folderFiles } from './folder-files.js';
 import { generationDefaults } from './generation-defaults.js';
 import type { CreateModelOptions, ModelFamily, PretrainedModel } from './model-family.js';
-import { ModelFileError, type ModelFiles, readJsonFile } from './model-files.js';
+import { type ModelFiles, readJsonFile } from './model-files.js';
 import { openModelWeights } from './model-weights.js';
 import { PretrainedTokenizer } from './tokenizer.js';
 

@@ -20,7 +20,7 @@ import {
   type Seq2SeqLM,
 } from '@tsformer/decoding';
 import type { Linear } from '@tsformer/layers';
-import { ModelInputError } from './forward-step.js';
+import { ModelInputError } from './errors.js';
 import type { LayerStack } from './layer-stack.js';
 
 /**

@@ -1,22 +1,6 @@
 import { Tokenizer } from '@huggingface/tokenizers';
-import { TsformerError } from '@tsformer/core-tensor';
+import { TokenizerFileError } from './errors.js';
 import { checkTokenizerJson, isJsonObject, kindOf } from './tokenizer-json-checks.js';
-
-/**
- * A tokenizer.json or tokenizer_config.json that cannot be used: the message names the file and,
- * where one is to blame, the field (`decoder.decoders.1.type`).
- */
-export class TokenizerFileError extends TsformerError {
-  override name = 'TokenizerFileError';
-
-  constructor(
-    override readonly file: string,
-    readonly field: string | undefined,
-    detail: string,
-  ) {
-    super(`${file}: ${field === undefined ? '' : `${field}: `}${detail}`);
-  }
-}
 
 /** Where the two tokenizer files came from, for messages. */
 export interface TokenizerFileNames {

@@ -1,10 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DECODER_FIXTURES, type DecoderFixtureName, readDecoderReference } from '../test/decoder-fixtures.js';
-import { ChatTemplateError } from './chat-template.js';
+import { ChatTemplateError, TokenizerFileError, TokenizerInputError } from './errors.js';
 import { folderFiles } from './folder-files.js';
 import { filesInMemory } from './model-files.js';
-import { PretrainedTokenizer, TokenizerInputError } from './tokenizer.js';
-import { TokenizerFileError } from './tokenizer-json.js';
+import { PretrainedTokenizer } from './tokenizer.js';
 
 describe.each(Object.keys(DECODER_FIXTURES) as DecoderFixtureName[])('the %s tokenizer', (fixture) => {
   const cases = readDecoderReference(fixture).tokenization;

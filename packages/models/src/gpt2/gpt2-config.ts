@@ -1,5 +1,6 @@
-import { describeFieldValue, fieldRules, TsformerError } from '@tsformer/core-tensor';
+import { describeFieldValue, fieldRules } from '@tsformer/core-tensor';
 import { ModelConfigFields, type RawConfig } from '../config-fields.js';
+import { UnsupportedConfigError } from '../errors.js';
 
 /**
  * `config.json` of a GPT-2 checkpoint as Hugging Face writes it. `hidden_size`,
@@ -61,11 +62,6 @@ export interface GPT2Config {
   bosTokenId: number | null;
   eosTokenId: number | number[] | null;
   padTokenId: number | null;
-}
-
-/** A GPT-2 feature this implementation does not provide (cross-attention). */
-export class UnsupportedConfigError extends TsformerError {
-  override name = 'UnsupportedConfigError';
 }
 
 /** Reads a GPT-2 `config.json` with `GPT2Config()`'s defaults (the 124M gpt2 shape). */
