@@ -49,23 +49,6 @@ describe('the family registry', () => {
     expect(() => getModelFamily('rwkv')).toThrow(
       `unknown model_type "rwkv"; supported model types: ${supported}`,
     );
-    for (const type of [
-      'gpt2',
-      'llama',
-      'qwen2',
-      'mistral',
-      'gemma',
-      'gemma2',
-      'bart',
-      'marian',
-      'transformer',
-      'qwen3',
-      'gpt_neox',
-      'phi3',
-      't5',
-    ]) {
-      expect(supported.split(', ')).toContain(type);
-    }
     expect(() => createModelFromConfig({ hidden_size: 8 })).toThrow(/model_type is missing/);
   });
 });
