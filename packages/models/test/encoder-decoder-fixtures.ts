@@ -1,14 +1,13 @@
-// Reading the Hugging Face reference fixtures of the encoder-decoder families (bart, marian).
+// Reading the Hugging Face reference fixtures of the encoder-decoder families (bart, marian, t5).
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { openSafetensors, type SafetensorsReader } from '@tsformer/core-tensor';
 import type { ForwardCase as BaseForwardCase, GenerateCase, ReferenceJson } from '@tsformer/models/testing';
-import type { BartConfig } from '../src/bart/bart-config.js';
-import type { BartForConditionalGeneration } from '../src/bart/bart-model.js';
 import { folderFiles } from '../src/folder-files.js';
 import type { ModelFamily } from '../src/model-family.js';
 import { openModelWeights } from '../src/model-weights.js';
+import type { PretrainedSeq2SeqLM, Seq2SeqConfig } from '../src/seq2seq-lm.js';
 
 export const FIXTURES = fileURLToPath(new URL('../../../fixtures/hf-reference/', import.meta.url));
 
@@ -36,9 +35,10 @@ export function readReference(family: string): Reference {
  * The fixture's model with its weights loaded through its `ModelFamily` entry, as `fromPretrained`
  * builds it (config.json → resolveConfig → createModel → loadWeights from the folder's safetensors).
  */
-export async function loadFixtureModel(
-  family: ModelFamily<BartConfig, BartForConditionalGeneration>,
-): Promise<BartForConditionalGeneration> {
+export async function loadFixtureModel<
+  Config extends Seq2SeqConfig,
+  Model extends PretrainedSeq2SeqLM<Config>,
+>(family: ModelFamily<Config, Model>): Promise<Model> {
   const files = folderFiles(`${FIXTURES}${family.modelType}`);
   const model = family.createModel(family.resolveConfig(readJson(files.path('config.json'))));
   await family.loadWeights(model, await openModelWeights(files));

@@ -1,12 +1,13 @@
-// BART and Marian against Hugging Face transformers' own outputs (fixtures/hf-reference/{bart,marian}).
+// The encoder-decoder families against Hugging Face transformers' own outputs (fixtures/hf-reference/{bart,marian,t5}).
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend } from '@tsformer/core-tensor';
 import { assertClose, expectNoLeak } from '@tsformer/core-tensor/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BartForConditionalGeneration } from '../src/bart/bart-model.js';
 import { bart } from '../src/bart/index.js';
 import { folderFiles } from '../src/folder-files.js';
 import { marian } from '../src/marian/index.js';
+import type { PretrainedSeq2SeqLM, Seq2SeqConfig } from '../src/seq2seq-lm.js';
+import { t5 } from '../src/t5/index.js';
 import { PretrainedTokenizer } from '../src/tokenizer.js';
 import {
   batchRow,
@@ -25,12 +26,13 @@ beforeAll(async () => {
 const FAMILIES = [
   { family: 'bart', entry: bart },
   { family: 'marian', entry: marian },
+  { family: 't5', entry: t5 },
 ] as const;
 
 describe.each(FAMILIES)('$family against Hugging Face', ({ family, entry }) => {
   const reference: Reference = readReference(family);
   const atol = reference.atol ?? 1e-4;
-  let model: BartForConditionalGeneration;
+  let model: PretrainedSeq2SeqLM<Seq2SeqConfig>;
 
   beforeAll(async () => {
     model = await loadFixtureModel(entry);
