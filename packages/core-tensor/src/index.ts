@@ -29,6 +29,7 @@ export {
   TsformerError,
   WeightLoadingError,
 } from './errors.js';
+export { enableGradients } from './gradients-support.js';
 export {
   type LoadWeightsOptions,
   type LoadWeightsReport,
@@ -36,6 +37,7 @@ export {
   Module,
   ModuleList,
 } from './module.js';
+export { matchesName, type NamePattern } from './name-pattern.js';
 export {
   inspectPath,
   type PathInfo,
