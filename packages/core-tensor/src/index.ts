@@ -29,7 +29,7 @@ export {
   TsformerError,
   WeightLoadingError,
 } from './errors.js';
-export { enableGradients } from './gradients-support.js';
+export { enableGradients, gradientsEnabled } from './gradients-support.js';
 export {
   type LoadWeightsOptions,
   type LoadWeightsReport,

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { enableGradients, type Parameter, TsformerError } from '@tsformer/core-tensor';
+import { gradientsEnabled, type Parameter, TsformerError } from '@tsformer/core-tensor';
 
 /** A loss and its gradients: one per parameter the loss depends on, in the parameter's stored layout. */
 export interface LossAndGradients {
@@ -10,7 +10,7 @@ export interface LossAndGradients {
 
 /**
  * Runs `computeLoss` on a gradient tape and returns the loss with d loss / d parameter for every
- * parameter in `parameters` it depends on (each made trainable first). Every returned tensor belongs
+ * parameter in `parameters` it depends on (each made trainable first). `await enableGradients()` first. Every returned tensor belongs
  * to the caller; the forward's intermediates are freed.
  */
 export function lossAndGradients(
@@ -18,7 +18,8 @@ export function lossAndGradients(
   computeLoss: () => tf.Scalar,
 ): LossAndGradients {
   if (parameters.length === 0) throw new TsformerError('no parameter to compute gradients for');
-  enableGradients();
+  if (!gradientsEnabled())
+    throw new TsformerError('gradients are not enabled: await enableGradients() first');
   const byVariable = new Map(parameters.map((parameter) => [parameter.makeTrainable().name, parameter]));
   const { value, grads } = tf.variableGrads(
     computeLoss,

@@ -1,3 +1,4 @@
+export { enableGradients } from '@tsformer/core-tensor';
 export { crossEntropy, IGNORE_INDEX } from '@tsformer/layers';
 export { causalLMLoss, sequenceLoss, shiftTokensRight } from '@tsformer/models';
 export { AdamW, type AdamWOptions } from './adamw.js';

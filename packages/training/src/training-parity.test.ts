@@ -2,7 +2,7 @@
 // after 3 clip-then-AdamW steps, reproduced on wasm (and on cpu for two of them).
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
-import { type BackendName, openSafetensors, useBackend } from '@tsformer/core-tensor';
+import { type BackendName, enableGradients, openSafetensors, useBackend } from '@tsformer/core-tensor';
 import { expectNoLeak } from '@tsformer/core-tensor/testing';
 import { getModelFamily } from '@tsformer/models';
 import { describe, expect, it } from 'vitest';
@@ -80,6 +80,7 @@ describe.each(RUNS)('%s fine-tuned as PyTorch does (%s)', (folder, backend) => {
 describe('training steps', () => {
   it('leave tf.memory() flat: 20 AdamW steps on llama and on t5', async () => {
     await useBackend('wasm');
+    await enableGradients();
     for (const folder of ['llama', 't5']) {
       const model = await loadModel(folder);
       const batch = batchOf(readJson<TrainingReferenceJson>(`${FIXTURES}${folder}/training.json`));

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Parameter, SafetensorsReader } from '@tsformer/core-tensor';
+import { enableGradients, type Parameter, type SafetensorsReader } from '@tsformer/core-tensor';
 import { AdamW } from '../adamw.js';
 import { trainStep } from '../train-step.js';
 import { languageModelLoss, type TrainableLanguageModel, type TrainingBatch } from '../training-batch.js';
@@ -47,6 +47,7 @@ export async function checkTrainingReference(
   reference: TrainingReferenceJson,
   tensors: SafetensorsReader,
 ): Promise<TrainingCheck[]> {
+  await enableGradients();
   const checks: TrainingCheck[] = [];
   const byName = new Map(model.namedParameters());
   // transformers 5 names every head `lm_head` in memory (GPT-NeoX's checkpoints still say `embed_out`).
