@@ -9,14 +9,16 @@ let enabled = false;
  * for them (`UnsortedSegmentSum`, behind `gather`'s gradient). Await it once before the first
  * gradient; calling again does nothing.
  *
- * tfjs-core ships its gradient functions only as ES modules with extensionless imports: a bundler or
- * vite loads them, plain Node ESM does not (a bundled copy is still to come).
+ * tfjs-core ships its gradient functions only as ES modules with extensionless imports, which plain
+ * Node refuses; the build bundles them into `@tsformer/core-tensor/tfjs-gradients`
+ * (scripts/bundle-tfjs-gradients.mjs), which imports `@tensorflow/tfjs-core` itself and so registers
+ * them into the engine every other import of tfjs-core uses.
  */
 export async function enableGradients(): Promise<void> {
   if (enabled) return;
-  await import('@tensorflow/tfjs-core/dist/register_all_gradients.js').catch((error: unknown) => {
+  await import('@tsformer/core-tensor/tfjs-gradients').catch((error: unknown) => {
     throw new TsformerError(
-      `cannot load tfjs-core's gradient functions (${error instanceof Error ? error.message.split('\n')[0] : error}): run training from a bundle or through vite`,
+      `cannot load tfjs-core's gradient functions from @tsformer/core-tensor/tfjs-gradients (${error instanceof Error ? error.message.split('\n')[0] : error}): build @tsformer/core-tensor first (node scripts/setup.mjs)`,
     );
   });
   registerWasmGradientKernels();
