@@ -2,6 +2,7 @@
 // the reference folders, used by the parity tests and by `tsformer check-parity`.
 export {
   checkTrainingReference,
+  KNOWN_TRAINING_MISMATCHES,
   TRAINING_TOLERANCE,
   type TrainingCheck,
   type TrainingReferenceJson,
