@@ -7,6 +7,8 @@ import { expectNoLeak } from '@tsformer/core-tensor/testing';
 import { getModelFamily } from '@tsformer/models';
 import { describe, expect, it } from 'vitest';
 import { AdamW } from './adamw.js';
+import { clipGradNorm } from './clip-grad-norm.js';
+import { lossAndGradients } from './gradients.js';
 import {
   checkTrainingReference,
   KNOWN_TRAINING_MISMATCHES,
@@ -70,6 +72,51 @@ describe.each(RUNS)('%s fine-tuned as PyTorch does (%s)', (folder, backend) => {
     } finally {
       model.dispose();
     }
+  }, 300_000);
+});
+
+describe('bart after its first update', () => {
+  // The drift of KNOWN_TRAINING_MISMATCHES.bart comes from the first update, not from step 1's forward
+  // and backward: started from PyTorch's own first update, step 1 matches. What differs are a few
+  // gradients of the first step far below their tensor's scale (encoder.embed_positions, whose rows
+  // feed layernorm_embedding: -6.1e-7 in PyTorch, -2.8e-7 here, where the row's gradients reach 0.6),
+  // within the gradient tolerance, but near AdamW's eps once clipped, where its first step
+  // lr·g / (|g| + eps) still depends on |g|: 6e-4 apart after one step. Marian's positions are a
+  // frozen sinusoid table, without layernorm_embedding.
+  it('matches PyTorch at step 1 when it starts from the first update PyTorch made', async () => {
+    await useBackend('wasm');
+    await enableGradients();
+    const dir = `${FIXTURES}bart`;
+    const reference = readJson<TrainingReferenceJson>(`${dir}/training.json`);
+    const tensors = await openSafetensors(`${dir}/training.safetensors`);
+    const model = await loadModel('bart');
+    const { lr, weight_decay, eps, max_grad_norm } = reference.hyperparameters;
+    const clip = Math.min(1, max_grad_norm / (reference.grad_norms_before_clipping[0]! + 1e-6));
+    const byName = new Map(model.namedParameters());
+    for (const name of reference.parameters) {
+      if (reference.unused_parameters.includes(name)) continue;
+      const parameter = byName.get(name)!;
+      const weight = parameter.checkpointValue();
+      const gradient = await tensors.read(`grad.${name}`);
+      // AdamW's first step from zero moments (m̂ = g, v̂ = g²): p·(1 − lr·wd) − lr·g / (|g| + eps)
+      const updated = tf.tidy(() => {
+        const g = tf.mul(gradient, clip);
+        const step = tf.mul(lr, tf.div(g, tf.add(tf.abs(g), eps)));
+        return tf.sub(tf.mul(weight, 1 - lr * weight_decay), step);
+      });
+      tf.dispose([weight, gradient]);
+      parameter.assign(updated);
+    }
+    const batch = batchOf(reference);
+    const trainable = model.makeTrainable().map(([, parameter]) => parameter);
+    const { loss, gradients } = lossAndGradients(trainable, () => languageModelLoss(model, batch));
+    const clipped = clipGradNorm(gradients, max_grad_norm);
+    const [lossValue, norm] = [(await loss.data())[0]!, (await clipped.totalNorm.data())[0]!];
+    tf.dispose([loss, clipped.totalNorm, ...gradients.values(), ...clipped.gradients.values()]);
+    tf.dispose(Object.values(batch));
+    model.dispose();
+    expect(Math.abs(lossValue / reference.losses[1]! - 1)).toBeLessThan(1e-5);
+    expect(Math.abs(norm / reference.grad_norms_before_clipping[1]! - 1)).toBeLessThan(1e-4);
   }, 300_000);
 });
 
