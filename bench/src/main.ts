@@ -1,16 +1,19 @@
 // tsformer benchmarks. Usage (after `node build.mjs`):
-//   node bench-dist/bench.cjs [--backend wasm|cpu|webgpu|tensorflow] [--suite parity|decoder|generate|seq2seq|all]
+//   node bench-dist/bench.cjs [--backend wasm|cpu|webgpu|tensorflow]
+//                             [--suite parity|decoder|generate|seq2seq|bandwidth|kernels|all]
 //                             [--quick] [--out bench/results]
 // Figures are written as JSON to the results folder (one file per suite and backend) and printed.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { type BackendName, useBackend } from '@tsformer/core-tensor';
 import { type CausalLM, parseGenerationConfig } from '@tsformer/decoding';
 import { fromPretrained } from '@tsformer/models';
+import { probeBandwidth } from './bandwidth-probe.js';
+import { benchmarkKernels } from './kernel-bench.js';
 import { describeMachine, type MachineInfo } from './machine.js';
 import { measureForwardDecode, promptOfLength } from './measure.js';
 import { checkBundledModelParity } from './parity.js';
@@ -65,6 +68,17 @@ async function runSuite(suite: string): Promise<unknown> {
   const promptTokens = args.quick ? 32 : 128;
   const newTokens = args.quick ? 16 : 64;
   if (suite === 'parity') return checkBundledModelParity(tinyLlama);
+  // The load average beside these figures: on a shared machine, other work takes bandwidth and cores.
+  if (suite === 'bandwidth') {
+    const loadBefore = loadavg();
+    return { bandwidth: await probeBandwidth([1, 2]), loadAverage: { before: loadBefore, after: loadavg() } };
+  }
+  if (suite === 'kernels') {
+    const loadBefore = loadavg();
+    const limits = await probeBandwidth([1, 2]);
+    const products = await benchmarkKernels(Number(args.threads), limits);
+    return { bandwidth: limits, loadAverage: { before: loadBefore, after: loadavg() }, products };
+  }
   if (suite === 'profile') return profileDecodeStep(args.model ?? tinyLlama, promptTokens);
   if (suite === 'decoder-model') return measureDecoderModel(args.model!, args.name!, promptTokens, newTokens);
   if (suite === 'decoder') {
@@ -108,7 +122,7 @@ async function runSuite(suite: string): Promise<unknown> {
     );
     return measureSeq2Seq(bart, promptTokens, newTokens);
   }
-  throw new Error(`unknown suite "${suite}" (parity, decoder, generate, seq2seq, all)`);
+  throw new Error(`unknown suite "${suite}" (parity, decoder, generate, seq2seq, bandwidth, kernels, all)`);
 }
 
 function childArgs(folder: string, name: string): string[] {

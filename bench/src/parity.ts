@@ -39,7 +39,7 @@ export async function checkBundledModelParity(folder: string) {
   for (const testCase of reference.generate) {
     const { sequences } = await model.generateAll(
       { inputIds: testCase.input_ids },
-      { generationConfig: parseGenerationConfig(testCase.kwargs, `${testCase.name} kwargs`) },
+      { generationConfig: parseGenerationConfig(testCase.kwargs) },
     );
     generateCases.push({
       name: testCase.name,

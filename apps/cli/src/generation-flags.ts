@@ -23,7 +23,7 @@ type ArgParser = (value: string, previous: any) => unknown;
 const GENERATION_FLAGS: readonly (readonly [flags: string, description: string, parse?: ArgParser])[] = [
   [
     '--max-new-tokens <n>',
-    'tokens to generate (default 64 when neither this nor --max-length is set anywhere)',
+    "tokens to generate (default 64 when neither this nor --max-length is set anywhere); the prompt plus these must fit the model's positions (learned: refused up front; rotary: a warning)",
     integer,
   ],
   ['--max-length <n>', 'total length, prompt included', integer],

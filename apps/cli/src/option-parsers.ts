@@ -6,11 +6,16 @@ import { InvalidArgumentError } from 'commander';
  * Ranges of generation parameters are checked where they are defined (`@tsformer/decoding`).
  */
 
-/** Any integer. */
+/** A decimal integer, optionally signed: what `Number` would also read as hex, binary or exponent is refused. */
+const DECIMAL_INTEGER = /^[+-]?\d+$/;
+/** A decimal number: digits with an optional fraction and exponent (no hex, no `Infinity`). */
+const DECIMAL_NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+
+/** Any integer, written in decimal digits (`0x10`, `1e3`, `12.0` are refused). */
 export function integer(value: string): number {
   const parsed = Number(value);
-  if (value.trim() === '' || !Number.isSafeInteger(parsed))
-    throw new InvalidArgumentError('Expected an integer.');
+  if (!DECIMAL_INTEGER.test(value) || !Number.isSafeInteger(parsed))
+    throw new InvalidArgumentError('Expected an integer in decimal digits.');
   return parsed;
 }
 
@@ -23,10 +28,11 @@ export function integerAtLeast(min: number): (value: string) => number {
   };
 }
 
-/** Any finite number. */
+/** Any finite number, written in decimal (`0.9`, `1e-3`; not `0x1`). */
 export function finiteNumber(value: string): number {
   const parsed = Number(value);
-  if (value.trim() === '' || !Number.isFinite(parsed)) throw new InvalidArgumentError('Expected a number.');
+  if (!DECIMAL_NUMBER.test(value) || !Number.isFinite(parsed))
+    throw new InvalidArgumentError('Expected a number in decimal notation.');
   return parsed;
 }
 
@@ -48,8 +54,9 @@ export function tokenIdRows(value: string, previous: number[][] = []): number[][
 }
 
 function parseIdList(value: string): number[] {
-  const ids = value.split(',').map((part) => (part.trim() === '' ? Number.NaN : Number(part)));
-  if (ids.some((id) => !Number.isSafeInteger(id) || id < 0)) {
+  const parts = value.split(',').map((part) => part.trim());
+  const ids = parts.map((part) => (/^\d+$/.test(part) ? Number(part) : Number.NaN));
+  if (ids.some((id) => !Number.isSafeInteger(id))) {
     throw new InvalidArgumentError('Expected comma-separated token ids (integers >= 0).');
   }
   return ids;

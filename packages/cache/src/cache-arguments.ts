@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { CacheArgumentError, CacheShapeError } from './cache-errors.js';
+import { CacheArgumentError, CacheShapeError } from './errors.js';
 
 /** Tokens per block when none is given: small enough that a decode step copies little. */
 export const DEFAULT_BLOCK_SIZE = 64;

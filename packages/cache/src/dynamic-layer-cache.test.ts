@@ -3,8 +3,8 @@ import { useBackend } from '@tsformer/core-tensor';
 import { expectNoLeak } from '@tsformer/core-tensor/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { expectedData, keyAt, kvBytes, range, step, tokens, valueAt } from '../test/kv-fixtures.js';
-import { CacheArgumentError, CacheShapeError } from './cache-errors.js';
 import { DynamicLayerCache } from './dynamic-layer-cache.js';
+import { CacheArgumentError, CacheShapeError } from './errors.js';
 
 beforeAll(async () => {
   await useBackend('wasm');

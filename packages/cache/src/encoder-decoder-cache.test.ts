@@ -12,8 +12,8 @@ import {
   tokens,
   valueAt,
 } from '../test/kv-fixtures.js';
-import { CacheArgumentError, CacheShapeError, CrossAttentionCacheError } from './cache-errors.js';
 import { EncoderDecoderCache } from './encoder-decoder-cache.js';
+import { CacheArgumentError, CacheShapeError, CrossAttentionCacheError } from './errors.js';
 import { DynamicCache } from './layered-cache.js';
 
 beforeAll(async () => {

@@ -9,8 +9,8 @@ import {
   keepBlock,
 } from './block-list.js';
 import { checkKeyValue, checkLayerIndex, checkReorderIndices } from './cache-arguments.js';
-import { CacheArgumentError, CrossAttentionCacheError } from './cache-errors.js';
 import type { DecoderCache, KeyValueBlocks, LayerCache } from './cache-types.js';
+import { CacheArgumentError, CrossAttentionCacheError } from './errors.js';
 
 /** Options of {@link EncoderDecoderCache}. */
 export interface EncoderDecoderCacheOptions {

@@ -1,14 +1,14 @@
 export { type BlockOptions, DEFAULT_BLOCK_SIZE } from './cache-arguments.js';
+export type { Cache, DecoderCache, KeyValueBlocks, LayerCache } from './cache-types.js';
+export { DynamicLayerCache } from './dynamic-layer-cache.js';
+export { EncoderDecoderCache, type EncoderDecoderCacheOptions } from './encoder-decoder-cache.js';
 export {
   CacheArgumentError,
   CacheCapacityError,
   CacheCropError,
   CacheShapeError,
   CrossAttentionCacheError,
-} from './cache-errors.js';
-export type { Cache, DecoderCache, KeyValueBlocks, LayerCache } from './cache-types.js';
-export { DynamicLayerCache } from './dynamic-layer-cache.js';
-export { EncoderDecoderCache, type EncoderDecoderCacheOptions } from './encoder-decoder-cache.js';
+} from './errors.js';
 export {
   DynamicCache,
   type LayerCacheFactory,

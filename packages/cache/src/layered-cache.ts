@@ -1,7 +1,7 @@
 import { type BlockOptions, checkCropLength, checkInteger, checkLayerIndex } from './cache-arguments.js';
-import { CacheCropError } from './cache-errors.js';
 import type { DecoderCache, LayerCache } from './cache-types.js';
 import { DynamicLayerCache } from './dynamic-layer-cache.js';
+import { CacheCropError } from './errors.js';
 import { SlidingWindowLayerCache } from './sliding-window-layer-cache.js';
 import { StaticLayerCache } from './static-layer-cache.js';
 

@@ -2,7 +2,7 @@ import { useBackend } from '@tsformer/core-tensor';
 import { expectNoLeak } from '@tsformer/core-tensor/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { expectedData, keyAt, kvBytes, range, step, valueAt } from '../test/kv-fixtures.js';
-import { CacheArgumentError, CacheCropError } from './cache-errors.js';
+import { CacheArgumentError, CacheCropError } from './errors.js';
 import { SlidingWindowLayerCache } from './sliding-window-layer-cache.js';
 
 beforeAll(async () => {

@@ -7,8 +7,8 @@ import {
   checkKeyValue,
   resolveBlockSize,
 } from './cache-arguments.js';
-import { CacheCropError } from './cache-errors.js';
 import type { KeyValueBlocks, LayerCache } from './cache-types.js';
+import { CacheCropError } from './errors.js';
 
 /**
  * A layer cache for sliding-window attention (HF's `DynamicSlidingWindowLayer`): it stores only the

@@ -3,7 +3,7 @@ import { useBackend } from '@tsformer/core-tensor';
 import { expectNoLeak } from '@tsformer/core-tensor/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { expectedData, keyAt, kvBytes, range, step, tokens, valueAt } from '../test/kv-fixtures.js';
-import { CacheArgumentError, CacheCapacityError } from './cache-errors.js';
+import { CacheArgumentError, CacheCapacityError } from './errors.js';
 import { StaticLayerCache } from './static-layer-cache.js';
 
 beforeAll(async () => {

@@ -7,8 +7,8 @@ import {
   checkKeyValue,
   resolveBlockSize,
 } from './cache-arguments.js';
-import { CacheCapacityError } from './cache-errors.js';
 import type { KeyValueBlocks, LayerCache } from './cache-types.js';
+import { CacheCapacityError } from './errors.js';
 
 /**
  * A layer cache of fixed capacity (HF's `StaticLayer`): on the first update (when batch, heads and

@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  CONFIG_SIZE_LIMITS,
-  ConfigFieldError,
-  ConfigFields,
-  describeFieldValue,
-  fieldRules,
-} from './config-fields.js';
-import { TsformerError } from './errors.js';
+import { CONFIG_SIZE_LIMITS, ConfigFields, describeFieldValue, fieldRules } from './config-fields.js';
+import { ConfigFieldError, TsformerError } from './errors.js';
 
 /** The error `run` throws (it must throw). */
 function errorOf(run: () => unknown): Error {
@@ -24,11 +18,17 @@ describe('ConfigFields', () => {
   it('returns the value, or the fallback when the field is absent or null', () => {
     const read = fields({ n: 3, gone: null, flag: false, name: 'gelu' });
     expect(read.size('n', 'layers', 12)).toBe(3);
-    expect(read.size('gone', 'layers', 12)).toBe(12);
     expect(read.size('missing', 'layers', 12)).toBe(12);
     expect(read.boolean('flag', true)).toBe(false);
+    expect(read.boolean('gone', true)).toBe(true);
     expect(read.string('name', 'relu')).toBe('gelu');
     expect(read.optionalSize('gone', 'width')).toBeNull();
+  });
+
+  it('refuses an explicit null for a size (HF passes None on), where optionalSize reads it as none', () => {
+    expect(() => fields({ n_layer: null }).size('n_layer', 'layers', 12)).toThrow(
+      'llama config: n_layer must be a positive integer up to 1024, got null',
+    );
   });
 
   it('throws one ConfigFieldError naming the source and the field', () => {

@@ -1,4 +1,4 @@
-import { TsformerError } from './errors.js';
+import { ConfigFieldError, type TsformerError } from './errors.js';
 
 /** A JSON config as a file holds it (config.json, generation_config.json): snake_case fields. */
 export type RawConfig = Readonly<Record<string, unknown>>;
@@ -28,23 +28,6 @@ export const CONFIG_SIZE_LIMITS = {
 
 /** What a size field measures, choosing its bound in `CONFIG_SIZE_LIMITS`. */
 export type SizeKind = keyof typeof CONFIG_SIZE_LIMITS;
-
-/**
- * A config field whose value cannot be used. The message is one line naming the source and the field:
- * `llama config: num_hidden_layers must be a positive integer up to 1024, got 10000000`.
- */
-export class ConfigFieldError extends TsformerError {
-  override name = 'ConfigFieldError';
-  constructor(
-    /** What was read: `llama config`, `generation_config.json`. */
-    readonly source: string,
-    /** The field at fault, dotted inside nested objects (`rope_scaling.factor`). */
-    readonly field: string,
-    problem: string,
-  ) {
-    super(`${source}: ${field} ${problem}`);
-  }
-}
 
 /**
  * What a field's value must be: a test and the words that complete "<field> must be …". Rules are
@@ -224,7 +207,7 @@ export interface ConfigFieldsOptions {
 /**
  * Typed readers of one JSON config's raw (snake_case) fields, shared by models (config.json),
  * attention (RoPE parameters) and decoding (generation_config.json). Each reader returns the field's
- * value, or `fallback` when the field is absent or null, and throws one typed error naming the source
+ * value, or `fallback` when the field is absent or null (a size: absent only), and throws one typed error naming the source
  * and the field otherwise. Values come back copied: nothing returned aliases the raw config.
  */
 export class ConfigFields {
@@ -283,9 +266,14 @@ export class ConfigFields {
     return this.read(field, rule, null);
   }
 
-  /** A size of `kind` (see `CONFIG_SIZE_LIMITS`). */
+  /**
+   * A size of `kind` (see `CONFIG_SIZE_LIMITS`), or `fallback` when absent. An explicit `null` is an
+   * error, not the default: Hugging Face passes `None` on to the model, which no size can be built
+   * from (a size that `None` derives, like `num_key_value_heads`, is read with `optionalSize`).
+   */
   size(field: string, kind: SizeKind, fallback: number): number {
-    return this.read(field, fieldRules.size(kind), fallback);
+    const rule = fieldRules.size(kind);
+    return this.raw[field] === null ? this.check(field, rule, null) : this.read(field, rule, fallback);
   }
 
   /** A size of `kind`, or null when absent or null (`head_dim`, `n_inner`). */

@@ -9,6 +9,11 @@ const ERROR_CLASSES = Symbol.for('tsformer.error');
 export class TsformerError extends Error {
   override name = 'TsformerError';
   declare readonly [ERROR_CLASSES]: readonly string[];
+  /**
+   * The file whose contents the error is about, when it was added by `withFile` (which also names it
+   * at the start of the message); errors that name their file themselves keep their own fields.
+   */
+  declare readonly file?: string;
 
   constructor(message?: string, options?: ErrorOptions) {
     super(message, options);
@@ -159,4 +164,21 @@ export class WeightLoadingError extends TsformerError {
 function listNames(names: readonly string[], limit = 12): string {
   const shown = names.slice(0, limit).join(', ');
   return names.length > limit ? `${shown}, … (${names.length - limit} more)` : shown;
+}
+
+/**
+ * A config field whose value cannot be used. The message is one line naming the source and the field:
+ * `llama config: num_hidden_layers must be a positive integer up to 1024, got 10000000`.
+ */
+export class ConfigFieldError extends TsformerError {
+  override name = 'ConfigFieldError';
+  constructor(
+    /** What was read: `llama config`, `generation_config.json`. */
+    readonly source: string,
+    /** The field at fault, dotted inside nested objects (`rope_scaling.factor`). */
+    readonly field: string,
+    problem: string,
+  ) {
+    super(`${source}: ${field} ${problem}`);
+  }
 }

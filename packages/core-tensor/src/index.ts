@@ -10,7 +10,6 @@ export {
 } from './backend.js';
 export {
   CONFIG_SIZE_LIMITS,
-  ConfigFieldError,
   ConfigFields,
   type ConfigFieldsOptions,
   copyFieldValue,
@@ -23,12 +22,14 @@ export {
 } from './config-fields.js';
 export {
   BackendUnavailableError,
+  ConfigFieldError,
   FileAccessError,
   type PathKind,
   SafetensorsError,
   TsformerError,
   WeightLoadingError,
 } from './errors.js';
+export { withFile } from './file-context.js';
 export { enableGradients, gradientsEnabled } from './gradients-support.js';
 export {
   type LoadWeightsOptions,

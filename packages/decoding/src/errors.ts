@@ -18,3 +18,23 @@ export class GenerationConfigError extends TsformerError {
 export class GenerationInputError extends TsformerError {
   override name = 'GenerationInputError';
 }
+
+/**
+ * A generation stopped before its end: its `signal` was aborted (`reason` is `signal.reason`, as a
+ * DOM `AbortError` carries it) or `releaseGenerations` freed it when its model was disposed. The
+ * cache and every other tensor of the generation are freed before this is thrown.
+ */
+export class GenerationAbortedError extends TsformerError {
+  override name = 'GenerationAbortedError';
+  constructor(
+    /** Why: the signal's `reason`, or a sentence when the model was disposed. */
+    readonly reason: unknown,
+  ) {
+    super(`generation aborted: ${describeReason(reason)}`);
+  }
+}
+
+function describeReason(reason: unknown): string {
+  if (reason instanceof Error) return reason.message || reason.name;
+  return reason === undefined ? 'no reason given' : String(reason);
+}

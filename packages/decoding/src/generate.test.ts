@@ -337,5 +337,12 @@ describe('generate with a decoder-only model', () => {
     expect(await bad({ inputIds: [[1]] }, { onText: () => undefined })).toBeInstanceOf(GenerationConfigError);
     expect(await bad({ inputIds: [[1]] }, { maxNewTokenz: 3 })).toBeInstanceOf(GenerationConfigError);
     expect(await bad({ inputIds: [[1]] }, { forcedBosTokenId: VOCAB })).toBeInstanceOf(GenerationConfigError);
+    const eos = await bad({ inputIds: [[1]] }, { eosTokenId: [EOS, VOCAB + 3] });
+    expect(eos).toBeInstanceOf(GenerationConfigError);
+    expect((eos as GenerationConfigError).message).toBe(
+      '`eosTokenId` (eos_token_id) 15 is outside the 12-token vocabulary',
+    );
+    expect(await bad({ inputIds: [[1]] }, { padTokenId: VOCAB })).toBeInstanceOf(GenerationConfigError);
+    expect(await bad({ inputIds: [[1]] }, { suppressTokens: [VOCAB] })).toBeInstanceOf(GenerationConfigError);
   });
 });

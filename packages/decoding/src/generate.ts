@@ -2,6 +2,7 @@ import type { Cache } from '@tsformer/cache';
 import { SeededRandom } from '@tsformer/core-tensor';
 import { resolveGenerationConfig } from './config/generation-config.js';
 import type { GenerationConfig, GenerationOptions } from './config/generation-options.js';
+import { checkTokenIdRange } from './config/token-id-range.js';
 import { GenerationConfigError, GenerationInputError } from './errors.js';
 import {
   type GenerateInputs,
@@ -10,6 +11,8 @@ import {
   readInputIds,
 } from './generation-inputs.js';
 import { type CausalLM, isSeq2SeqLM, type Seq2SeqLM, type TokenDecoder } from './language-model.js';
+import { trackGeneration } from './live-generations.js';
+import { checkPositionLimit } from './position-check.js';
 import { buildLogitsProcessors } from './processors/build-logits-processors.js';
 import type { LogitsProcessor } from './processors/logits-processor.js';
 import { beamSearch } from './search/beam-search.js';
@@ -18,6 +21,7 @@ import type { GenerateOutput, GenerationStep } from './search/generation-step.js
 import { type ModelSession, repeatRows } from './search/model-session.js';
 import { sampleSearch } from './search/sample-search.js';
 import { Seq2SeqSession } from './search/seq2seq-session.js';
+import { StepGate } from './step-gate.js';
 import { buildStoppingCriteria } from './stopping/build-stopping-criteria.js';
 import type { StoppingCriterion } from './stopping/stopping-criterion.js';
 import { TextStreamer } from './text-streamer.js';
@@ -50,6 +54,14 @@ export interface GenerateOptions extends GenerationOptions {
    * sequences beyond one).
    */
   readonly cache?: Cache;
+  /**
+   * Stops the generation at its next step (or prefill chunk): its tensors are freed and it rejects
+   * with GenerationAbortedError carrying `signal.reason`. An already aborted signal rejects before
+   * any work. A caller's `cache` is left holding the tokens fed so far.
+   */
+  readonly signal?: AbortSignal;
+  /** Receives one-line warnings (a prompt past a rotary model's positions). Default `console.warn`. */
+  readonly onWarning?: (message: string) => void;
 }
 
 /**
@@ -57,8 +69,11 @@ export interface GenerateOptions extends GenerationOptions {
  * greedy search, multinomial sampling, beam search or beam sampling, per the merged configuration
  * (the model's `generationConfig`, then `options.generationConfig`, then the other options). Yields
  * each step's tokens (see GenerationStep) and returns the final output. Every step is one `tf.tidy`
- * and one small download; the cache and encoder states are freed when the generator finishes, fails
- * or is abandoned with `return()`.
+ * and one small download, after a turn of the event loop (timers and other work run; `signal` is
+ * read). A long prompt is prefilled in chunks (`prefillChunkSize`). Prompt + new tokens are checked
+ * against the model's `positionLimit` before anything is generated. The cache and encoder states are
+ * freed when the generator finishes, fails, is aborted or abandoned with `return()`, or when
+ * `releaseGenerations(model)` runs (an iterator dropped without `return()`).
  */
 export async function* generate(
   model: CausalLM | Seq2SeqLM,
@@ -75,8 +90,12 @@ export async function* generate(
     seed,
     clock,
     cache: callerCache,
+    signal,
+    onWarning,
     ...callOptions
   } = options;
+  const gate = new StepGate(signal);
+  gate.throwIfStopped();
   const config = resolveGenerationConfig(model.generationConfig, generationConfig, callOptions);
   const inputIds = await readInputIds(inputs.inputIds, model.vocabSize);
   const eosTokenIds = config.eosTokenId;
@@ -85,13 +104,19 @@ export async function* generate(
     inputs.attentionMask === undefined
       ? inferAttentionMask(inputIds, padTokenId, eosTokenIds)
       : await readAttentionMask(inputs.attentionMask, inputIds);
-  checkForcedTokens(config, model.vocabSize);
+  checkTokenIdRange(config, model.vocabSize);
   const prompts = isSeq2SeqLM(model) ? inputIds.map(() => [decoderStartTokenId(config)]) : inputIds;
   const promptLength = prompts[0]!.length;
   const { maxLength, minLength } = generationLengths(
     config,
     promptLength,
     callOptions.maxLength === undefined,
+  );
+  checkPositionLimit(
+    model.positionLimit,
+    promptLength,
+    maxLength,
+    onWarning ?? ((message) => console.warn(message)),
   );
   const processors = buildLogitsProcessors(
     config,
@@ -114,7 +139,18 @@ export async function* generate(
   const session: ModelSession = isSeq2SeqLM(model)
     ? new Seq2SeqSession(model, inputIds, attentionMask, rowsPerPrompt, cache, maxLength)
     : new CausalSession(model, repeatRows(attentionMask, rowsPerPrompt), cache, maxLength, callerCache);
+  let freed = false;
+  const free = () => {
+    if (!freed) session.dispose();
+    freed = true;
+  };
+  const stopTracking = trackGeneration(model, () => {
+    gate.release();
+    free();
+  });
+  const betweenSteps = () => gate.pass();
   try {
+    await session.prefill?.(repeatRows(prompts, rowsPerPrompt), config.prefillChunkSize, betweenSteps);
     const search =
       config.numBeams > 1
         ? beamSearch(session, prompts, {
@@ -128,6 +164,7 @@ export async function* generate(
             processors,
             criteria,
             random,
+            betweenSteps,
           })
         : sampleSearch(
             session,
@@ -137,6 +174,7 @@ export async function* generate(
               criteria,
               random,
               padAfterFinish: eosTokenIds === undefined ? undefined : padTokenId,
+              betweenSteps,
             },
           );
     let finishedBefore: readonly boolean[] = [];
@@ -153,11 +191,15 @@ export async function* generate(
       yield step.value;
     }
   } finally {
-    session.dispose();
+    stopTracking();
+    free();
   }
 }
 
-/** Runs `generate` to the end and returns its output: `sequences` (and `sequencesScores` for beam search). */
+/**
+ * Runs `generate` to the end and returns its output: `sequences` (and `sequencesScores` for beam
+ * search). Honours `signal` as `generate` does (rejects with GenerationAbortedError).
+ */
 export async function generateAll(
   model: CausalLM | Seq2SeqLM,
   inputs: GenerateInputs,
@@ -205,25 +247,6 @@ function decoderStartTokenId(config: GenerationConfig): number {
     );
   }
   return start;
-}
-
-/** Token ids the model must embed or score: each has to be in the vocabulary. */
-function checkForcedTokens(config: GenerationConfig, vocabSize: number): void {
-  const fields: [string, readonly number[] | number | undefined][] = [
-    ['decoderStartTokenId', config.decoderStartTokenId],
-    ['forcedBosTokenId', config.forcedBosTokenId],
-    ['forcedEosTokenId', config.forcedEosTokenId],
-  ];
-  for (const [field, value] of fields) {
-    const ids = value === undefined ? [] : typeof value === 'number' ? [value] : value;
-    const outside = ids.filter((id) => id >= vocabSize);
-    if (outside.length > 0) {
-      throw new GenerationConfigError(
-        field,
-        `\`${field}\` ${outside.join(', ')} is outside the ${vocabSize}-token vocabulary`,
-      );
-    }
-  }
 }
 
 function decoderFor(feature: string, decoder: TokenDecoder | undefined): TokenDecoder {

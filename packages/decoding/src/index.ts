@@ -1,6 +1,7 @@
 export { parseGenerationConfig, resolveGenerationConfig } from './config/generation-config.js';
 export type { GenerationConfig, GenerationOptions, TokenRows } from './config/generation-options.js';
-export { GenerationConfigError, GenerationInputError } from './errors.js';
+export { checkTokenIdRange } from './config/token-id-range.js';
+export { GenerationAbortedError, GenerationConfigError, GenerationInputError } from './errors.js';
 export { type GenerateOptions, generate, generateAll } from './generate.js';
 export type { GenerateInputs } from './generation-inputs.js';
 export type {
@@ -14,6 +15,7 @@ export type {
   TokenDecoder,
 } from './language-model.js';
 export { isSeq2SeqLM } from './language-model.js';
+export { releaseGenerations } from './live-generations.js';
 export { buildLogitsProcessors, type LogitsProcessorContext } from './processors/build-logits-processors.js';
 export { EncoderNoRepeatNGramLogitsProcessor } from './processors/encoder-no-repeat-ngram.js';
 export { EncoderRepetitionPenaltyLogitsProcessor } from './processors/encoder-repetition-penalty.js';

@@ -1,13 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Cache } from '@tsformer/cache';
 import { SeededRandom } from '@tsformer/core-tensor';
-import type {
-  CausalLM,
-  CausalLMForwardInputs,
-  GenerationOptions,
-  Seq2SeqEncoding,
-  Seq2SeqForwardInputs,
-  Seq2SeqLM,
+import {
+  type CausalLM,
+  type CausalLMForwardInputs,
+  type GenerationOptions,
+  type PositionLimit,
+  releaseGenerations,
+  type Seq2SeqEncoding,
+  type Seq2SeqForwardInputs,
+  type Seq2SeqLM,
 } from '../src/index.js';
 
 /**
@@ -144,20 +146,38 @@ function toyLogits(
   ) as tf.Tensor3D;
 }
 
+/** What a toy model may be given beyond its tables and generation defaults. */
+export interface ToyOptions {
+  /** Where its positions end, as a real model tells (the tables hold 64 positions). */
+  readonly positionLimit?: PositionLimit;
+  /** Runs at the start of every forward (call number from 1): lets a test act mid-generation. */
+  readonly onForward?: (call: number) => void;
+  /** Keeps the CPU busy this many milliseconds per forward, as a real model's forward does. */
+  readonly busyMsPerForward?: number;
+}
+
 export class ToyCausalLM implements CausalLM {
   readonly vocabSize: number;
+  readonly positionLimit: PositionLimit | undefined;
   forwardCalls = 0;
+  /** Tokens fed per forward, in order (chunked prefill shows here). */
+  readonly fedLengths: number[] = [];
   lastCache: ToyCache | undefined;
 
   constructor(
     readonly tables: ToyTables,
     readonly generationConfig?: GenerationOptions,
+    private readonly options: ToyOptions = {},
   ) {
     this.vocabSize = tables.vocabSize;
+    this.positionLimit = options.positionLimit;
   }
 
   forwardLogits(inputs: CausalLMForwardInputs): tf.Tensor3D {
     this.forwardCalls += 1;
+    this.fedLengths.push(inputs.inputIds.shape[1]);
+    this.options.onForward?.(this.forwardCalls);
+    busyWait(this.options.busyMsPerForward ?? 0);
     const cache = inputs.cache as ToyCache | undefined;
     const history = cache === undefined ? inputs.inputIds : cache.extend(inputs.inputIds);
     const [rows, length] = history.shape;
@@ -179,16 +199,31 @@ export class ToyCausalLM implements CausalLM {
     this.lastCache = new ToyCache(maxLength);
     return this.lastCache;
   }
+
+  /** As the model classes' `dispose()`: frees the generations still alive on the model. */
+  dispose(): void {
+    releaseGenerations(this);
+  }
+}
+
+function busyWait(milliseconds: number): void {
+  const end = performance.now() + milliseconds;
+  while (performance.now() < end) {
+    // A forward pass's worth of synchronous work: nothing else runs meanwhile.
+  }
 }
 
 export class ToySeq2SeqLM implements Seq2SeqLM {
   readonly vocabSize: number;
+  readonly positionLimit: PositionLimit | undefined;
 
   constructor(
     readonly tables: ToyTables,
     readonly generationConfig?: GenerationOptions,
+    options: Pick<ToyOptions, 'positionLimit'> = {},
   ) {
     this.vocabSize = tables.vocabSize;
+    this.positionLimit = options.positionLimit;
   }
 
   /** One hidden feature per source token: its id + 1, zeroed under the mask. */
@@ -231,6 +266,11 @@ export class ToySeq2SeqLM implements Seq2SeqLM {
 
   createCache(_batchSize: number, maxLength: number): ToyCache {
     return new ToyCache(maxLength);
+  }
+
+  /** As the model classes' `dispose()`: frees the generations still alive on the model. */
+  dispose(): void {
+    releaseGenerations(this);
   }
 }
 

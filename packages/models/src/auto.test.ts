@@ -2,14 +2,9 @@ import { useBackend } from '@tsformer/core-tensor';
 import { expectNoLeak } from '@tsformer/core-tensor/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readJson } from '../test/decoder-fixtures.js';
-import {
-  createModelFromConfig,
-  getModelFamily,
-  MODEL_FAMILIES,
-  parameterCountFromConfig,
-  UnknownModelTypeError,
-} from './auto.js';
+import { createModelFromConfig, getModelFamily, MODEL_FAMILIES, parameterCountFromConfig } from './auto.js';
 import type { RawConfig } from './config-fields.js';
+import { UnknownModelTypeError } from './errors.js';
 
 const paramCounts = readJson<Record<string, { config: RawConfig; num_parameters: number }>>(
   new URL('../../../fixtures/hf-reference/param-counts.json', import.meta.url).pathname,
@@ -71,6 +66,6 @@ describe('the family registry', () => {
     ]) {
       expect(supported.split(', ')).toContain(type);
     }
-    expect(() => createModelFromConfig({ hidden_size: 8 })).toThrow(/config.json has no model_type/);
+    expect(() => createModelFromConfig({ hidden_size: 8 })).toThrow(/model_type is missing/);
   });
 });

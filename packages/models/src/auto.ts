@@ -1,6 +1,6 @@
-import { TsformerError } from '@tsformer/core-tensor';
 import { bart } from './bart/index.js';
 import type { RawConfig } from './config-fields.js';
+import { UnknownModelTypeError } from './errors.js';
 import { gemma } from './gemma/index.js';
 import { gemma2 } from './gemma2/index.js';
 import { generationDefaults } from './generation-defaults.js';
@@ -33,21 +33,6 @@ export const MODEL_FAMILIES: readonly ModelFamily[] = [
   phi3,
   t5,
 ];
-
-/** A `model_type` no registered family handles; the message lists the supported ones. */
-export class UnknownModelTypeError extends TsformerError {
-  override name = 'UnknownModelTypeError';
-  constructor(
-    readonly modelType: unknown,
-    readonly supported: readonly string[],
-  ) {
-    super(
-      modelType === undefined
-        ? `config.json has no model_type; supported model types: ${supported.join(', ')}`
-        : `unknown model_type ${JSON.stringify(modelType)}; supported model types: ${supported.join(', ')}`,
-    );
-  }
-}
 
 /** The family registered for `modelType`. */
 export function getModelFamily(modelType: unknown): ModelFamily {

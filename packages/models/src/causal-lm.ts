@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Cache, DecoderCache } from '@tsformer/cache';
 import type { CacheImplementation, CausalLM, CausalLMForwardInputs } from '@tsformer/decoding';
-import { ForwardStep, type ForwardStepOptions, ModelInputError } from './forward-step.js';
+import { ModelInputError } from './errors.js';
+import { ForwardStep, type ForwardStepOptions } from './forward-step.js';
 import { causalLMLoss, checkLabels } from './language-model-loss.js';
 import { createLayerCaches } from './layer-caches.js';
 import type { LayerStack } from './layer-stack.js';

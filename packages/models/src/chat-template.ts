@@ -1,10 +1,5 @@
 import { Template } from '@huggingface/jinja';
-import { TsformerError } from '@tsformer/core-tensor';
-
-/** A chat template that is missing, malformed or fails while rendering. */
-export class ChatTemplateError extends TsformerError {
-  override name = 'ChatTemplateError';
-}
+import { ChatTemplateError } from './errors.js';
 
 /** One chat message as HF chat templates read it (`role`, `content`, and any extra keys). */
 export interface ChatMessage {

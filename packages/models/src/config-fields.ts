@@ -1,4 +1,4 @@
-import { ConfigFields, type RawConfig } from '@tsformer/core-tensor';
+import { ConfigFields, fieldRules, type RawConfig } from '@tsformer/core-tensor';
 import { ACTIVATION_NAMES } from '@tsformer/layers';
 
 export { ConfigFieldError, type RawConfig } from '@tsformer/core-tensor';
@@ -15,6 +15,16 @@ export class ModelConfigFields extends ConfigFields {
     readonly modelType: string,
   ) {
     super(raw, `${modelType} config`);
+  }
+
+  /**
+   * `tie_word_embeddings`, or `fallback` when absent. An explicit `null` is an error: Hugging Face
+   * reads it as "not tied" and then initialises a checkpoint's missing `lm_head` at random, where the
+   * family's default would tie it; neither answer can be told apart from a mistake in the file.
+   */
+  tieWordEmbeddings(fallback: boolean): boolean {
+    if (this.raw.tie_word_embeddings === null) this.check('tie_word_embeddings', fieldRules.boolean, null);
+    return this.boolean('tie_word_embeddings', fallback);
   }
 
   /** An HF activation name (`ACT2FN`) that `@tsformer/layers` implements. */

@@ -1,7 +1,9 @@
 // Node-only: the file system is reached through core-tensor's node-files, which imports node:fs on
 // first use, so importing @tsformer/models in a browser never touches it.
+
 import { FileAccessError, fileByteSource, inspectPath, readTextFile } from '@tsformer/core-tensor';
-import { ModelFileError, type ModelFiles } from './model-files.js';
+import { ModelFileError } from './errors.js';
+import type { ModelFiles } from './model-files.js';
 
 /**
  * The files of a model folder on disk (Node). A name that is there in any form "exists" (`has`),

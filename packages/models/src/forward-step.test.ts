@@ -4,7 +4,7 @@ import { useBackend } from '@tsformer/core-tensor';
 import { expectNoLeak } from '@tsformer/core-tensor/testing';
 import { randomCheckpoint } from '@tsformer/models/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ModelInputError } from './forward-step.js';
+import { ModelInputError } from './errors.js';
 import { resolveLlamaConfig } from './llama/llama-config.js';
 import { LlamaForCausalLM } from './llama/llama-model.js';
 

@@ -1,12 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { buildAttentionMask, keyValueBlock } from '@tsformer/attention';
 import type { DecoderCache, KeyValueBlocks } from '@tsformer/cache';
-import { TsformerError } from '@tsformer/core-tensor';
-
-/** Inputs of a forward pass that do not fit the model: the message says which and why. */
-export class ModelInputError extends TsformerError {
-  override name = 'ModelInputError';
-}
+import { ModelInputError } from './errors.js';
 
 export interface ForwardStepOptions {
   /** `[batch, pastTokens + newTokens]`: 1 for real tokens, 0 for (left) padding. */

@@ -12,15 +12,15 @@ import {
   UNUSABLE_PATH_KINDS,
   UNUSABLE_PATH_REPORTS,
 } from '@tsformer/core-tensor/testing';
+import { GenerationConfigError } from '@tsformer/decoding';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DECODER_FIXTURES, ids, readDecoderReference, readJson } from '../test/decoder-fixtures.js';
-import { UnknownModelTypeError } from './auto.js';
 import type { BartForConditionalGeneration } from './bart/bart-model.js';
 import type { PretrainedCausalLM } from './causal-lm.js';
-import { ChatTemplateError } from './chat-template.js';
 import { ConfigFieldError } from './config-fields.js';
+import { ChatTemplateError, ModelFileError, TokenizerFileError, UnknownModelTypeError } from './errors.js';
 import { fromPretrained } from './from-pretrained.js';
-import { filesInMemory, ModelFileError } from './model-files.js';
+import { filesInMemory } from './model-files.js';
 
 beforeAll(async () => {
   await useBackend('wasm');
@@ -153,7 +153,10 @@ describe('fromPretrained', () => {
     );
     await expect(fromPretrained(withConfig({ ...gpt2Config, n_head: 5 }))).rejects.toThrow(ConfigFieldError);
     await expect(fromPretrained(withConfig({ ...gpt2Config, n_head: 5 }))).rejects.toThrow(
-      /gpt2 config: n_head \(5\) must divide n_embd \(32\)/,
+      'gpt2/config.json: gpt2 config: n_head (5) must divide n_embd (32)',
+    );
+    await expect(fromPretrained(withConfig({ ...gpt2Config, model_type: 'gptj' }))).rejects.toThrow(
+      /^gpt2\/config\.json: unknown model_type "gptj"/,
     );
     await expect(fromPretrained(filesInMemory({}, 'empty'))).rejects.toThrow(/empty has no config.json/);
     const noWeights = filesInMemory(
@@ -222,6 +225,47 @@ describe('fromPretrained with broken files', () => {
         /^gpt2\/tokenizer_config\.json chat_template does not parse/,
       );
       model.dispose();
+    });
+  });
+
+  it('names the file of a bad token id: config.json or generation_config.json', async () => {
+    const withFiles = (changes: Record<string, string>) =>
+      filesInMemory(fixtureFiles(DECODER_FIXTURES.gpt2, gpt2Names, changes), 'gpt2');
+    const error = await fromPretrained(
+      withFiles({ 'config.json': JSON.stringify({ ...gpt2Config, eos_token_id: -1 }) }),
+    ).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ConfigFieldError);
+    expect(error).toMatchObject({ file: 'gpt2/config.json', field: 'eos_token_id' });
+    expect((error as Error).message).toMatch(/^gpt2\/config\.json: gpt2 config: eos_token_id must be/);
+    const fromGenerationConfig = await fromPretrained(
+      withFiles({ 'generation_config.json': JSON.stringify({ max_length: 0 }) }),
+    ).catch((caught: unknown) => caught);
+    expect(fromGenerationConfig).toBeInstanceOf(GenerationConfigError);
+    expect((fromGenerationConfig as Error).message).toBe(
+      'gpt2/generation_config.json: `maxLength` (max_length) must be an integer >= 1, got 0',
+    );
+  });
+
+  it('leaks nothing when tokenizer.json cannot be used and the weights are there to load', async () => {
+    await expectNoLeak(async () => {
+      const tokenizerJson = JSON.parse(readFileSync(`${DECODER_FIXTURES.gpt2}/tokenizer.json`, 'utf8'));
+      // As text: JSON.stringify itself recurses too deep for 10,000 levels.
+      const preTokenizer = `${'{"type":"Sequence","pretokenizers":['.repeat(10_000)}${JSON.stringify(
+        tokenizerJson.pre_tokenizer,
+      )}${']}'.repeat(10_000)}`;
+      const text = JSON.stringify({ ...tokenizerJson, pre_tokenizer: 'HERE' }).replace(
+        '"HERE"',
+        preTokenizer,
+      );
+      const files = filesInMemory(
+        fixtureFiles(DECODER_FIXTURES.gpt2, gpt2Names, { 'tokenizer.json': text }),
+        'gpt2',
+      );
+      const error = await fromPretrained(files).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(TokenizerFileError);
+      expect((error as Error).message).toBe(
+        "gpt2/tokenizer.json: pre_tokenizer: nests more than 128 deep (Hugging Face tokenizers' limit)",
+      );
     });
   });
 

@@ -1,11 +1,18 @@
-import { type BackendName, ensureBackend, type LoadWeightsReport, useBackend } from '@tsformer/core-tensor';
+import {
+  type BackendName,
+  ensureBackend,
+  type LoadWeightsReport,
+  useBackend,
+  withFile,
+} from '@tsformer/core-tensor';
 import type { GenerationOptions } from '@tsformer/decoding';
 import { getModelFamily } from './auto.js';
 import type { RawConfig } from './config-fields.js';
+import { ModelFileError } from './errors.js';
 import { folderFiles } from './folder-files.js';
 import { generationDefaults } from './generation-defaults.js';
 import type { CreateModelOptions, ModelFamily, PretrainedModel } from './model-family.js';
-import { ModelFileError, type ModelFiles, readJsonFile } from './model-files.js';
+import { type ModelFiles, readJsonFile } from './model-files.js';
 import { openModelWeights } from './model-weights.js';
 import { PretrainedTokenizer } from './tokenizer.js';
 
@@ -46,13 +53,17 @@ export async function fromPretrained(
   else await ensureBackend();
   const files = typeof source === 'string' ? folderFiles(source) : source;
   const rawConfig = await readConfigJson(files);
-  const family = getModelFamily(rawConfig.model_type);
-  const config = family.resolveConfig(rawConfig);
+  // Errors about the config's fields (the family's, RoPE's, model_type) name config.json.
+  const { family, config } = withFile(files.path('config.json'), () => {
+    const family = getModelFamily(rawConfig.model_type);
+    return { family, config: family.resolveConfig(rawConfig) };
+  });
   const generationConfig = generationDefaults(
     rawConfig,
     (await files.has('generation_config.json'))
       ? await readJsonFile(files, 'generation_config.json')
       : undefined,
+    files.path,
   );
   // The tokenizer before the weights: a broken tokenizer file fails fast, with nothing to free.
   const tokenizer = await PretrainedTokenizer.fromFiles(files);

@@ -1,3 +1,4 @@
+import { withFile } from '@tsformer/core-tensor';
 import { type GenerationOptions, parseGenerationConfig } from '@tsformer/decoding';
 import type { RawConfig } from './config-fields.js';
 
@@ -13,14 +14,24 @@ const TOKEN_FIELDS = [
 
 /**
  * A model's own generation defaults: config.json's token ids overlaid with generation_config.json
- * (when the folder has one), parsed by decoding (camelCase, validated).
+ * (when the folder has one), parsed by decoding (camelCase, validated). With `pathOf` (a folder's
+ * `ModelFiles.path`), an error names the file its bad value came from: config.json or
+ * generation_config.json.
  */
-export function generationDefaults(rawConfig: RawConfig, generationConfigJson?: unknown): GenerationOptions {
+export function generationDefaults(
+  rawConfig: RawConfig,
+  generationConfigJson?: unknown,
+  pathOf?: (name: string) => string,
+): GenerationOptions {
+  const inFile = <T>(name: string, read: () => T): T =>
+    pathOf === undefined ? read() : withFile(pathOf(name), read);
   const fromConfig = Object.fromEntries(
     TOKEN_FIELDS.filter((field) => rawConfig[field] != null).map((field) => [field, rawConfig[field]]),
   );
   return {
-    ...parseGenerationConfig(fromConfig, 'config.json'),
-    ...(generationConfigJson === undefined ? {} : parseGenerationConfig(generationConfigJson)),
+    ...inFile('config.json', () => parseGenerationConfig(fromConfig)),
+    ...(generationConfigJson === undefined
+      ? {}
+      : inFile('generation_config.json', () => parseGenerationConfig(generationConfigJson))),
   };
 }

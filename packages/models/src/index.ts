@@ -6,7 +6,6 @@ export {
   MODEL_FAMILIES,
   type ModelFromConfig,
   parameterCountFromConfig,
-  UnknownModelTypeError,
 } from './auto.js';
 export * from './bart/index.js';
 export {
@@ -18,14 +17,22 @@ export {
 export {
   type ChatMessage,
   ChatTemplate,
-  ChatTemplateError,
   type ChatTemplateOptions,
   selectChatTemplate,
 } from './chat-template.js';
 export { ConfigFieldError, ModelConfigFields, type RawConfig } from './config-fields.js';
 export { CrossAttention, type CrossAttentionOptions } from './cross-attention.js';
+export {
+  ChatTemplateError,
+  ModelFileError,
+  ModelInputError,
+  TokenizerFileError,
+  TokenizerInputError,
+  UnknownModelTypeError,
+  UnsupportedConfigError,
+} from './errors.js';
 export { folderFiles } from './folder-files.js';
-export { ForwardStep, type ForwardStepOptions, ModelInputError } from './forward-step.js';
+export { ForwardStep, type ForwardStepOptions } from './forward-step.js';
 export {
   type FromPretrainedOptions,
   fromPretrained,
@@ -49,13 +56,14 @@ export type {
   ModelFamily,
   PretrainedModel,
 } from './model-family.js';
-export { filesInMemory, ModelFileError, type ModelFiles, readJsonFile } from './model-files.js';
+export { filesInMemory, type ModelFiles, readJsonFile } from './model-files.js';
 export { openModelWeights } from './model-weights.js';
 export * from './phi3/index.js';
 export { keepLastPositions, PretrainedLanguageModel } from './pretrained-language-model.js';
 export * from './qwen2/index.js';
 export * from './qwen3/index.js';
 export { type RotaryAngles, RotaryLayerStack, rotateQueryKey } from './rotary-layer-stack.js';
+export { RotarySelfAttention } from './rotary-self-attention.js';
 export { type AttentionLayerOutput, SelfAttention, type SelfAttentionOptions } from './self-attention.js';
 export { Seq2SeqDecoderStep, type Seq2SeqDecoderStepOptions } from './seq2seq-decoder-step.js';
 export {
@@ -69,8 +77,7 @@ export {
   type DecodeOptions,
   type EncodeOptions,
   PretrainedTokenizer,
-  TokenizerInputError,
   type TokenizerLocations,
 } from './tokenizer.js';
-export { TokenizerFileError, type TokenizerFileNames } from './tokenizer-json.js';
+export type { TokenizerFileNames } from './tokenizer-json.js';
 export * from './transformer/index.js';

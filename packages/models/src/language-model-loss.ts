@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { crossEntropy, IGNORE_INDEX } from '@tsformer/layers';
-import { ModelInputError } from './forward-step.js';
+import { ModelInputError } from './errors.js';
 
 /** `labels` shaped as `ids` (`name` in the message), int32, or a `ModelInputError`. */
 export function checkLabels(labels: tf.Tensor, ids: tf.Tensor, name: string): asserts labels is tf.Tensor2D {

@@ -1,9 +1,5 @@
-import { type ByteSource, memoryByteSource, TsformerError } from '@tsformer/core-tensor';
-
-/** A model-folder file that is missing or unreadable: the message names the file. */
-export class ModelFileError extends TsformerError {
-  override name = 'ModelFileError';
-}
+import { type ByteSource, memoryByteSource } from '@tsformer/core-tensor';
+import { ModelFileError } from './errors.js';
 
 /**
  * Read access to the files of one Hugging Face model folder (config.json, safetensors, tokenizer

@@ -4,7 +4,8 @@ import {
   type SafetensorsReader,
   ShardedSafetensors,
 } from '@tsformer/core-tensor';
-import { ModelFileError, type ModelFiles } from './model-files.js';
+import { ModelFileError } from './errors.js';
+import type { ModelFiles } from './model-files.js';
 
 const SINGLE_FILE_NAME = 'model.safetensors';
 

@@ -16,10 +16,11 @@ import {
   generate,
   generateAll,
   type PositionLimit,
+  releaseGenerations,
   type Seq2SeqLM,
 } from '@tsformer/decoding';
 import type { Linear } from '@tsformer/layers';
-import { ModelInputError } from './forward-step.js';
+import { ModelInputError } from './errors.js';
 import type { LayerStack } from './layer-stack.js';
 
 /**
@@ -91,6 +92,8 @@ export abstract class PretrainedLanguageModel<Config> extends Module {
    * whatever else a model owns (decoding's live generations of it) is released here, before the weights.
    */
   override dispose(): void {
+    // generate() was handed this model as the CausalLM / Seq2SeqLM its subclass implements.
+    releaseGenerations(this as unknown as CausalLM | Seq2SeqLM);
     super.dispose();
   }
 

@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { type Cache, EncoderDecoderCache } from '@tsformer/cache';
-import { ModelInputError } from './forward-step.js';
+import { ModelInputError } from './errors.js';
 
 /** `[batch, tokens]` int32 with at least one token, or a `ModelInputError` naming `name`. */
 export function checkTokenIds(ids: tf.Tensor, name: string): asserts ids is tf.Tensor2D {

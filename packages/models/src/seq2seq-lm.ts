@@ -6,7 +6,8 @@ import type {
   Seq2SeqForwardInputs,
   Seq2SeqLM,
 } from '@tsformer/decoding';
-import { ForwardStep, ModelInputError } from './forward-step.js';
+import { ModelInputError } from './errors.js';
+import { ForwardStep } from './forward-step.js';
 import { checkLabels, sequenceLoss, shiftTokensRight } from './language-model-loss.js';
 import { createLayerCaches } from './layer-caches.js';
 import type { LayerStack, StackOutput } from './layer-stack.js';

@@ -1,21 +1,6 @@
 import { Tokenizer } from '@huggingface/tokenizers';
-import { TsformerError } from '@tsformer/core-tensor';
-
-/**
- * A tokenizer.json or tokenizer_config.json that cannot be used: the message names the file and,
- * where one is to blame, the field (`decoder.decoders.1.type`).
- */
-export class TokenizerFileError extends TsformerError {
-  override name = 'TokenizerFileError';
-
-  constructor(
-    readonly file: string,
-    readonly field: string | undefined,
-    detail: string,
-  ) {
-    super(`${file}: ${field === undefined ? '' : `${field}: `}${detail}`);
-  }
-}
+import { TokenizerFileError } from './errors.js';
+import { checkTokenizerJson, isJsonObject, kindOf } from './tokenizer-json-checks.js';
 
 /** Where the two tokenizer files came from, for messages. */
 export interface TokenizerFileNames {
@@ -41,7 +26,8 @@ const STAGE_NAMES: Record<string, string> = {
  * Builds the `@huggingface/tokenizers` tokenizer of a tokenizer.json and tokenizer_config.json.
  * What Hugging Face tokenizers accepts is accepted (stages and `added_tokens` may be absent);
  * everything else — an unknown model, normalizer, pre-tokenizer, post-processor or decoder type,
- * a missing model — is a TokenizerFileError naming the file and the field. Nothing is mutated.
+ * a missing model, a vocab, merges or added token of the wrong type, a stage nested past Hugging
+ * Face's limit — is a TokenizerFileError naming the file and the field. Nothing is mutated.
  */
 export function createTokenizer(
   tokenizerJson: unknown,
@@ -72,6 +58,7 @@ export function createTokenizer(
   }
   if (!('vocab' in model)) throw fail('model.vocab', 'is missing');
   if (!Array.isArray(addedTokens)) throw fail('added_tokens', `must be a list, got ${kindOf(addedTokens)}`);
+  checkTokenizerJson(tokenizerJson, fail);
   try {
     return new Tokenizer({ ...OPTIONAL_STAGES, ...tokenizerJson, added_tokens: addedTokens }, config);
   } catch (error) {
@@ -107,17 +94,4 @@ function pathToType(value: unknown, type: string, path: string, depth = 0): stri
     if (found) return found;
   }
   return undefined;
-}
-
-function isJsonObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function kindOf(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') return 'an object';
-  const text = JSON.stringify(value) ?? String(value);
-  return `${typeof value} ${text.length > 40 ? `${text.slice(0, 40)}…` : text}`;
 }

@@ -1,10 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DECODER_FIXTURES, type DecoderFixtureName, readDecoderReference } from '../test/decoder-fixtures.js';
-import { ChatTemplateError } from './chat-template.js';
+import { ChatTemplateError, TokenizerFileError, TokenizerInputError } from './errors.js';
 import { folderFiles } from './folder-files.js';
 import { filesInMemory } from './model-files.js';
-import { PretrainedTokenizer, TokenizerInputError } from './tokenizer.js';
-import { TokenizerFileError } from './tokenizer-json.js';
+import { PretrainedTokenizer } from './tokenizer.js';
 
 describe.each(Object.keys(DECODER_FIXTURES) as DecoderFixtureName[])('the %s tokenizer', (fixture) => {
   const cases = readDecoderReference(fixture).tokenization;
@@ -136,6 +135,13 @@ describe('PretrainedTokenizer.decode', () => {
   });
 });
 
+/** `inner` wrapped in `depth` pre-tokenizer Sequences, built without recursion. */
+function nestedSequence(depth: number, inner: unknown): unknown {
+  let value = inner;
+  for (let level = 0; level < depth; level++) value = { type: 'Sequence', pretokenizers: [value] };
+  return value;
+}
+
 describe('a tokenizer.json or tokenizer_config.json that cannot be used', () => {
   let fixture: Record<string, unknown>;
   const FILE = 'model/tokenizer.json';
@@ -203,7 +209,43 @@ describe('a tokenizer.json or tokenizer_config.json that cannot be used', () => 
     [
       'a BPE model whose merges are not a list',
       () => [{ ...fixture, model: { ...(fixture.model as object), merges: 7 } }],
-      '@huggingface/tokenizers cannot load it: ',
+      'model.merges: must be a list of "a b" strings or [a, b] pairs, got number 7',
+    ],
+    [
+      'merges of numbers',
+      () => [{ ...fixture, model: { ...(fixture.model as object), merges: [[1, 2]] } }],
+      'model.merges: must be a list of "a b" strings or [a, b] pairs, got a list',
+    ],
+    [
+      'a vocab that is a list',
+      () => [{ ...fixture, model: { ...(fixture.model as object), vocab: [] } }],
+      'model.vocab: must be an object of token ids, got a list',
+    ],
+    [
+      'a vocab entry that is not an id',
+      () => [{ ...fixture, model: { ...(fixture.model as object), vocab: { a: 0, b: 'one' } } }],
+      'model.vocab["b"]: must be a token id (an integer >= 0), got string "one"',
+    ],
+    [
+      'a Unigram model with a BPE vocab',
+      () => [{ ...fixture, model: { ...(fixture.model as object), type: 'Unigram' } }],
+      'model.vocab: must be a list of [token, score] pairs for a Unigram model, got an object',
+    ],
+    [
+      'an added token with a string id',
+      () => [{ ...fixture, added_tokens: [{ id: '0', content: '<x>', special: true }] }],
+      'added_tokens.0.id: must be a token id (an integer >= 0), got string "0"',
+    ],
+    [
+      'an added token whose content is not text',
+      () => [{ ...fixture, added_tokens: [{ id: 0, content: 5, special: true }] }],
+      'added_tokens.0.content: must be a string, got number 5',
+    ],
+    [
+      // @huggingface/tokenizers recurses through Sequences: 10,000 deep overflowed its stack.
+      'a pre-tokenizer Sequence nested 10,000 deep',
+      () => [{ ...fixture, pre_tokenizer: nestedSequence(10_000, fixture.pre_tokenizer) }],
+      "pre_tokenizer: nests more than 128 deep (Hugging Face tokenizers' limit)",
     ],
   ];
 
@@ -238,6 +280,12 @@ describe('a tokenizer.json or tokenizer_config.json that cannot be used', () => 
     const text = 'Hello, my dog is cute and';
     expect(minimal.encode(text)).toEqual(reference.encode(text));
     expect(minimal.decode(minimal.encode(text))).toBe(text);
+  });
+
+  it('accepts a pre-tokenizer Sequence nested within the limit, tokenizing as the plain one', () => {
+    const text = 'Hello, my dog is cute and';
+    const nested = load({ ...fixture, pre_tokenizer: nestedSequence(40, fixture.pre_tokenizer) });
+    expect(nested.encode(text)).toEqual(load(fixture).encode(text));
   });
 
   it('does not change the objects it is given', () => {

@@ -1,15 +1,14 @@
 import type { Tokenizer } from '@huggingface/tokenizers';
-import { TsformerError } from '@tsformer/core-tensor';
 import type { TokenDecoder } from '@tsformer/decoding';
 import {
   type ChatMessage,
   ChatTemplate,
-  ChatTemplateError,
   type ChatTemplateOptions,
   selectChatTemplate,
 } from './chat-template.js';
+import { ChatTemplateError, TokenizerFileError, TokenizerInputError } from './errors.js';
 import { type ModelFiles, readJsonFile } from './model-files.js';
-import { createTokenizer, TokenizerFileError, type TokenizerFileNames } from './tokenizer-json.js';
+import { createTokenizer, type TokenizerFileNames } from './tokenizer-json.js';
 
 /** The special-token fields of a `tokenizer_config.json` the templates and generation read. */
 const SPECIAL_TOKEN_FIELDS = [
@@ -36,11 +35,6 @@ export interface DecodeOptions {
 export interface TokenizerLocations extends TokenizerFileNames {
   /** Where the `chatTemplate` argument came from (default: `chat_template.jinja`). */
   chatTemplate: string;
-}
-
-/** What a caller gave `decode` that is not a list of token ids. */
-export class TokenizerInputError extends TsformerError {
-  override name = 'TokenizerInputError';
 }
 
 /** A chat template not compiled yet: its text, or tokenizer_config.json's entry to pick it from. */

@@ -1,5 +1,6 @@
 // Bad input to the encoder-decoder models gets a typed error that says what and where; checkpoints
 // load under the names Hugging Face accepts and are refused, by name, when they do not fit.
+
 import * as tf from '@tensorflow/tfjs-core';
 import { DynamicCache } from '@tsformer/cache';
 import { useBackend, WeightLoadingError, weightsFromTensors } from '@tsformer/core-tensor';
@@ -9,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveBartConfig } from '../src/bart/bart-config.js';
 import { BartForConditionalGeneration } from '../src/bart/bart-model.js';
 import { loadBartWeights } from '../src/bart/bart-weights.js';
-import { ModelInputError } from '../src/forward-step.js';
+import { ModelInputError } from '../src/errors.js';
 import { resolveMarianConfig } from '../src/marian/marian-config.js';
 import { ids } from './encoder-decoder-fixtures.js';
 

@@ -1,6 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BUNDLED_MODEL, runCli, runCliJson } from '../../test/run-cli.js';
+import { BUNDLED_MODEL, FIXTURES, runCli, runCliJson } from '../../test/run-cli.js';
 
 interface GenerateJson {
   prompt: string;
@@ -113,5 +115,82 @@ describe('tsformer generate', () => {
     const again = runCliJson<GenerateJson>([...args, '--seed', '7']);
     expect(first.search).toBe('sample');
     expect(again.sequences[0]!.tokenIds).toEqual(first.sequences[0]!.tokenIds);
+  });
+});
+
+describe('tsformer generate refuses what cannot work, up front', () => {
+  it('fails before producing anything when prompt + new tokens pass a learned position table (gpt2)', () => {
+    const run = runCli(['generate', '--model', `${FIXTURES}/gpt2`, '--max-new-tokens', '100']);
+    expect(run.status).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toBe(
+      'tsformer: the prompt (4 tokens) plus up to 100 new tokens needs 104 positions, but the model has 64 ' +
+        '(a learned position table): shorten the prompt or lower maxNewTokens / maxLength\n',
+    );
+    const fits = runCliJson<GenerateJson>([
+      'generate',
+      '--model',
+      `${FIXTURES}/gpt2`,
+      '--max-new-tokens',
+      '60',
+    ]);
+    expect(fits.sequences[0]!.tokenIds).toHaveLength(60);
+  });
+
+  it('warns once and goes on past the positions of a rotary model (tiny-llama-docs)', () => {
+    const run = runCli(['generate', '--max-new-tokens', '510', '--min-new-tokens', '510', '--json']);
+    expect(run.status).toBe(0);
+    expect(run.stderr).toBe(
+      'tsformer: warning: the prompt (5 tokens) plus up to 510 new tokens needs 515 positions, but the model has 512: ' +
+        'its rotary positions extrapolate past them, and quality may degrade\n',
+    );
+    expect((JSON.parse(run.stdout) as GenerateJson).sequences[0]!.tokenIds).toHaveLength(510);
+  });
+
+  it('reads counts only in decimal digits', () => {
+    const run = runCli(['generate', '--max-new-tokens', '0x10']);
+    expect(run.status).toBe(2);
+    expect(run.stderr).toBe(
+      "tsformer: option '--max-new-tokens <n>' argument '0x10' is invalid. Expected an integer in decimal digits.\n",
+    );
+  });
+
+  it.each([
+    ['--eos-token-id', '2,4096', '`eosTokenId` (eos_token_id) 4096'],
+    ['--pad-token-id', '5000', '`padTokenId` (pad_token_id) 5000'],
+    ['--suppress-tokens', '7,4100', '`suppressTokens` (suppress_tokens) 4100'],
+  ])('refuses %s %s past the vocabulary, naming the flag', (flag, value, named) => {
+    const run = runCli(['generate', flag, value]);
+    expect(run.status).toBe(2);
+    expect(run.stderr).toBe(`tsformer: ${flag}: ${named} is outside the 4096-token vocabulary\n`);
+  });
+
+  it("refuses generation_config.json's token ids past the vocabulary, naming the file and field", () => {
+    const folder = mkdtempSync(join(tmpdir(), 'tsformer-vocab-'));
+    try {
+      for (const file of readdirSync(BUNDLED_MODEL)) {
+        if (file !== 'generation_config.json') symlinkSync(join(BUNDLED_MODEL, file), join(folder, file));
+      }
+      const generationConfig = join(folder, 'generation_config.json');
+      for (const [field, value] of [
+        ['eos_token_id', [0, 4096]],
+        ['pad_token_id', 9999],
+        ['suppress_tokens', [4097]],
+        ['bad_words_ids', [[1, 5000]]],
+      ] as const) {
+        writeFileSync(generationConfig, JSON.stringify({ bos_token_id: 0, eos_token_id: 0, [field]: value }));
+        for (const command of ['generate', 'chat']) {
+          const run = runCli([command, '--model', folder]);
+          expect(run.status).toBe(1);
+          expect(run.stderr).toMatch(
+            new RegExp(
+              `^tsformer: ${generationConfig}: \`\\w+\` \\(${field}\\) \\d+ is outside the 4096-token vocabulary\n$`,
+            ),
+          );
+        }
+      }
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
   });
 });

@@ -7,7 +7,7 @@ import {
   type GenerationFlagValues,
   generationOptionsFromFlags,
 } from '../generation-flags.js';
-import { checkGenerationOptions } from '../generation-setup.js';
+import { checkGenerationOptions, checkTokenIds } from '../generation-setup.js';
 import {
   DEFAULT_MODEL_DIR,
   type LoadedModel,
@@ -57,6 +57,7 @@ async function runGenerate(options: GenerateCommandOptions): Promise<void> {
   const prompt = await readPrompt(options.prompt);
   const loaded = await loadModelFolder(dir, chosenBackend(options.backend));
   try {
+    checkTokenIds(generation, loaded.model.vocabSize);
     const tokenizer = requireTokenizer(loaded);
     const inputIds = tokenizer.encode(prompt);
     const { numBeams, numReturnSequences, doSample, maxNewTokens, maxLength } = generation.resolved;
@@ -75,6 +76,7 @@ async function runGenerate(options: GenerateCommandOptions): Promise<void> {
       {
         ...generation.commandLine,
         tokenDecoder: tokenizer,
+        onWarning: (message) => process.stderr.write(`tsformer: warning: ${message}\n`),
         ...(streaming && { onText: stream }),
         ...(options.seed !== undefined && { seed: options.seed }),
       },

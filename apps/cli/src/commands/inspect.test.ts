@@ -162,9 +162,28 @@ describe('tsformer inspect --config computes from the numbers, never building th
     const run = inspectRaw(field, config);
     expect(run.status).toBe(EXIT_FAILURE);
     expect(run.stdout).toBe('');
-    expect(run.stderr).toMatch(new RegExp(`^tsformer: .*${field} .*\\n$`));
+    expect(run.stderr).toMatch(new RegExp(`^tsformer: ${join(folder, `${field}.json`)}: .*${field} .*\\n$`));
     expect(run.stderr.split('\n')).toHaveLength(2);
     expect(run.stderr).not.toMatch(/Infinity|NaN|TypeError|RangeError/);
+  });
+
+  it('names the file first for every kind of config error: a field, RoPE, model_type', () => {
+    const path = (name: string) => join(folder, `${name}.json`);
+    expect(inspectRaw('hidden', { model_type: 'llama', hidden_size: 0 }).stderr).toBe(
+      `tsformer: ${path('hidden')}: llama config: hidden_size must be a positive integer up to 131072, got 0\n`,
+    );
+    expect(inspectRaw('nulled', { model_type: 'gpt2', n_embd: null }).stderr).toBe(
+      `tsformer: ${path('nulled')}: gpt2 config: n_embd must be a positive integer up to 131072, got null\n`,
+    );
+    expect(
+      inspectRaw('rope', { model_type: 'llama', rope_parameters: { rope_type: 'linear', rope_theta: 1e4 } })
+        .stderr,
+    ).toBe(
+      `tsformer: ${path('rope')}: invalid RoPE config: rope_parameters.factor is required by rope_type "linear"\n`,
+    );
+    expect(inspectRaw('type', { model_type: 'bogus' }).stderr).toMatch(
+      new RegExp(`^tsformer: ${path('type')}: unknown model_type "bogus"; supported model types: `),
+    );
   });
 
   it('describes the largest sizes the bounds admit at once, printing every count exactly', () => {

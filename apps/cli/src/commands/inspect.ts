@@ -5,6 +5,7 @@ import {
   type SafetensorsReader,
   ShardedSafetensors,
   useBackend,
+  withFile,
 } from '@tsformer/core-tensor';
 import {
   describeConfig,
@@ -71,7 +72,8 @@ async function runInspect(options: InspectOptions): Promise<void> {
   if (options.model !== undefined) await requireFolder(options.model);
   const configPath = options.config ?? join(options.model!, 'config.json');
   // Sizes and counts come from the config's numbers: no module is built for them.
-  const { family, config, description } = describeConfig(await readJsonObject(configPath));
+  const raw = await readJsonObject(configPath);
+  const { family, config, description } = withFile(configPath, () => describeConfig(raw));
   const seqLen = options.seqLen ?? description.maxPositions ?? UNBOUNDED_DEFAULT_SEQ_LEN;
   const costs = estimateCosts(description, options.batch, seqLen);
   const weights = options.model === undefined ? undefined : await checkWeights(options.model, family, config);

@@ -85,7 +85,7 @@ async function runGenerateCase(
       inputIds: generateCase.input_ids,
       ...(generateCase.attention_mask && { attentionMask: generateCase.attention_mask }),
     },
-    parseGenerationConfig(generateCase.kwargs, 'generate kwargs'),
+    parseGenerationConfig(generateCase.kwargs),
   );
   const difference = firstDifference(output.sequences, generateCase.sequences);
   if (difference) {

@@ -1,8 +1,11 @@
 export interface ExactJsonChecks {
   /** The error to throw for a key that appears twice in one object; `path` leads to that object. */
   duplicateKey(key: string, path: readonly string[]): Error;
-  /** The error to throw where arrays and objects nest deeper than `maxDepth`. */
-  tooDeep(maxDepth: number): Error;
+  /**
+   * The error to throw where arrays and objects nest deeper than `maxDepth`; `path` leads to the
+   * value that is too deep (its first key names the top-level entry it is in).
+   */
+  tooDeep(maxDepth: number, path: readonly string[]): Error;
   /** Default 64: this parser recurses, so hostile nesting is refused instead of overflowing the stack. */
   maxDepth?: number;
 }
@@ -34,7 +37,7 @@ export function parseExactJson(text: string, checks: ExactJsonChecks): unknown {
     return /^-?\d+$/.test(literal) ? BigInt(literal) : Number(literal);
   };
   const readValue = (path: string[]): unknown => {
-    if (path.length > maxDepth) throw checks.tooDeep(maxDepth);
+    if (path.length > maxDepth) throw checks.tooDeep(maxDepth, path);
     skipSpace();
     const first = text[at];
     if (first === '{') {

@@ -206,7 +206,13 @@ describe('readSafetensorsHeader', () => {
     [
       'nesting deep enough to overflow a recursive parser',
       fileWith(`{"w":${'['.repeat(100_000)}${']'.repeat(100_000)}}`),
-      /header nests arrays or objects more than 64 deep/,
+      /entry nests arrays or objects more than 64 deep/,
+      'w',
+    ],
+    [
+      '__metadata__ nested deep enough to overflow a recursive parser',
+      fileWith(`{"__metadata__":${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}}`),
+      /: __metadata__ nests arrays or objects more than 64 deep/,
     ],
     [
       'offsets past the data section',

@@ -109,7 +109,10 @@ function parseHeaderJson(bytes: Uint8Array, fail: Fail): Record<string, unknown>
         ? fail(`${METADATA_KEY} appears twice`)
         : fail('appears twice in the header', key);
     },
-    tooDeep: (maxDepth) => fail(`header nests arrays or objects more than ${maxDepth} deep`),
+    tooDeep(maxDepth, [entry]) {
+      const detail = `nests arrays or objects more than ${maxDepth} deep`;
+      return entry === METADATA_KEY ? fail(`${METADATA_KEY} ${detail}`) : fail(`entry ${detail}`, entry);
+    },
   });
   if (!isPlainObject(parsed)) throw fail(`header is ${describeJson(parsed)}, not a JSON object`);
   return parsed;
@@ -206,7 +209,8 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function describeJson(value: unknown): string {
+/** A JSON value's kind for messages: `null`, `an array`, `a string ("x")`. */
+export function describeJson(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'bigint') return `a number (${value})`;

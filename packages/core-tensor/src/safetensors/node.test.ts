@@ -257,8 +257,16 @@ describe('openSafetensors rejects broken paths, folders and indexes', () => {
     const cases: [string, RegExp][] = [
       ['{"weight_map": ', /shard index is not valid JSON/],
       ['{"metadata": {}}', /shard index has no "weight_map" object/],
-      ['[]', /shard index is not a JSON object/],
-      ['{"weight_map": {"w": 3}}', /tensor "w": the weight_map entry is not a file name/],
+      ['[]', /shard index is an array, not a JSON object/],
+      ['null', /shard index is null, not a JSON object/],
+      ['{"weight_map": {"w": 3}}', /tensor "w": the weight_map entry a number \(3\) is not a file name/],
+      ['{"weight_map": {"w": ""}}', /tensor "w": the weight_map entry a string \(""\) is not a file name/],
+      ['{"weight_map": {"w": "."}}', /tensor "w": the weight_map entry a string \("\."\) is not a file name/],
+      ['{"weight_map": {"w": "../m.safetensors"}}', /tensor "w": the weight_map entry .* is not a file name/],
+      [
+        '{"weight_map": {"w": {"a": [[[1]]]}}}',
+        /tensor "w": the weight_map entry an object is not a file name/,
+      ],
       ['{"metadata": 1, "weight_map": {}}', /the index "metadata" is not an object/],
     ];
     for (const [i, [text, message]] of cases.entries()) {

@@ -3,7 +3,7 @@ import { SafetensorsError } from '../errors.js';
 import type { RawTensor } from './decode.js';
 import type { SafetensorsDtype } from './dtypes.js';
 import { parseExactJson } from './exact-json.js';
-import { isPlainObject } from './header.js';
+import { describeJson, isPlainObject } from './header.js';
 import type { SafetensorsFile } from './safetensors-file.js';
 import type { SafetensorsReader } from './safetensors-reader.js';
 
@@ -35,7 +35,9 @@ export class ShardedSafetensors implements SafetensorsReader {
     openShard: (fileName: string) => Promise<SafetensorsFile>,
   ): Promise<ShardedSafetensors> {
     const index = typeof indexJson === 'string' ? parseIndex(indexJson, location) : indexJson;
-    if (!isPlainObject(index)) throw new SafetensorsError(location, 'shard index is not a JSON object');
+    if (!isPlainObject(index)) {
+      throw new SafetensorsError(location, `shard index is ${describeJson(index)}, not a JSON object`);
+    }
     const { metadata = {}, weight_map: weightMap } = index;
     if (!isPlainObject(metadata))
       throw new SafetensorsError(location, 'the index "metadata" is not an object');
@@ -43,8 +45,12 @@ export class ShardedSafetensors implements SafetensorsReader {
       throw new SafetensorsError(location, 'shard index has no "weight_map" object');
     const entries = Object.entries(weightMap);
     for (const [name, fileName] of entries) {
-      if (typeof fileName !== 'string') {
-        throw new SafetensorsError(location, 'the weight_map entry is not a file name', name);
+      if (!isShardFileName(fileName)) {
+        throw new SafetensorsError(
+          location,
+          `the weight_map entry ${describeJson(fileName)} is not a file name in the folder`,
+          name,
+        );
       }
     }
     const fileNames = [...new Set(entries.map(([, fileName]) => fileName as string))];
@@ -94,6 +100,14 @@ export class ShardedSafetensors implements SafetensorsReader {
   }
 }
 
+/**
+ * A shard's name as an index gives it: a file beside the index (HF joins it to the folder), so not
+ * empty, `.`, `..` or a path into another folder.
+ */
+function isShardFileName(value: unknown): value is string {
+  return typeof value === 'string' && value !== '' && value !== '.' && value !== '..' && !/[/\\]/.test(value);
+}
+
 /** The index's JSON; a SafetensorsError for bad JSON or a key given twice (JSON.parse keeps the last). */
 function parseIndex(text: string, location: string): unknown {
   let index: unknown;
@@ -107,7 +121,8 @@ function parseIndex(text: string, location: string): unknown {
       path[0] === 'weight_map' && path.length === 1
         ? new SafetensorsError(location, 'appears twice in the weight_map', key)
         : new SafetensorsError(location, `the key "${[...path, key].join('.')}" appears twice`),
-    tooDeep: (maxDepth) => new SafetensorsError(location, `the index nests more than ${maxDepth} deep`),
+    tooDeep: (maxDepth, path) =>
+      new SafetensorsError(location, `${path.slice(0, 2).join('.')} nests more than ${maxDepth} deep`),
   });
   return index;
 }

@@ -8,23 +8,23 @@ import {
 import { GenerationConfigError } from '../errors.js';
 import type { CacheImplementation } from '../language-model.js';
 
-/** A generation field by both of its names: the camelCase option and Hugging Face's snake_case key. */
+/**
+ * A generation field by both of its names: the camelCase option and Hugging Face's snake_case key.
+ * (The file a value came from is added where the file is read: core-tensor's `withFile`.)
+ */
 export interface FieldName {
   readonly option: string;
   readonly hf: string;
-  /** The file the value came from (`generation_config.json`), named first in the error when given. */
-  readonly source?: string;
 }
 
 /** Checks one field's value and returns it normalised (single ids become lists, ...); throws on bad input. */
 export type FieldReader<T> = (value: unknown, field: FieldName) => T;
 
-/** Builds the error for a field, naming it both ways (and its file, when it came from one). */
+/** Builds the error for a field, naming it both ways. */
 export function fieldError(field: FieldName, requirement: string, value: unknown): GenerationConfigError {
-  const where = field.source === undefined ? '' : `${field.source}: `;
   return new GenerationConfigError(
     field.option,
-    `${where}\`${field.option}\` (${field.hf}) must be ${requirement}, got ${describeFieldValue(value)}`,
+    `\`${field.option}\` (${field.hf}) must be ${requirement}, got ${describeFieldValue(value)}`,
   );
 }
 

@@ -88,6 +88,7 @@ describe('resolveGenerationConfig', () => {
       earlyStopping: false,
       numReturnSequences: 1,
       eosTokenId: undefined,
+      prefillChunkSize: 256,
     });
   });
 
@@ -114,6 +115,8 @@ describe('resolveGenerationConfig', () => {
     [{ numBeams: 2, numReturnSequences: 3 }, 'numReturnSequences'],
     [{ numReturnSequences: 2 }, 'numReturnSequences'],
     [{ maxNewTokens: 0 }, 'maxNewTokens'],
+    [{ prefillChunkSize: 0 }, 'prefillChunkSize'],
+    [{ prefillChunkSize: 2.5 }, 'prefillChunkSize'],
     [{ maxLength: 1.5 }, 'maxLength'],
     [{ minLength: -1 }, 'minLength'],
     [{ minNewTokens: -2 }, 'minNewTokens'],

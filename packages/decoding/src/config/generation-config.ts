@@ -1,3 +1,4 @@
+import { describeFieldValue } from '@tsformer/core-tensor';
 import { GenerationConfigError } from '../errors.js';
 import {
   boolean,
@@ -21,6 +22,9 @@ import {
 } from './field-readers.js';
 import type { GenerationConfig, GenerationOptions } from './generation-options.js';
 
+/** Prompt tokens fed per prefill chunk unless a layer says otherwise (Hugging Face: one pass). */
+export const DEFAULT_PREFILL_CHUNK_SIZE = 256;
+
 type FieldTable = {
   readonly [K in keyof GenerationOptions]-?: readonly [hf: string, read: FieldReader<unknown>];
 };
@@ -38,6 +42,7 @@ const FIELDS: FieldTable = {
   numBeams: ['num_beams', integerAtLeast(1)],
   useCache: ['use_cache', boolean],
   cacheImplementation: ['cache_implementation', cacheImplementation],
+  prefillChunkSize: ['prefill_chunk_size', integerAtLeast(1)],
   temperature: ['temperature', finiteNumber],
   topK: ['top_k', integerAtLeast(0)],
   topP: ['top_p', numberInRange(0, 1, { min: true })],
@@ -87,7 +92,8 @@ const UNSUPPORTED: Readonly<Record<string, (value: unknown) => boolean>> = {
 
 const OPTION_NAMES = Object.keys(FIELDS) as (keyof GenerationOptions)[];
 
-function fieldName(option: keyof GenerationOptions): FieldName {
+/** A generation option by both of its names: camelCase and Hugging Face's snake_case. */
+export function fieldName(option: keyof GenerationOptions): FieldName {
   return { option, hf: FIELDS[option][0] };
 }
 
@@ -95,20 +101,21 @@ function fieldName(option: keyof GenerationOptions): FieldName {
  * Reads a generation_config.json (Hugging Face's snake_case keys) into camelCase options. Keys that
  * are not generation parameters (`transformers_version`, `_from_model_config`, output flags, ...) are
  * ignored; `null` stays `null` (it unsets the field, as `None` does). Throws GenerationConfigError on
- * a bad value or on a feature tsformer does not implement.
+ * a bad value or on a feature tsformer does not implement; the error names the field, and the caller
+ * that read the file names the file (`withFile(path, () => parseGenerationConfig(json))`).
  */
-export function parseGenerationConfig(raw: unknown, source = 'generation_config.json'): GenerationOptions {
+export function parseGenerationConfig(raw: unknown): GenerationOptions {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new GenerationConfigError('generationConfig', `${source} must hold a JSON object`);
+    throw new GenerationConfigError(
+      'generationConfig',
+      `a generation config must be a JSON object, got ${describeFieldValue(raw)}`,
+    );
   }
   const record = raw as Record<string, unknown>;
   for (const [key, isActive] of Object.entries(UNSUPPORTED)) {
     const value = record[key];
     if (value !== undefined && value !== null && isActive(value)) {
-      throw new GenerationConfigError(
-        key,
-        `${source}: \`${key}\` = ${JSON.stringify(value)} is not supported`,
-      );
+      throw new GenerationConfigError(key, `\`${key}\` = ${describeFieldValue(value)} is not supported`);
     }
   }
   const options: Record<string, unknown> = {};
@@ -161,6 +168,7 @@ export function resolveGenerationConfig(
     numBeams: get('numBeams', 1),
     useCache: get('useCache', true),
     cacheImplementation: get('cacheImplementation', 'dynamic'),
+    prefillChunkSize: get('prefillChunkSize', DEFAULT_PREFILL_CHUNK_SIZE),
     temperature: get('temperature', 1),
     topK: get('topK', 50),
     topP: get('topP', 1),

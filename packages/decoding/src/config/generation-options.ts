@@ -24,6 +24,12 @@ export interface GenerationOptions {
   useCache?: boolean | null;
   /** `dynamic` (default) or `static`: see CacheImplementation. */
   cacheImplementation?: CacheImplementation | null;
+  /**
+   * A long prompt is fed to the cache this many tokens at a time, so that memory stays bounded (the
+   * attention scores of one chunk, not of the whole prompt). Default 256; Hugging Face's default is
+   * one pass (`None`). The result is the same either way.
+   */
+  prefillChunkSize?: number | null;
   temperature?: number | null;
   topK?: number | null;
   topP?: number | null;
@@ -68,6 +74,7 @@ export interface GenerationConfig {
   readonly numBeams: number;
   readonly useCache: boolean;
   readonly cacheImplementation: CacheImplementation;
+  readonly prefillChunkSize: number;
   readonly temperature: number;
   readonly topK: number;
   readonly topP: number;

@@ -22,6 +22,8 @@ export interface BeamSearchSettings {
   readonly criteria: readonly StoppingCriterion[];
   /** Set for beam sampling: candidates are drawn without replacement instead of taken best-first. */
   readonly random: SeededRandom | undefined;
+  /** Awaited before each step: yields to the event loop, throws when the generation is stopped. */
+  readonly betweenSteps: () => Promise<void>;
 }
 
 /** Hugging Face's "impossible" score: added to rule a candidate out, yet finite. */
@@ -80,6 +82,7 @@ export async function* beamSearch(
   const improvable = prompts.map(() => true);
   let length = promptLength;
   for (;;) {
+    await settings.betweenSteps();
     const sequences = running.flatMap((beams) => beams.map((beam) => beam.tokens));
     const candidates = await topContinuations(session, sequences, running, candidateCount, settings);
     const hits = anyCriterionDone(

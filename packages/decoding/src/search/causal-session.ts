@@ -40,7 +40,30 @@ export class CausalSession implements ModelSession {
   }
 
   nextLogits(sequences: TokenRows): tf.Tensor2D {
-    const length = sequences[0]!.length;
+    return lastPositionLogits(this.feed(sequences, sequences[0]!.length));
+  }
+
+  /**
+   * Chunked prefill (Hugging Face's `_prefill_chunking`): while more than `chunkSize` prompt tokens
+   * are unseen, feeds the next `chunkSize` of them to the cache in a `tf.tidy` of its own, so that
+   * memory holds the attention of one chunk rather than of the whole prompt; the first step feeds
+   * the rest (1 to `chunkSize` tokens). `between` runs after each chunk (the generation's chance to
+   * yield and stop). Without a cache there is nothing to fill.
+   */
+  async prefill(prompts: TokenRows, chunkSize: number, between: () => Promise<void>): Promise<void> {
+    if (this.cache === undefined) return;
+    const length = prompts[0]!.length;
+    while (length - this.cachedLength > chunkSize) {
+      const chunkEnd = this.cachedLength + chunkSize;
+      tf.tidy(() => {
+        this.feed(prompts, chunkEnd);
+      });
+      await between();
+    }
+  }
+
+  /** Runs the model on the tokens of `sequences` the cache lacks, up to `length`: logits of the last one. */
+  private feed(sequences: TokenRows, length: number): tf.Tensor3D {
     if (
       this.cache &&
       this.cachedLength > 0 &&
@@ -51,7 +74,7 @@ export class CausalSession implements ModelSession {
     const start = this.cache === undefined ? 0 : this.cachedLength;
     const newTokens = length - start;
     const inputIds = tf.tensor2d(
-      sequences.map((row) => row.slice(start)),
+      sequences.map((row) => row.slice(start, length)),
       [sequences.length, newTokens],
       'int32',
     );
@@ -59,9 +82,13 @@ export class CausalSession implements ModelSession {
     if (!this.padded) {
       // Without padding, HF's mask is all ones and its positions are 0, 1, …: the model's own
       // defaults, which also let it skip building a mask on decode steps.
-      return lastPositionLogits(this.forward({ inputIds, logitsToKeep: 1, ...cache }, length));
+      return this.forward({ inputIds, logitsToKeep: 1, ...cache }, length);
     }
-    const mask = this.promptMask.map((row) => [...row, ...new Array<number>(length - row.length).fill(1)]);
+    const mask = this.promptMask.map((row) =>
+      length <= row.length
+        ? row.slice(0, length)
+        : [...row, ...new Array<number>(length - row.length).fill(1)],
+    );
     const positions = mask.map((row) => positionIds(row).slice(start));
     const inputs: CausalLMForwardInputs = {
       inputIds,
@@ -71,7 +98,7 @@ export class CausalSession implements ModelSession {
       logitsToKeep: 1,
       ...cache,
     };
-    return lastPositionLogits(this.forward(inputs, length));
+    return this.forward(inputs, length);
   }
 
   private forward(inputs: CausalLMForwardInputs, length: number): tf.Tensor3D {

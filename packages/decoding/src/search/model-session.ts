@@ -9,6 +9,12 @@ export interface ModelSession {
   readonly vocabSize: number;
   /** Next-token logits `[rows, vocab]` float32 for rows that now read `sequences`; call inside `tf.tidy`. */
   nextLogits(sequences: TokenRows): tf.Tensor2D;
+  /**
+   * Feeds the prompts (one per row, as the first step will read them) to the cache in chunks of
+   * `chunkSize` tokens, awaiting `between()` after each, until at most `chunkSize` are left for the
+   * first step. Absent where prompts are never long (an encoder-decoder's decoder starts from one token).
+   */
+  prefill?(prompts: TokenRows, chunkSize: number, between: () => Promise<void>): Promise<void>;
   /** Row i of the kept state becomes old row `rowIndices[i]` (beam search; rows stay within their prompt). */
   reorder(rowIndices: readonly number[]): void;
   dispose(): void;

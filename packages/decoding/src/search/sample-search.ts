@@ -13,12 +13,14 @@ export interface SampleSearchSettings {
   readonly random: SeededRandom | undefined;
   /** With EOS ids set, finished rows get this token from then on (Hugging Face's `has_eos_stopping_criteria`). */
   readonly padAfterFinish: number | undefined;
+  /** Awaited before each step: yields to the event loop, throws when the generation is stopped. */
+  readonly betweenSteps: () => Promise<void>;
 }
 
 /**
  * Greedy search and multinomial sampling, as Hugging Face's `_sample`: `sequences` (one row per
  * output, extended in place) grow by one token per step until every row is finished. Each step is one
- * `tf.tidy` and one download of the chosen tokens.
+ * `tf.tidy` and one download of the chosen tokens, after a turn of the event loop.
  */
 export async function* sampleSearch(
   session: ModelSession,
@@ -27,6 +29,7 @@ export async function* sampleSearch(
 ): AsyncGenerator<GenerationStep, GenerateOutput> {
   const unfinished = sequences.map(() => true);
   while (unfinished.some(Boolean)) {
+    await settings.betweenSteps();
     const uniforms = settings.random && sequences.map(() => settings.random!.uniform());
     const chosen = tf.tidy(() => {
       const scores = applyLogitsProcessors(settings.processors, sequences, session.nextLogits(sequences));

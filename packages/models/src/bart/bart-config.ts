@@ -114,7 +114,7 @@ export function resolveBartConfig(raw: BartRawConfig | RawConfig): BartConfig {
     vocabSize,
     decoderVocabSize: vocabSize,
     shareEncoderDecoderEmbeddings: true,
-    tieWordEmbeddings: fields.boolean('tie_word_embeddings', true),
+    tieWordEmbeddings: fields.tieWordEmbeddings(true),
     finalLogitsBias: true,
     ...readTransformerShape(fields, BART_DEFAULTS),
     positionEncoding: 'learned-offset-2',

@@ -1,5 +1,6 @@
-import { describeFieldValue, fieldRules, TsformerError } from '@tsformer/core-tensor';
+import { describeFieldValue, fieldRules } from '@tsformer/core-tensor';
 import { ModelConfigFields, type RawConfig } from '../config-fields.js';
+import { UnsupportedConfigError } from '../errors.js';
 
 /**
  * `config.json` of a GPT-2 checkpoint as Hugging Face writes it. `hidden_size`,
@@ -63,11 +64,6 @@ export interface GPT2Config {
   padTokenId: number | null;
 }
 
-/** A GPT-2 feature this implementation does not provide (cross-attention). */
-export class UnsupportedConfigError extends TsformerError {
-  override name = 'UnsupportedConfigError';
-}
-
 /** Reads a GPT-2 `config.json` with `GPT2Config()`'s defaults (the 124M gpt2 shape). */
 export function resolveGPT2Config(raw: GPT2RawConfig | RawConfig): GPT2Config {
   const fields = new ModelConfigFields(raw as RawConfig, 'gpt2');
@@ -108,7 +104,7 @@ export function resolveGPT2Config(raw: GPT2RawConfig | RawConfig): GPT2Config {
     scaleAttentionWeights: fields.boolean('scale_attn_weights', true),
     scaleAttentionByInverseLayerIndex: fields.boolean('scale_attn_by_inverse_layer_idx', false),
     reorderAndUpcastAttention: fields.boolean('reorder_and_upcast_attn', false),
-    tieWordEmbeddings: fields.boolean('tie_word_embeddings', true),
+    tieWordEmbeddings: fields.tieWordEmbeddings(true),
     prunedHeads: readPrunedHeads(fields, numHiddenLayers, numAttentionHeads),
     bosTokenId: fields.tokenId('bos_token_id', 50256, vocabSize),
     eosTokenId: fields.tokenIds('eos_token_id', 50256, vocabSize),

@@ -7,7 +7,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ids } from '../../test/decoder-fixtures.js';
 import { type ReferenceGPT2, referenceGPT2Logits } from '../../test/reference-forward.js';
 import { ConfigFieldError, type RawConfig } from '../config-fields.js';
-import { type GPT2Config, resolveGPT2Config, UnsupportedConfigError } from './gpt2-config.js';
+import { UnsupportedConfigError } from '../errors.js';
+import { type GPT2Config, resolveGPT2Config } from './gpt2-config.js';
 import { GPT2LMHeadModel } from './gpt2-model.js';
 import { gpt2CheckpointName, loadGPT2Weights } from './gpt2-weights.js';
 

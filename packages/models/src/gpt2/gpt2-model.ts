@@ -172,6 +172,7 @@ export class GPT2LMHeadModel extends PretrainedCausalLM<GPT2Config> {
     private readonly options: CreateModelOptions = {},
   ) {
     super(config, options);
+    this.positionLimit = { maxPositions: config.maxPositionEmbeddings, kind: 'learned' };
     const attention = getAttentionImplementation(options.attentionImplementation ?? 'eager');
     this.transformer = this.register('transformer', new GPT2Model(config, attention));
     this.lmHead = this.register(
@@ -181,7 +182,6 @@ export class GPT2LMHeadModel extends PretrainedCausalLM<GPT2Config> {
         sharedWeight: config.tieWordEmbeddings ? this.transformer.wte.weight : undefined,
       }),
     );
-    this.positionLimit = { maxPositions: config.maxPositionEmbeddings, kind: 'learned' };
   }
 
   get trunk(): GPT2Model {

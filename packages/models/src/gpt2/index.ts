@@ -4,12 +4,7 @@ import { describeGPT2 } from './gpt2-describe.js';
 import { GPT2LMHeadModel } from './gpt2-model.js';
 import { loadGPT2Weights } from './gpt2-weights.js';
 
-export {
-  type GPT2Config,
-  type GPT2RawConfig,
-  resolveGPT2Config,
-  UnsupportedConfigError,
-} from './gpt2-config.js';
+export { type GPT2Config, type GPT2RawConfig, resolveGPT2Config } from './gpt2-config.js';
 export { describeGPT2 } from './gpt2-describe.js';
 export { GPT2Attention, GPT2Block, GPT2LMHeadModel, GPT2Model } from './gpt2-model.js';
 export { gpt2CheckpointName, loadGPT2Weights } from './gpt2-weights.js';

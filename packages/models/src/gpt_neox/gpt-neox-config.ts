@@ -102,7 +102,7 @@ export function resolveGPTNeoXConfig(raw: GPTNeoXRawConfig | RawConfig): GPTNeoX
     layerNormEps: fields.positiveNumber('layer_norm_eps', 1e-5),
     useParallelResidual: fields.boolean('use_parallel_residual', true),
     attentionBias: fields.boolean('attention_bias', true),
-    tieWordEmbeddings: fields.boolean('tie_word_embeddings', false),
+    tieWordEmbeddings: fields.tieWordEmbeddings(false),
     rope,
     bosTokenId: fields.tokenId('bos_token_id', 0, vocabSize),
     eosTokenId: fields.tokenIds('eos_token_id', 2, vocabSize),

@@ -12,8 +12,8 @@ import { PretrainedCausalLM } from '../causal-lm.js';
 import type { ForwardStep } from '../forward-step.js';
 import { type LayerOutput, StackLayer } from '../layer-stack.js';
 import type { CreateModelOptions } from '../model-family.js';
-import { type RotaryAngles, RotaryLayerStack, rotateQueryKey } from '../rotary-layer-stack.js';
-import { SelfAttention } from '../self-attention.js';
+import { type RotaryAngles, RotaryLayerStack } from '../rotary-layer-stack.js';
+import { RotarySelfAttention } from '../rotary-self-attention.js';
 import type { GPTNeoXConfig } from './gpt-neox-config.js';
 
 /**
@@ -22,7 +22,7 @@ import type { GPTNeoXConfig } from './gpt-neox-config.js';
  * each head (`rotary_pct`), scores scaled by 1/√headDim, `dense` back. Both projections carry biases
  * unless `attention_bias` is false.
  */
-export class GPTNeoXAttention extends SelfAttention<RotaryAngles> {
+export class GPTNeoXAttention extends RotarySelfAttention {
   readonly queryKeyValue: Linear;
   readonly dense: Linear;
 
@@ -44,14 +44,6 @@ export class GPTNeoXAttention extends SelfAttention<RotaryAngles> {
   protected projectQueryKeyValue(hidden: tf.Tensor3D): QueryKeyValue {
     const layout = { heads: this.numHeads, headDim: this.headDim, order: 'per-head' } as const;
     return splitFusedQueryKeyValue(this.queryKeyValue.forward(hidden), layout); // [batch, heads, seq, headDim] each
-  }
-
-  protected override positionQueryKey(
-    query: tf.Tensor4D,
-    key: tf.Tensor4D,
-    angles: RotaryAngles,
-  ): [tf.Tensor4D, tf.Tensor4D] {
-    return rotateQueryKey(query, key, angles);
   }
 
   protected projectOutput(merged: tf.Tensor3D): tf.Tensor3D {

@@ -116,11 +116,11 @@ export function readLlamaStyleConfig(
   const hiddenSize = fields.size('hidden_size', 'width', defaults.hiddenSize);
   const numHiddenLayers = fields.size('num_hidden_layers', 'layers', defaults.numHiddenLayers);
   const numAttentionHeads = fields.size('num_attention_heads', 'heads', defaults.numAttentionHeads);
-  const numKeyValueHeads = fields.size(
-    'num_key_value_heads',
-    'heads',
-    defaults.numKeyValueHeads ?? numAttentionHeads,
-  );
+  // HF: an absent field takes the family's default; `null` means one kv head per attention head.
+  const numKeyValueHeads =
+    'num_key_value_heads' in fields.raw
+      ? (fields.optionalSize('num_key_value_heads', 'heads') ?? numAttentionHeads)
+      : (defaults.numKeyValueHeads ?? numAttentionHeads);
   if (numAttentionHeads % numKeyValueHeads !== 0) {
     fields.fail(
       'num_key_value_heads',
@@ -162,7 +162,7 @@ export function readLlamaStyleConfig(
     outputProjectionBias,
     attentionDropout: fields.rate('attention_dropout', 0),
     mlpBias: fields.boolean('mlp_bias', false),
-    tieWordEmbeddings: fields.boolean('tie_word_embeddings', false),
+    tieWordEmbeddings: fields.tieWordEmbeddings(false),
     rope,
     slidingWindows,
     bosTokenId: fields.tokenId('bos_token_id', defaults.bosTokenId, vocabSize),

@@ -12,8 +12,9 @@ import { PretrainedCausalLM } from '../causal-lm.js';
 import type { ForwardStep } from '../forward-step.js';
 import { type LayerOutput, StackLayer } from '../layer-stack.js';
 import type { CreateModelOptions } from '../model-family.js';
-import { type RotaryAngles, RotaryLayerStack, rotateQueryKey } from '../rotary-layer-stack.js';
-import { SelfAttention, type SelfAttentionOptions } from '../self-attention.js';
+import { type RotaryAngles, RotaryLayerStack } from '../rotary-layer-stack.js';
+import { RotarySelfAttention } from '../rotary-self-attention.js';
+import type { SelfAttention, SelfAttentionOptions } from '../self-attention.js';
 import type { LlamaConfig } from './llama-config.js';
 
 /**
@@ -28,7 +29,7 @@ export type LlamaAttentionScoring = Partial<Pick<SelfAttentionOptions, 'scale' |
  * 1/√headDim (or `scoring.scale`, soft-capped by `scoring.softcap`), an optional sliding window
  * (Mistral, Qwen2's upper layers), `o_proj` back.
  */
-export class LlamaAttention extends SelfAttention<RotaryAngles> {
+export class LlamaAttention extends RotarySelfAttention {
   readonly qProj: Linear;
   readonly kProj: Linear;
   readonly vProj: Linear;
@@ -67,14 +68,6 @@ export class LlamaAttention extends SelfAttention<RotaryAngles> {
       key: splitHeads(this.kProj.forward(hidden), this.numKeyValueHeads, this.headDim), // [batch, kvHeads, seq, headDim]
       value: splitHeads(this.vProj.forward(hidden), this.numKeyValueHeads, this.headDim),
     };
-  }
-
-  protected override positionQueryKey(
-    query: tf.Tensor4D,
-    key: tf.Tensor4D,
-    angles: RotaryAngles,
-  ): [tf.Tensor4D, tf.Tensor4D] {
-    return rotateQueryKey(query, key, angles);
   }
 
   protected projectOutput(merged: tf.Tensor3D): tf.Tensor3D {
@@ -205,6 +198,7 @@ export class LlamaForCausalLM extends PretrainedCausalLM<LlamaConfig> {
 
   constructor(config: LlamaConfig, options: CreateModelOptions = {}) {
     super(config, options);
+    this.positionLimit = { maxPositions: config.maxPositionEmbeddings, kind: 'extrapolating' };
     const attention = getAttentionImplementation(options.attentionImplementation ?? 'eager');
     this.model = this.register('model', this.createModel(config, attention));
     this.lmHead = this.register(
@@ -214,7 +208,6 @@ export class LlamaForCausalLM extends PretrainedCausalLM<LlamaConfig> {
         sharedWeight: config.tieWordEmbeddings ? this.model.embedTokens.weight : undefined,
       }),
     );
-    this.positionLimit = { maxPositions: config.maxPositionEmbeddings, kind: 'extrapolating' };
   }
 
   get trunk(): LlamaModel {

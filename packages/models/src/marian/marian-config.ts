@@ -58,13 +58,14 @@ const MARIAN_DEFAULTS = {
 export function resolveMarianConfig(raw: MarianRawConfig | RawConfig): BartConfig {
   const fields = new ModelConfigFields(raw as RawConfig, 'marian');
   const vocabSize = fields.size('vocab_size', 'vocab', MARIAN_DEFAULTS.vocabSize);
-  const decoderVocabSize = fields.size('decoder_vocab_size', 'vocab', vocabSize);
+  // HF: `decoder_vocab_size or vocab_size`, so null (or absent) means the shared vocabulary.
+  const decoderVocabSize = fields.optionalSize('decoder_vocab_size', 'vocab') ?? vocabSize;
   return validateBartConfig(fields, {
     modelType: 'marian',
     vocabSize,
     decoderVocabSize,
     shareEncoderDecoderEmbeddings: fields.boolean('share_encoder_decoder_embeddings', true),
-    tieWordEmbeddings: fields.boolean('tie_word_embeddings', true),
+    tieWordEmbeddings: fields.tieWordEmbeddings(true),
     finalLogitsBias: true,
     ...readTransformerShape(fields, MARIAN_DEFAULTS),
     positionEncoding: 'sinusoidal',

@@ -9,8 +9,9 @@ import type { ForwardStep } from '../forward-step.js';
 import type { LayerOutput, StackLayer } from '../layer-stack.js';
 import { LlamaDecoderLayer, LlamaForCausalLM, LlamaModel } from '../llama/llama-model.js';
 import type { CreateModelOptions } from '../model-family.js';
-import { type RotaryAngles, rotateQueryKey } from '../rotary-layer-stack.js';
-import { SelfAttention } from '../self-attention.js';
+import type { RotaryAngles } from '../rotary-layer-stack.js';
+import { RotarySelfAttention } from '../rotary-self-attention.js';
+import type { SelfAttention } from '../self-attention.js';
 import type { Phi3Config } from './phi3-config.js';
 
 /**
@@ -18,7 +19,7 @@ import type { Phi3Config } from './phi3-config.js';
  * the values (`[q (heads·headDim) | k (kvHeads·headDim) | v]`), RoPE (longrope, partial rotary) on
  * queries and keys, scores scaled by 1/√headDim, an optional sliding window, `o_proj` back. No biases.
  */
-export class Phi3Attention extends SelfAttention<RotaryAngles> {
+export class Phi3Attention extends RotarySelfAttention {
   readonly qkvProj: Linear;
   readonly oProj: Linear;
 
@@ -49,14 +50,6 @@ export class Phi3Attention extends SelfAttention<RotaryAngles> {
       headDim: this.headDim,
       order: 'blocks',
     }); // query [batch, heads, seq, headDim], key and value [batch, kvHeads, seq, headDim]
-  }
-
-  protected override positionQueryKey(
-    query: tf.Tensor4D,
-    key: tf.Tensor4D,
-    angles: RotaryAngles,
-  ): [tf.Tensor4D, tf.Tensor4D] {
-    return rotateQueryKey(query, key, angles);
   }
 
   protected projectOutput(merged: tf.Tensor3D): tf.Tensor3D {

@@ -111,7 +111,7 @@ export function resolveT5Config(raw: T5RawConfig | RawConfig): T5Config {
     'layers',
     T5_DEFAULTS.numLayers,
   );
-  const tieWordEmbeddings = fields.boolean('tie_word_embeddings', true);
+  const tieWordEmbeddings = fields.tieWordEmbeddings(true);
   const padTokenId = requiredTokenId(fields, 'pad_token_id', T5_DEFAULTS.padTokenId, vocabSize);
   return {
     modelType: 't5',
@@ -120,7 +120,8 @@ export function resolveT5Config(raw: T5RawConfig | RawConfig): T5Config {
     headDim,
     dFf: fields.size('d_ff', 'ffnWidth', T5_DEFAULTS.dFf),
     numLayers,
-    numDecoderLayers: fields.size('num_decoder_layers', 'layers', numLayers),
+    // HF: `num_decoder_layers if not None else num_layers`.
+    numDecoderLayers: fields.optionalSize('num_decoder_layers', 'layers') ?? numLayers,
     numHeads,
     ...readRelativeAttention(fields),
     dropoutRate: fields.rate('dropout_rate', T5_DEFAULTS.dropoutRate),

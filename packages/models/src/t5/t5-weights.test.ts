@@ -2,6 +2,7 @@
 // them (`tie_word_embeddings: false` and an `lm_head.weight`), an untied config without a head in the
 // file, the unused cross-attention bias table of original T5 files, a tied config beside a separate
 // head, and float16 / bfloat16 copies.
+
 import * as tf from '@tensorflow/tfjs-core';
 import {
   openSafetensorsBytes,
@@ -12,7 +13,7 @@ import {
 import { assertClose, expectNoLeak } from '@tsformer/core-tensor/testing';
 import { type Checkpoint, randomCheckpoint } from '@tsformer/models/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ModelFileError } from '../model-files.js';
+import { ModelFileError } from '../errors.js';
 import { resolveT5Config, type T5Config } from './t5-config.js';
 import { T5ForConditionalGeneration } from './t5-model.js';
 import { loadT5Weights } from './t5-weights.js';

@@ -1,6 +1,6 @@
 import type { LoadWeightsReport, WeightSource } from '@tsformer/core-tensor';
+import { ModelFileError } from '../errors.js';
 import type { FamilyLoadOptions } from '../model-family.js';
-import { ModelFileError } from '../model-files.js';
 import type { T5ForConditionalGeneration } from './t5-model.js';
 
 /**

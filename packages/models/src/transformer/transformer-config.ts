@@ -70,7 +70,7 @@ export function resolveTransformerConfig(raw: TransformerRawConfig | RawConfig):
     vocabSize,
     decoderVocabSize,
     shareEncoderDecoderEmbeddings: false,
-    tieWordEmbeddings: fields.boolean('tie_word_embeddings', false),
+    tieWordEmbeddings: fields.tieWordEmbeddings(false),
     finalLogitsBias: false,
     dModel,
     encoderLayers: fields.size('encoder_layers', 'layers', TRANSFORMER_BASE.layers),

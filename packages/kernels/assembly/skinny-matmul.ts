@@ -1,0 +1,303 @@
+// Skinny matrix product y[rows, out] = x[rows, in] · W[in, out] (+ bias), for few rows (decode: 1–8),
+// over weights packed once into column panels. Compiled by AssemblyScript to WebAssembly SIMD
+// (scripts/build-wasm.mjs); the memory is imported and shared, so every thread of the pool runs the
+// same exports on the same bytes, each over its own range of panels.
+//
+// Packed layout (written by src/pack-weight.ts): the output columns are cut into panels of
+// PANEL = 16 columns (the last one padded with zero weights); panel p holds, for i = 0 .. in-1, the 16
+// weights W[i, 16p .. 16p+15] side by side. Why:
+// - a panel is one contiguous stream of in × 16 weights, read front to back exactly once per tile of
+//   rows: the hardware prefetcher sees one sequential stream, and a decode step reads each byte of W
+//   once — the work is bound by memory bandwidth, so nothing else matters as much;
+// - the 16 weights of one input index fill four f32x4 lanes, so each input value x[r, i] is broadcast
+//   once and multiplied into four vectors;
+// - 16 columns × 2 rows = 8 f32x4 accumulators, plus 4 weight vectors and 2 broadcasts: 14 of the 16
+//   SIMD registers of x86-64 (and well within arm64's 32), so the accumulators never spill;
+// - threads split the work by whole panels, so no two threads write the same output column.
+//
+// Summation: each output is Σ_i x[r, i] · W[i, o] in float32, in index order except that a lone row
+// (1-row tile) sums even and odd indices into two accumulators added at the end (independent add
+// chains hide the add latency). int8 weights: y = scale[o] · Σ_i x[r, i] · q[i, o]. Bias is added last.
+//
+// The element type of a kernel's generic parameter picks how weights are widened to float32:
+// f32 = fp32 (as is), u16 = bf16 bits (exact: shift left 16), i16 = fp16 bits (exact widening below),
+// i8 = int8 (exact conversion; the per-column scale is applied once per output).
+
+const PANEL: i32 = 16;
+
+/** Four float32 weights of one input index, widened from the packed element type at `p`. */
+@inline
+function load4<T>(p: usize): v128 {
+  if (isFloat<T>()) return v128.load(p);
+  if (sizeof<T>() == 2 && !isSigned<T>()) {
+    // bf16: the 16 bits are the high half of the float32.
+    return i32x4.shl(v128.load16x4_u(p), 16);
+  }
+  if (sizeof<T>() == 2) return fp16ToFp32(v128.load16x4_u(p));
+  // int8: sign-extend 8 → 16 → 32 bits, then convert (exact: |q| ≤ 128).
+  return f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(i16x8.extend_low_i8x16_s(v128.load32_zero(p))));
+}
+
+/**
+ * fp16 bits (one per 32-bit lane, zero-extended) → float32, exactly, subnormals, infinities and NaN
+ * included: placing exponent and mantissa 13 bits up and multiplying by 2^112 rebiases the exponent
+ * (15 → 127) and normalises subnormals in one exact product; exponent 31 (inf/NaN) is then forced to
+ * 255, and the sign is put back.
+ */
+@inline
+function fp16ToFp32(h: v128): v128 {
+  const magnitude = v128.and(h, i32x4.splat(0x7fff));
+  let f = f32x4.mul(i32x4.shl(magnitude, 13), f32x4.splat(reinterpret<f32>(0x77800000)));
+  const infOrNan = i32x4.gt_s(magnitude, i32x4.splat(0x7bff));
+  f = v128.or(f, v128.and(infOrNan, i32x4.splat(0x7f800000)));
+  return v128.or(f, i32x4.shl(v128.and(h, i32x4.splat(0x8000)), 16));
+}
+
+/** acc · scale (int8 only), + bias when there is one: what turns a sum into an output. */
+@inline
+function finish<T>(acc: v128, scales: usize, bias: usize, col: i32): v128 {
+  let v = acc;
+  if (isInteger<T>() && sizeof<T>() == 1) v = f32x4.mul(v, v128.load(scales + (<usize>col << 2)));
+  if (bias != 0) v = f32x4.add(v, v128.load(bias + (<usize>col << 2)));
+  return v;
+}
+
+/** Stores the first `count` (0..4) lanes of `v` at `p`: the tail of the last, partial panel. */
+@inline
+function storeLanes(p: usize, v: v128, count: i32): void {
+  if (count >= 4) {
+    v128.store(p, v);
+    return;
+  }
+  if (count > 0) store<f32>(p, f32x4.extract_lane(v, 0));
+  if (count > 1) store<f32>(p, f32x4.extract_lane(v, 1), 4);
+  if (count > 2) store<f32>(p, f32x4.extract_lane(v, 2), 8);
+}
+
+/** Writes 16 outputs of one row: columns col .. col+15, of which `valid` exist. */
+@inline
+function storeRow<T>(
+  y: usize,
+  a0: v128,
+  a1: v128,
+  a2: v128,
+  a3: v128,
+  scales: usize,
+  bias: usize,
+  col: i32,
+  valid: i32,
+): void {
+  const p = y + (<usize>col << 2);
+  storeLanes(p, finish<T>(a0, scales, bias, col), valid);
+  storeLanes(p + 16, finish<T>(a1, scales, bias, col + 4), valid - 4);
+  storeLanes(p + 32, finish<T>(a2, scales, bias, col + 8), valid - 8);
+  storeLanes(p + 48, finish<T>(a3, scales, bias, col + 12), valid - 12);
+}
+
+/** Two rows (xa, xb: their first input) against one panel `w`: 8 accumulators, each weight read once. */
+@inline
+function panelTwoRows<T>(
+  xa: usize,
+  xb: usize,
+  inF: i32,
+  w: usize,
+  scales: usize,
+  bias: usize,
+  ya: usize,
+  yb: usize,
+  col: i32,
+  valid: i32,
+): void {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0);
+  const step = <usize>(PANEL * sizeof<T>());
+  const lane = <usize>(4 * sizeof<T>());
+  // For each input index i: the 16 weights W[i, col..col+15] (one contiguous run of the panel), times
+  // x[a, i] and x[b, i] broadcast, added into the two rows' accumulators.
+  let p = w;
+  for (let i: usize = 0; i < <usize>inF; i++, p += step) {
+    const w0 = load4<T>(p), w1 = load4<T>(p + lane), w2 = load4<T>(p + 2 * lane), w3 = load4<T>(p + 3 * lane);
+    const va = v128.load32_splat(xa + (i << 2));
+    const vb = v128.load32_splat(xb + (i << 2));
+    a0 = f32x4.add(a0, f32x4.mul(va, w0));
+    a1 = f32x4.add(a1, f32x4.mul(va, w1));
+    a2 = f32x4.add(a2, f32x4.mul(va, w2));
+    a3 = f32x4.add(a3, f32x4.mul(va, w3));
+    b0 = f32x4.add(b0, f32x4.mul(vb, w0));
+    b1 = f32x4.add(b1, f32x4.mul(vb, w1));
+    b2 = f32x4.add(b2, f32x4.mul(vb, w2));
+    b3 = f32x4.add(b3, f32x4.mul(vb, w3));
+  }
+  storeRow<T>(ya, a0, a1, a2, a3, scales, bias, col, valid);
+  storeRow<T>(yb, b0, b1, b2, b3, scales, bias, col, valid);
+}
+
+/**
+ * One row against one panel: even and odd input indices go to two sets of 4 accumulators (two
+ * independent add chains, so the loop waits on memory rather than on add latency), summed at the end.
+ */
+@inline
+function panelOneRow<T>(
+  x: usize,
+  inF: i32,
+  w: usize,
+  scales: usize,
+  bias: usize,
+  y: usize,
+  col: i32,
+  valid: i32,
+): void {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
+  const step = <usize>(PANEL * sizeof<T>());
+  const lane = <usize>(4 * sizeof<T>());
+  const pairs = <usize>(inF >> 1);
+  let p = w;
+  // For each pair of input indices (i, i+1): the panel's two consecutive 16-weight runs, times x[i]
+  // into the a-set and times x[i+1] into the c-set.
+  for (let k: usize = 0; k < pairs; k++, p += 2 * step) {
+    const i = k << 1;
+    const v = v128.load32_splat(x + (i << 2));
+    a0 = f32x4.add(a0, f32x4.mul(v, load4<T>(p)));
+    a1 = f32x4.add(a1, f32x4.mul(v, load4<T>(p + lane)));
+    a2 = f32x4.add(a2, f32x4.mul(v, load4<T>(p + 2 * lane)));
+    a3 = f32x4.add(a3, f32x4.mul(v, load4<T>(p + 3 * lane)));
+    const u = v128.load32_splat(x + ((i + 1) << 2));
+    c0 = f32x4.add(c0, f32x4.mul(u, load4<T>(p + step)));
+    c1 = f32x4.add(c1, f32x4.mul(u, load4<T>(p + step + lane)));
+    c2 = f32x4.add(c2, f32x4.mul(u, load4<T>(p + step + 2 * lane)));
+    c3 = f32x4.add(c3, f32x4.mul(u, load4<T>(p + step + 3 * lane)));
+  }
+  // An odd last index goes to the a-set.
+  if (inF & 1) {
+    const v = v128.load32_splat(x + (<usize>(inF - 1) << 2));
+    a0 = f32x4.add(a0, f32x4.mul(v, load4<T>(p)));
+    a1 = f32x4.add(a1, f32x4.mul(v, load4<T>(p + lane)));
+    a2 = f32x4.add(a2, f32x4.mul(v, load4<T>(p + 2 * lane)));
+    a3 = f32x4.add(a3, f32x4.mul(v, load4<T>(p + 3 * lane)));
+  }
+  storeRow<T>(
+    y,
+    f32x4.add(a0, c0),
+    f32x4.add(a1, c1),
+    f32x4.add(a2, c2),
+    f32x4.add(a3, c3),
+    scales,
+    bias,
+    col,
+    valid,
+  );
+}
+
+/**
+ * Panels [panelStart, panelEnd) of y = x · W (+ bias): for each panel, rows two at a time (the panel,
+ * in × 16 weights, stays in L2 between row pairs), then a last odd row alone. Pointers are byte
+ * offsets into the shared memory; `scales` is read for int8 only, `bias` is 0 when there is none.
+ */
+@inline
+function skinnyMatmul<T>(
+  x: usize,
+  rows: i32,
+  inF: i32,
+  w: usize,
+  scales: usize,
+  bias: usize,
+  y: usize,
+  out: i32,
+  panelStart: i32,
+  panelEnd: i32,
+): void {
+  const panelBytes = <usize>inF * <usize>(PANEL * sizeof<T>());
+  const xRow = <usize>inF << 2;
+  const yRow = <usize>out << 2;
+  for (let panel = panelStart; panel < panelEnd; panel++) {
+    const wp = w + <usize>panel * panelBytes;
+    const col = panel * PANEL;
+    const valid = min(PANEL, out - col);
+    let r = 0;
+    for (; r + 2 <= rows; r += 2) {
+      const xa = x + <usize>r * xRow;
+      const ya = y + <usize>r * yRow;
+      panelTwoRows<T>(xa, xa + xRow, inF, wp, scales, bias, ya, ya + yRow, col, valid);
+    }
+    if (r < rows) panelOneRow<T>(x + <usize>r * xRow, inF, wp, scales, bias, y + <usize>r * yRow, col, valid);
+  }
+}
+
+export function matmulFp32(
+  x: usize,
+  rows: i32,
+  inF: i32,
+  w: usize,
+  scales: usize,
+  bias: usize,
+  y: usize,
+  out: i32,
+  panelStart: i32,
+  panelEnd: i32,
+): void {
+  skinnyMatmul<f32>(x, rows, inF, w, scales, bias, y, out, panelStart, panelEnd);
+}
+
+export function matmulBf16(
+  x: usize,
+  rows: i32,
+  inF: i32,
+  w: usize,
+  scales: usize,
+  bias: usize,
+  y: usize,
+  out: i32,
+  panelStart: i32,
+  panelEnd: i32,
+): void {
+  skinnyMatmul<u16>(x, rows, inF, w, scales, bias, y, out, panelStart, panelEnd);
+}
+
+export function matmulFp16(
+  x: usize,
+  rows: i32,
+  inF: i32,
+  w: usize,
+  scales: usize,
+  bias: usize,
+  y: usize,
+  out: i32,
+  panelStart: i32,
+  panelEnd: i32,
+): void {
+  skinnyMatmul<i16>(x, rows, inF, w, scales, bias, y, out, panelStart, panelEnd);
+}
+
+export function matmulInt8(
+  x: usize,
+  rows: i32,
+  inF: i32,
+  w: usize,
+  scales: usize,
+  bias: usize,
+  y: usize,
+  out: i32,
+  panelStart: i32,
+  panelEnd: i32,
+): void {
+  skinnyMatmul<i8>(x, rows, inF, w, scales, bias, y, out, panelStart, panelEnd);
+}
+
+/**
+ * Σ of `count` float32 at `p` (a multiple of 16), in 4 independent f32x4 chains: the bandwidth probe's
+ * loop (bench/), the fastest way WebAssembly SIMD can read memory, against which kernels are measured.
+ */
+export function streamSum(p: usize, count: i32): f32 {
+  let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+  const end = p + (<usize>count << 2);
+  // One 64-byte cache line per iteration, four vector loads into four accumulators.
+  for (let q = p; q < end; q += 64) {
+    s0 = f32x4.add(s0, v128.load(q));
+    s1 = f32x4.add(s1, v128.load(q, 16));
+    s2 = f32x4.add(s2, v128.load(q, 32));
+    s3 = f32x4.add(s3, v128.load(q, 48));
+  }
+  const s = f32x4.add(f32x4.add(s0, s1), f32x4.add(s2, s3));
+  return f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1) + f32x4.extract_lane(s, 2) + f32x4.extract_lane(s, 3);
+}

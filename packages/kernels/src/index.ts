@@ -1,0 +1,20 @@
+export { KernelArgumentError, KernelPoolError } from './errors.js';
+export { KernelPool, type KernelPoolOptions } from './kernel-pool.js';
+export { compileKernelsModule } from './kernels-module.js';
+export { DEFAULT_SKINNY_ROWS, type LinearForwardOptions, linearForward } from './linear-forward.js';
+export {
+  PackedWeight,
+  type PackOptions,
+  packTensorWeight,
+  packWeight,
+  type RawWeight,
+} from './packed-weight.js';
+export { skinnyMatmul } from './skinny-matmul.js';
+export {
+  bf16BitsToFloat32,
+  float32ToBf16Bits,
+  fp16BitsToFloat32,
+  PACKED_DTYPES,
+  type PackedDtype,
+} from './weight-dtypes.js';
+export type { WeightOrder } from './weight-layout.js';

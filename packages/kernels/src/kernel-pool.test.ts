@@ -1,0 +1,65 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { describe, expect, it } from 'vitest';
+import { KernelPoolError } from './errors.js';
+import { KernelPool } from './kernel-pool.js';
+import { packWeight } from './packed-weight.js';
+import { skinnyMatmul } from './skinny-matmul.js';
+
+/** A script that starts a 2-thread pool, runs one product, prints it and ends without terminate(). */
+const CHILD = `
+import { KernelPool, packWeight, skinnyMatmul } from './src/index.ts';
+const pool = await KernelPool.create({ threads: 2 });
+const weight = packWeight(pool, { dtype: 'fp32', data: Float32Array.from({ length: 3 * 40 }, (_, k) => k), shape: [3, 40] });
+const y = skinnyMatmul(weight, Float32Array.of(1, 1, 1), 1);
+console.log(JSON.stringify([y[0], y[39]]));
+`;
+
+describe('KernelPool', () => {
+  it('lets a finished process exit while its workers sleep (they are unreferenced)', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'tsformer-kernels-'));
+    try {
+      const script = join(folder, 'child.mjs');
+      await build({
+        stdin: { contents: CHILD, resolveDir: fileURLToPath(new URL('..', import.meta.url)), loader: 'ts' },
+        bundle: true,
+        platform: 'node',
+        format: 'esm',
+        conditions: ['@tsformer/source'],
+        external: ['@tensorflow/*'],
+        outfile: script,
+        logLevel: 'silent',
+      });
+      // A generous limit only so that a regression fails instead of hanging the suite.
+      const child = spawnSync(process.execPath, [script], { encoding: 'utf8', timeout: 60_000 });
+      expect(child.stderr).toBe('');
+      expect(child.status).toBe(0);
+      // Columns 0 and 39 of [0..119] viewed [3, 40], summed over the 3 rows.
+      expect(JSON.parse(child.stdout)).toEqual([0 + 40 + 80, 39 + 79 + 119]);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+
+  it('stops its workers on terminate() and refuses work afterwards', async () => {
+    const pool = await KernelPool.create({ threads: 3 });
+    const weight = packWeight(pool, {
+      dtype: 'fp32',
+      data: new Float32Array(2 * 100).fill(1),
+      shape: [2, 100],
+    });
+    expect([...skinnyMatmul(weight, Float32Array.of(1, 2), 1)]).toEqual(new Array(100).fill(3));
+    await pool.terminate(); // resolves once every worker has exited
+    expect(() => skinnyMatmul(weight, Float32Array.of(1, 2), 1)).toThrow(KernelPoolError);
+  });
+
+  it('refuses a thread count it cannot run', async () => {
+    await expect(KernelPool.create({ threads: 0 })).rejects.toThrow(
+      /threads must be an integer from 1 to 64, got 0/,
+    );
+  });
+});

@@ -1,0 +1,169 @@
+import type * as tf from '@tensorflow/tfjs-core';
+import { KernelArgumentError } from './errors.js';
+import { quantizeInt8PerColumn } from './int8-quantize.js';
+import type { KernelPool } from './kernel-pool.js';
+import {
+  bf16BitsToFloat32,
+  float32ToBf16Bits,
+  float32ToFp16Bits,
+  fp16BitsToFloat32,
+  PACKED_DTYPE_BYTES,
+  PANEL_COLUMNS,
+  type PackedDtype,
+} from './weight-dtypes.js';
+import { type WeightLayout, type WeightOrder, weightLayout } from './weight-layout.js';
+
+/**
+ * Weight values as a checkpoint or a tensor holds them: float32 values, or bf16/fp16 bit patterns
+ * (a safetensors BF16/F16 tensor's Uint16Array), so a 16-bit checkpoint is packed without ever being
+ * widened to float32 in memory.
+ */
+export type RawWeight =
+  | { dtype: 'fp32'; data: Float32Array; shape: readonly number[] }
+  | { dtype: 'bf16' | 'fp16'; data: Uint16Array; shape: readonly number[] };
+
+export interface PackOptions {
+  /**
+   * The packed element type; default the source's. Widening (bf16/fp16 → fp32) is exact; fp32 →
+   * bf16/fp16 rounds to nearest even and anything → int8 quantizes per output column: both change the results
+   * and are opt-in.
+   */
+  dtype?: PackedDtype;
+  /** `in-out` (default: `[in, out]`, what `x · W` multiplies) or `out-in` (nn.Linear's `[out, in]`). */
+  order?: WeightOrder;
+  /**
+   * The source's version (a Parameter's update counter): the handle records it, so an owner can tell
+   * a packed copy made before an update (`packed.version !== parameter.version`) and repack.
+   */
+  version?: number;
+  /** A `[in, out]` tensor of the same values for backends the kernel does not serve; not owned. */
+  portable?: tf.Tensor2D;
+}
+
+/**
+ * A weight matrix packed once into the kernel's panel layout in a pool's shared memory: a derived
+ * cache of some source of truth (a Parameter's tensor, checkpoint bytes), tagged with the source's
+ * `version`. The packed bytes are freed by `free()`, never by the garbage collector.
+ */
+export class PackedWeight {
+  private freed = false;
+
+  /** @internal Use `packWeight`/`packTensorWeight`. */
+  constructor(
+    readonly pool: KernelPool,
+    readonly dtype: PackedDtype,
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    /** Byte offset of the panels in the pool's heap. */
+    readonly offset: number,
+    /** Byte offset of the int8 scales (`[panels × 16]` float32), 0 for other dtypes. */
+    readonly scalesOffset: number,
+    readonly version: number,
+    readonly portable: tf.Tensor2D | undefined,
+  ) {}
+
+  /** Bytes of packed weights (and int8 scales) in the heap: what a product streams. */
+  get bytes(): number {
+    const padded = Math.ceil(this.outFeatures / PANEL_COLUMNS) * PANEL_COLUMNS;
+    const scales = this.dtype === 'int8' ? padded * 4 : 0;
+    return padded * this.inFeatures * PACKED_DTYPE_BYTES[this.dtype] + scales;
+  }
+
+  get isFreed(): boolean {
+    return this.freed;
+  }
+
+  /** Gives the packed bytes back to the pool's heap. Idempotent; the handle is unusable afterwards. */
+  free(): void {
+    if (this.freed) return;
+    this.freed = true;
+    this.pool.heap.release(this.offset);
+    if (this.scalesOffset !== 0) this.pool.heap.release(this.scalesOffset);
+  }
+}
+
+/** Packs `raw` into `pool`'s heap (see PackOptions for conversions). */
+export function packWeight(pool: KernelPool, raw: RawWeight, options: PackOptions = {}): PackedWeight {
+  const dtype = options.dtype ?? raw.dtype;
+  const layout = weightLayout(raw.shape, options.order ?? 'in-out', 'packWeight');
+  if (raw.data.length !== layout.inFeatures * layout.outFeatures) {
+    throw new KernelArgumentError(`packWeight: ${raw.data.length} values for a [${raw.shape}] weight`);
+  }
+  const panels = Math.ceil(layout.outFeatures / PANEL_COLUMNS);
+  const heap = pool.heap;
+  const offset = heap.allocate(panels * PANEL_COLUMNS * layout.inFeatures * PACKED_DTYPE_BYTES[dtype]);
+  let scalesOffset = 0;
+  const buffer = heap.memory.buffer;
+  const count = panels * PANEL_COLUMNS * layout.inFeatures;
+  if (dtype === 'int8') {
+    const { q, scales } = quantizeInt8PerColumn(asFloat32(raw), layout);
+    packPanels(q, new Int8Array(buffer, offset, count), layout);
+    scalesOffset = heap.allocate(panels * PANEL_COLUMNS * 4);
+    new Float32Array(buffer, scalesOffset, panels * PANEL_COLUMNS).fill(0).set(scales);
+  } else if (dtype === 'fp32') {
+    packPanels(asFloat32(raw), new Float32Array(buffer, offset, count), layout);
+  } else if (dtype === 'bf16' && raw.dtype === 'bf16') {
+    packPanels(raw.data, new Uint16Array(buffer, offset, count), layout);
+  } else if (dtype === 'bf16' && raw.dtype === 'fp32') {
+    packPanels(float32ToBf16Bits(raw.data), new Uint16Array(buffer, offset, count), layout);
+  } else if (dtype === 'fp16' && raw.dtype === 'fp16') {
+    packPanels(raw.data, new Uint16Array(buffer, offset, count), layout);
+  } else if (dtype === 'fp16' && raw.dtype === 'fp32') {
+    packPanels(float32ToFp16Bits(raw.data), new Uint16Array(buffer, offset, count), layout);
+  } else {
+    heap.release(offset);
+    throw new KernelArgumentError(`packWeight: ${raw.dtype} weights cannot be packed as ${dtype}`);
+  }
+  const { inFeatures, outFeatures } = layout;
+  return new PackedWeight(
+    pool,
+    dtype,
+    inFeatures,
+    outFeatures,
+    offset,
+    scalesOffset,
+    options.version ?? 0,
+    options.portable,
+  );
+}
+
+/**
+ * Packs a float32 tensor: `[in, out]`, or `[out, in]` with `order: 'out-in'` (read with `await data()`).
+ * The tensor also serves backends the kernel does not, unless `portable` names another (it must then
+ * be `[in, out]`; a tensor given here in `out-in` order cannot serve and is not kept).
+ */
+export async function packTensorWeight(
+  pool: KernelPool,
+  tensor: tf.Tensor2D,
+  options: PackOptions = {},
+): Promise<PackedWeight> {
+  const data = (await tensor.data()) as Float32Array;
+  const portable = options.portable ?? ((options.order ?? 'in-out') === 'in-out' ? tensor : undefined);
+  return packWeight(pool, { dtype: 'fp32', data, shape: tensor.shape }, { ...options, portable });
+}
+
+/** The source as float32 values (exact for every source dtype). */
+function asFloat32(raw: RawWeight): Float32Array {
+  if (raw.dtype === 'fp32') return raw.data;
+  return raw.dtype === 'bf16' ? bf16BitsToFloat32(raw.data) : fp16BitsToFloat32(raw.data);
+}
+
+type Elements = Float32Array | Uint16Array | Int8Array;
+
+/**
+ * The panel layout: panel p holds, for each input i, W[i, 16p .. 16p+15] side by side (zeros past
+ * the last column). Written in packed order, so the destination is filled front to back.
+ */
+function packPanels<T extends Elements>(source: T, packed: T, layout: WeightLayout): void {
+  const { inFeatures, outFeatures, inStride, outStride } = layout;
+  let at = 0;
+  for (let column = 0; column < outFeatures; column += PANEL_COLUMNS) {
+    const width = Math.min(PANEL_COLUMNS, outFeatures - column);
+    for (let i = 0; i < inFeatures; i++) {
+      const rowStart = i * inStride + column * outStride;
+      for (let j = 0; j < width; j++) packed[at + j] = source[rowStart + j * outStride]!;
+      packed.fill(0, at + width, at + PANEL_COLUMNS);
+      at += PANEL_COLUMNS;
+    }
+  }
+}

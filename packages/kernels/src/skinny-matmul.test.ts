@@ -1,0 +1,188 @@
+import { SeededRandom } from '@tsformer/core-tensor';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KernelPool } from './kernel-pool.js';
+import { type PackedWeight, packWeight, type RawWeight } from './packed-weight.js';
+import { skinnyMatmul } from './skinny-matmul.js';
+import { bf16BitsToFloat32, float32ToBf16Bits, fp16BitsToFloat32 } from './weight-dtypes.js';
+
+/** [rows, in, out]: sizes not divisible by 4, 8 or 16 (and some that are), 1 row, odd rows, many rows. */
+const SHAPES: [number, number, number][] = [
+  [1, 1, 1],
+  [1, 37, 5],
+  [1, 129, 33],
+  [2, 64, 16],
+  [2, 67, 17],
+  [3, 100, 47],
+  [5, 13, 130],
+  [8, 255, 31],
+  [13, 40, 23],
+  [32, 19, 70],
+];
+
+/** 2^-24: float32's unit roundoff. */
+const U = 2 ** -24;
+
+/**
+ * Reference y = x · W + b in float64 from the exact weight values, with the bound float32 arithmetic
+ * in any summation order obeys: |ŷ − y| ≤ γ_{n+1} · (Σ_i |x_i·W_io| + |b_o|), γ_k = k·u / (1 − k·u)
+ * (n products and sums, one bias add; Higham, Accuracy and Stability, §3.1). An int8 product has
+ * one more rounding (the scale): γ_{n+2}.
+ */
+function reference(
+  x: Float32Array,
+  rows: number,
+  w: Float64Array,
+  inF: number,
+  outF: number,
+  bias: Float32Array | undefined,
+  roundings: number,
+) {
+  const y = new Float64Array(rows * outF);
+  const bound = new Float64Array(rows * outF);
+  const gamma = (roundings * U) / (1 - roundings * U);
+  for (let r = 0; r < rows; r++) {
+    for (let o = 0; o < outF; o++) {
+      let sum = bias ? bias[o]! : 0;
+      let magnitude = bias ? Math.abs(bias[o]!) : 0;
+      for (let i = 0; i < inF; i++) {
+        const product = x[r * inF + i]! * w[i * outF + o]!;
+        sum += product;
+        magnitude += Math.abs(product);
+      }
+      y[r * outF + o] = sum;
+      bound[r * outF + o] = gamma * magnitude;
+    }
+  }
+  return { y, bound };
+}
+
+function expectWithin(
+  actual: Float32Array,
+  expected: { y: Float64Array; bound: Float64Array },
+  label: string,
+): void {
+  let worst = 0;
+  for (let k = 0; k < actual.length; k++) {
+    const excess = Math.abs(actual[k]! - expected.y[k]!) / (expected.bound[k]! || Number.MIN_VALUE);
+    if (!(excess <= 1))
+      throw new Error(
+        `${label}: element ${k} is ${actual[k]}, expected ${expected.y[k]} ± ${expected.bound[k]}`,
+      );
+    worst = Math.max(worst, excess);
+  }
+  expect(worst).toBeLessThanOrEqual(1);
+}
+
+/** fp16 bit patterns over a wide range: normals with exponents 2^-14 .. 2^5, some subnormals, both signs. */
+function randomFp16Bits(random: SeededRandom, count: number): Uint16Array {
+  const bits = new Uint16Array(count);
+  for (let k = 0; k < count; k++) {
+    const sign = random.nextUint32() & 0x8000;
+    const exponent = k % 11 === 0 ? 0 : 1 + (random.nextUint32() % 20);
+    bits[k] = sign | (exponent << 10) | (random.nextUint32() & 0x3ff);
+  }
+  return bits;
+}
+
+/** `[in, out]` values of a weight stored `[out, in]`. */
+function toInOut(values: Float32Array, inF: number, outF: number): Float32Array {
+  const out = new Float32Array(inF * outF);
+  for (let o = 0; o < outF; o++) for (let i = 0; i < inF; i++) out[i * outF + o] = values[o * inF + i]!;
+  return out;
+}
+
+describe.each([1, 2])('skinnyMatmul on %i thread(s)', (threads) => {
+  let pool: KernelPool;
+  beforeAll(async () => {
+    pool = await KernelPool.create({ threads });
+  });
+  afterAll(async () => {
+    await pool.terminate();
+  });
+
+  for (const [rows, inF, outF] of SHAPES) {
+    it(`[${rows}, ${inF}] · [${inF}, ${outF}] in fp32, bf16, fp16 and int8 against float64`, () => {
+      const random = new SeededRandom(rows * 1000 + inF * 10 + outF);
+      const x = random.normalArray(rows * inF);
+      const bias = outF % 2 === 1 ? random.normalArray(outF) : undefined;
+      const fp32 = random.normalArray(inF * outF, 0.5);
+      const bf16 = float32ToBf16Bits(random.normalArray(inF * outF, 0.5));
+      const fp16 = randomFp16Bits(random, inF * outF);
+      const sources: [RawWeight, Float32Array][] = [
+        [{ dtype: 'fp32', data: fp32, shape: [inF, outF] }, fp32],
+        [{ dtype: 'bf16', data: bf16, shape: [inF, outF] }, bf16BitsToFloat32(bf16)],
+        [{ dtype: 'fp16', data: fp16, shape: [inF, outF] }, fp16BitsToFloat32(fp16)],
+      ];
+      for (const [raw, values] of sources) {
+        const packed = packWeight(pool, raw);
+        const y = skinnyMatmul(packed, x, rows, bias);
+        expectWithin(y, reference(x, rows, Float64Array.from(values), inF, outF, bias, inF + 1), raw.dtype);
+        // Widened exactly in the kernel: the same sums as fp32 weights of the same values, bit for bit.
+        const widened = packWeight(pool, { dtype: 'fp32', data: values, shape: [inF, outF] });
+        expect(skinnyMatmul(widened, x, rows, bias)).toEqual(y);
+        packed.free();
+        widened.free();
+      }
+      const int8 = packWeight(pool, sources[0]![0], { dtype: 'int8' });
+      const dequantized = dequantize(int8);
+      expectWithin(
+        skinnyMatmul(int8, x, rows, bias),
+        reference(x, rows, dequantized, inF, outF, bias, inF + 2),
+        'int8',
+      );
+      // Per-column symmetric quantization: each weight within half a step of its original.
+      const scales = new Float32Array(pool.heap.memory.buffer, int8.scalesOffset, outF);
+      for (let k = 0; k < fp32.length; k++) {
+        expect(Math.abs(dequantized[k]! - fp32[k]!)).toBeLessThanOrEqual(scales[k % outF]! * 0.5000001);
+      }
+      int8.free();
+    });
+  }
+
+  it('reads nn.Linear [out, in] weights as their transpose', () => {
+    const [rows, inF, outF] = [3, 21, 35];
+    const random = new SeededRandom(7);
+    const x = random.normalArray(rows * inF);
+    const outIn = random.normalArray(outF * inF);
+    const bf16 = float32ToBf16Bits(outIn);
+    const inOut = toInOut(bf16BitsToFloat32(bf16), inF, outF);
+    const transposed = packWeight(
+      pool,
+      { dtype: 'bf16', data: bf16, shape: [outF, inF] },
+      { order: 'out-in' },
+    );
+    const direct = packWeight(pool, { dtype: 'fp32', data: inOut, shape: [inF, outF] });
+    expect(skinnyMatmul(transposed, x, rows)).toEqual(skinnyMatmul(direct, x, rows));
+    transposed.free();
+    direct.free();
+  });
+
+  it('gives every packed byte back to the heap', () => {
+    const before = pool.heap.allocatedBytes;
+    const packed = [1, 2, 3].map((k) =>
+      packWeight(
+        pool,
+        { dtype: 'fp32', data: new Float32Array(k * 100), shape: [k * 10, 10] },
+        { dtype: 'int8' },
+      ),
+    );
+    for (const weight of packed) weight.free();
+    expect(pool.heap.allocatedBytes).toBe(before);
+  });
+});
+
+/** The int8 weight's values, q · scale, `[in, out]` in float64. */
+function dequantize(weight: PackedWeight): Float64Array {
+  const { inFeatures, outFeatures } = weight;
+  const buffer = weight.pool.heap.memory.buffer;
+  const q = new Int8Array(buffer, weight.offset, weight.bytes);
+  const scales = new Float32Array(buffer, weight.scalesOffset, outFeatures);
+  const values = new Float64Array(inFeatures * outFeatures);
+  for (let o = 0; o < outFeatures; o++) {
+    const panel = Math.floor(o / 16);
+    for (let i = 0; i < inFeatures; i++) {
+      values[i * outFeatures + o] = q[(panel * inFeatures + i) * 16 + (o % 16)]! * scales[o]!;
+    }
+  }
+  return values;
+}
