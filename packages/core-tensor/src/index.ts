@@ -30,6 +30,7 @@ export {
   WeightLoadingError,
 } from './errors.js';
 export { withFile } from './file-context.js';
+export { enableGradients, gradientsEnabled } from './gradients-support.js';
 export {
   type LoadWeightsOptions,
   type LoadWeightsReport,
@@ -37,6 +38,7 @@ export {
   Module,
   ModuleList,
 } from './module.js';
+export { matchesName, type NamePattern } from './name-pattern.js';
 export {
   inspectPath,
   type PathInfo,

@@ -183,3 +183,29 @@ describe('Module.modules', () => {
     expect(names).toEqual(['Tiny', 'Proj', 'ModuleList', 'Block', 'Proj', 'Block', 'Proj', 'TiedHead']);
   });
 });
+
+describe('Module training API', () => {
+  class Pair extends Module {
+    readonly a = this.parameter('a', [2]);
+    readonly b = this.parameter('b', [2]);
+  }
+  class Tied extends Module {
+    readonly first = this.register('first', new Pair());
+    readonly shared = this.parameter('shared', this.first.a);
+  }
+
+  it('freezes by glob or RegExp and makes the rest trainable, tied weights once', async () => {
+    await useBackend('wasm');
+    const model = new Tied();
+    for (const parameter of model.parameters()) parameter.assign(tf.zeros([2]));
+    expect(model.freeze('first.b')).toEqual(['first.b']);
+    // Own parameters come before children's (namedParameters order): the tied one under its first name.
+    expect(model.makeTrainable().map(([name]) => name)).toEqual(['shared']);
+    expect(model.first.a.isTrainable).toBe(true);
+    expect(model.first.b.isTrainable).toBe(false);
+    expect(model.unfreeze(/^first\./)).toEqual(['first.a', 'first.b']);
+    expect(model.makeTrainable().map(([name]) => name)).toEqual(['shared', 'first.b']);
+    expect(model.freeze('*')).toHaveLength(3);
+    model.dispose();
+  });
+});

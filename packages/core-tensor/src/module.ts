@@ -1,4 +1,5 @@
 import { TsformerError, WeightLoadingError } from './errors.js';
+import { matchesName, type NamePattern } from './name-pattern.js';
 import { Parameter, type ParameterOptions, sameShape } from './parameter.js';
 import type { WeightSource } from './weight-source.js';
 
@@ -101,11 +102,57 @@ export abstract class Module {
     return this.parameters().reduce((total, parameter) => total + parameter.size, 0);
   }
 
+  /**
+   * Stops gradients for every parameter whose name matches `pattern` (every parameter when omitted),
+   * as setting PyTorch's `requires_grad = False`; returns the matching names. A tied weight is one
+   * parameter: freezing it under one name freezes it under all.
+   */
+  freeze(pattern?: NamePattern): string[] {
+    return this.setRequiresGrad(false, pattern);
+  }
+
+  /** Undoes `freeze` for the parameters whose name matches `pattern` (all when omitted). */
+  unfreeze(pattern?: NamePattern): string[] {
+    return this.setRequiresGrad(true, pattern);
+  }
+
+  /**
+   * Makes every parameter that requires a gradient a `tf.Variable` (`Parameter.makeTrainable`) and
+   * returns them as PyTorch's `named_parameters()` lists trainable ones: each distinct parameter once,
+   * under its first name. Every parameter must be loaded.
+   */
+  makeTrainable(): [string, Parameter][] {
+    const seen = new Set<Parameter>();
+    const trainable: [string, Parameter][] = [];
+    for (const [name, parameter] of this.namedParameters()) {
+      if (seen.has(parameter)) continue;
+      seen.add(parameter);
+      if (!parameter.requiresGrad) continue;
+      if (!parameter.isSet) throw new TsformerError(`cannot train ${name}: it was never loaded`);
+      parameter.makeTrainable();
+      trainable.push([name, parameter]);
+    }
+    return trainable;
+  }
+
+  private setRequiresGrad(requiresGrad: boolean, pattern: NamePattern | undefined): string[] {
+    const names: string[] = [];
+    for (const [name, parameter] of this.namedParameters()) {
+      if (pattern !== undefined && !matchesName(name, pattern)) continue;
+      parameter.requiresGrad = requiresGrad;
+      names.push(name);
+    }
+    return names;
+  }
+
   get training(): boolean {
     return this.trainingMode;
   }
 
-  /** Switches this module and every descendant to training mode (dropout on). */
+  /**
+   * Switches this module and every descendant to training mode (dropout on), as PyTorch's `train()`;
+   * it changes no parameter (gradients come from `makeTrainable`).
+   */
   train(mode = true): this {
     this.trainingMode = mode;
     for (const child of this.children.values()) child.train(mode);

@@ -43,3 +43,39 @@ describe('Parameter', () => {
     expect(() => new Parameter([3]).tensor).toThrow(/never loaded/);
   });
 });
+
+describe('Parameter in training', () => {
+  it('becomes a variable of its stored layout, updated in place with a version per write', async () => {
+    await expectNoLeak(() => {
+      const parameter = new Parameter([2, 3], { transposed: true });
+      parameter.assign(tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3]));
+      expect(parameter.version).toBe(1);
+      const variable = parameter.makeTrainable();
+      expect(parameter.makeTrainable()).toBe(variable);
+      expect(parameter.tensor).toBe(variable);
+      expect(variable.shape).toEqual([3, 2]);
+      const next = tf.mul(variable, 2);
+      parameter.update(next);
+      next.dispose();
+      expect(parameter.version).toBe(2);
+      expect(parameter.tensor).toBe(variable);
+      const checkpoint = parameter.checkpointValue();
+      expect(checkpoint.arraySync()).toEqual([
+        [2, 4, 6],
+        [8, 10, 12],
+      ]);
+      const wrong = tf.ones([2, 3]);
+      expect(() => parameter.update(wrong)).toThrow(/stored as \[3,2\]/);
+      tf.dispose([checkpoint, wrong]);
+      parameter.dispose();
+    });
+  });
+
+  it('refuses a variable before it is loaded', () => {
+    const parameter = new Parameter([2]);
+    expect(() => parameter.variable).toThrow(/never loaded/);
+    parameter.assign(tf.ones([2]));
+    expect(() => parameter.variable).toThrow(/not trainable/);
+    parameter.dispose();
+  });
+});

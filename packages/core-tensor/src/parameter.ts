@@ -14,10 +14,21 @@ export interface ParameterOptions {
  * A named weight slot of a module: its shape is known when the module is built, its value arrives
  * later (loaded from a checkpoint or initialised). A model can therefore be built, named and
  * counted without a single byte of weights (`tsformer inspect --config`).
+ *
+ * One tensor, in `storedShape`, is the source of truth. `makeTrainable()` turns it into a
+ * `tf.Variable` of the same layout (forward code keeps reading `tensor`); an optimizer writes it with
+ * `update`, and every write bumps `version`, so a layout derived from it (a packed or 16-bit copy) can
+ * be cached under the version it was made from. A tied weight is one `Parameter`, hence one variable.
  */
 export class Parameter {
   private value: tf.Tensor | undefined;
+  private writes = 0;
   readonly transposed: boolean;
+  /**
+   * Whether training computes a gradient for this parameter (PyTorch's `requires_grad`, default
+   * true). `Module.freeze` / `unfreeze` set it by name pattern.
+   */
+  requiresGrad = true;
 
   /** `shape` is the checkpoint's (Hugging Face) shape. */
   constructor(
@@ -46,15 +57,50 @@ export class Parameter {
     return this.value !== undefined;
   }
 
+  /** How many times the value was written (loaded, assigned or updated by an optimizer). */
+  get version(): number {
+    return this.writes;
+  }
+
   /** The weight tensor, in `storedShape`; throws when nothing was loaded into this parameter. */
   get tensor(): tf.Tensor {
     if (!this.value) throw new TsformerError(`parameter of shape [${this.shape}] was never loaded`);
     return this.value;
   }
 
+  /** Whether the value is a `tf.Variable` (after `makeTrainable()`). */
+  get isTrainable(): boolean {
+    return this.value instanceof tf.Variable;
+  }
+
+  /** The value as a `tf.Variable`; throws unless `makeTrainable()` made it one. */
+  get variable(): tf.Variable {
+    const value = this.tensor;
+    if (!(value instanceof tf.Variable)) {
+      throw new TsformerError(
+        `parameter of shape [${this.shape}] is not trainable: call makeTrainable() first`,
+      );
+    }
+    return value;
+  }
+
+  /**
+   * Makes the value a `tf.Variable` of the same stored layout (sharing its data, no copy) and returns
+   * it; a parameter that already is one returns it unchanged.
+   */
+  makeTrainable(): tf.Variable {
+    const value = this.tensor;
+    if (value instanceof tf.Variable) return value;
+    const variable = tf.variable(value, true);
+    value.dispose();
+    this.value = variable;
+    return variable;
+  }
+
   /**
    * Takes ownership of `tensor`, given in the checkpoint's `shape` (kept across tidy scopes; a
-   * transposed parameter keeps its transpose and frees the input), and frees the previous value.
+   * transposed parameter keeps its transpose and frees the input), and frees the previous value. A
+   * trainable parameter stays the same variable, its value replaced.
    */
   assign(tensor: tf.Tensor): void {
     if (!sameShape(tensor.shape, this.shape)) {
@@ -63,13 +109,56 @@ export class Parameter {
     if (tensor === this.value) return;
     const stored = this.transposed ? tf.transpose(tensor) : tensor;
     if (stored !== tensor) tensor.dispose();
-    this.value?.dispose();
-    this.value = tf.keep(stored);
+    this.replaceStored(stored);
+  }
+
+  /**
+   * Writes a new value given in `storedShape` (what an optimizer computes from a stored-layout
+   * gradient) and bumps `version`. The caller keeps `stored` (and may dispose it): a trainable
+   * parameter's variable takes its value, a plain one keeps a reference-counted clone.
+   */
+  update(stored: tf.Tensor): void {
+    if (!sameShape(stored.shape, this.storedShape)) {
+      throw new TsformerError(
+        `cannot update a parameter stored as [${this.storedShape}] with a [${stored.shape}] tensor`,
+      );
+    }
+    this.replaceStored(tf.clone(stored));
+  }
+
+  /** A new tensor holding the value in the checkpoint's `shape` (a transposed parameter transposed back). */
+  checkpointValue(): tf.Tensor {
+    return this.toCheckpointLayout(this.tensor);
+  }
+
+  /**
+   * A new tensor: `stored` (this parameter's value or its gradient, in `storedShape`) in the
+   * checkpoint's `shape`, for saving or comparing with PyTorch.
+   */
+  toCheckpointLayout(stored: tf.Tensor): tf.Tensor {
+    if (!sameShape(stored.shape, this.storedShape)) {
+      throw new TsformerError(
+        `expected a [${this.storedShape}] tensor in stored layout, got [${stored.shape}]`,
+      );
+    }
+    return this.transposed ? tf.transpose(stored) : tf.clone(stored);
   }
 
   dispose(): void {
     this.value?.dispose();
     this.value = undefined;
+  }
+
+  /** Takes ownership of `stored` (in `storedShape`) as the new value. */
+  private replaceStored(stored: tf.Tensor): void {
+    this.writes += 1;
+    if (this.value instanceof tf.Variable) {
+      this.value.assign(stored);
+      stored.dispose();
+      return;
+    }
+    this.value?.dispose();
+    this.value = tf.keep(stored);
   }
 }
 

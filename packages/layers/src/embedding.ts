@@ -23,10 +23,16 @@ export interface EmbeddingOptions {
    * step), while a lookup gathers columns, a cost proportional to the few new tokens.
    */
   transposed?: boolean;
+  /**
+   * PyTorch's `padding_idx`: the row that gets no gradient (its lookups still return it). Hugging
+   * Face's Llama-style and BART-style models set it to `pad_token_id`; null or absent for none.
+   */
+  paddingIdx?: number | null;
 }
 
 export class Embedding extends Module {
   readonly weight: Parameter;
+  readonly paddingIdx: number | null;
 
   constructor(
     readonly numEmbeddings: number,
@@ -35,6 +41,7 @@ export class Embedding extends Module {
   ) {
     super();
     this.weight = this.parameter('weight', [numEmbeddings, embeddingDim], { transposed: options.transposed });
+    this.paddingIdx = options.paddingIdx ?? null;
   }
 
   /** `[...]` int32 ids -> `[..., embeddingDim]`. */
@@ -44,7 +51,26 @@ export class Embedding extends Module {
       const rows = this.weight.transposed
         ? tf.transpose(tf.gather(this.weight.tensor, flat, 1)) // [dim, tokens] -> [tokens, dim]
         : tf.gather(this.weight.tensor, flat); // [tokens, dim]
-      return tf.reshape(rows, [...ids.shape, this.embeddingDim]);
+      const trained = this.paddingIdx !== null && this.weight.isTrainable;
+      const kept = trained ? blockGradient(rows, tf.equal(flat, this.paddingIdx!)) : rows;
+      return tf.reshape(kept, [...ids.shape, this.embeddingDim]);
     });
   }
+}
+
+/**
+ * `rows` `[tokens, dim]` unchanged, but the rows where `blocked` `[tokens]` is true pass no gradient
+ * back (PyTorch's `padding_idx`: that table row's gradient stays zero).
+ */
+function blockGradient(rows: tf.Tensor, blocked: tf.Tensor): tf.Tensor {
+  const passed = tf.expandDims(tf.cast(tf.logicalNot(blocked), 'float32'), 1); // [tokens, 1]
+  const identity = tf.customGrad((...inputs: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [x, mask, save] = inputs as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    save([mask]);
+    return {
+      value: tf.clone(x),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.mul(dy, saved[0]!), tf.zerosLike(saved[0]!)],
+    };
+  });
+  return identity(rows, passed);
 }

@@ -1,5 +1,6 @@
 export { ACTIVATION_NAMES, type Activation, getActivation } from './activations.js';
 export { Conv1D } from './conv1d.js';
+export { crossEntropy, IGNORE_INDEX } from './cross-entropy.js';
 export { Dropout } from './dropout.js';
 export { Embedding, type EmbeddingOptions, embeddingParameterCount } from './embedding.js';
 export { PositionOutOfRangeError, UnknownActivationError } from './errors.js';

@@ -44,7 +44,8 @@ export function sinusoidTable(
  * Fixed sinusoidal positions (Marian's `embed_positions`, the classic Transformer's positional
  * encoding). The table is not learned, but as in PyTorch it is held in a `weight` parameter, filled
  * when the layer is built: it counts in `numParameters()` like Hugging Face's frozen parameter, and
- * a checkpoint that stores it (older Marian conversions) loads into it. Lookup and range checks are
+ * a checkpoint that stores it (older Marian conversions) loads into it. Like Hugging Face's, it gets no
+ * gradient (`requiresGrad` is false: training leaves it as it is). Lookup and range checks are
  * those of a learned table: positions past `numPositions` raise a `PositionOutOfRangeError`.
  */
 export class SinusoidalPositionalEmbedding extends LearnedPositionalEmbedding {
@@ -57,6 +58,7 @@ export class SinusoidalPositionalEmbedding extends LearnedPositionalEmbedding {
   ) {
     super(numPositions, embeddingDim);
     this.layout = options.layout ?? 'halves';
+    this.weight.requiresGrad = false;
     this.resetTable();
   }
 

@@ -3,6 +3,7 @@ import type { Cache, DecoderCache } from '@tsformer/cache';
 import type { CacheImplementation, CausalLM, CausalLMForwardInputs } from '@tsformer/decoding';
 import { ModelInputError } from './errors.js';
 import { ForwardStep, type ForwardStepOptions } from './forward-step.js';
+import { causalLMLoss, checkLabels } from './language-model-loss.js';
 import { createLayerCaches } from './layer-caches.js';
 import type { LayerStack } from './layer-stack.js';
 import type { CreateModelOptions } from './model-family.js';
@@ -13,12 +14,19 @@ export interface CausalLMForwardOptions extends ForwardStepOptions {
   outputHiddenStates?: boolean;
   /** Compute logits only for the last N positions (generation needs 1), N in [1, tokens]. Default: all. */
   logitsToKeep?: number;
+  /**
+   * `[batch, tokens]` int32 (usually the input ids, `-100` where no loss is wanted): the output then
+   * carries `loss`, HF's `ForCausalLMLoss` (labels shifted inside). Not with `logitsToKeep`.
+   */
+  labels?: tf.Tensor2D;
 }
 
 /** What a causal LM's forward returns (HF's `CausalLMOutputWithPast`, the cache grown in place). */
 export interface CausalLMOutput {
   /** `[batch, positionsKept, vocab]`. */
   logits: tf.Tensor3D;
+  /** The mean next-token cross-entropy, when `labels` were given. */
+  loss?: tf.Scalar;
   /** `numLayers + 1` tensors `[batch, newTokens, hidden]` when `outputHiddenStates` was set. */
   hiddenStates?: tf.Tensor3D[];
   /** One `[batch, heads, newTokens, keys]` per layer when `outputAttentions` was set. */
@@ -65,12 +73,19 @@ export abstract class PretrainedCausalLM<Config extends CausalLMConfig = CausalL
    */
   forward(inputIds: tf.Tensor2D, options: CausalLMForwardOptions = {}): CausalLMOutput {
     return tf.tidy(() => {
+      const { labels, logitsToKeep } = options;
+      if (labels !== undefined) {
+        checkLabels(labels, inputIds, 'inputIds');
+        if (logitsToKeep !== undefined)
+          throw new ModelInputError('labels need every position: drop logitsToKeep');
+      }
       const step = new ForwardStep(inputIds, this.trunk.layerHeads, options);
       const outputHiddenStates = options.outputHiddenStates ?? false;
       const trunk = this.trunk.forward(inputIds, step, outputHiddenStates);
-      const kept = keepLastPositions(trunk.lastHiddenState, options.logitsToKeep);
+      const logits = this.logits(keepLastPositions(trunk.lastHiddenState, logitsToKeep));
       return {
-        logits: this.logits(kept),
+        logits,
+        ...(labels && { loss: causalLMLoss(logits, labels) }),
         ...(outputHiddenStates ? { hiddenStates: trunk.hiddenStates } : {}),
         ...(step.outputAttentions ? { attentions: trunk.attentions } : {}),
       };

@@ -43,6 +43,7 @@ export * from './gemma2/index.js';
 export { generationDefaults } from './generation-defaults.js';
 export * from './gpt_neox/index.js';
 export * from './gpt2/index.js';
+export { causalLMLoss, sequenceLoss, shiftTokensRight } from './language-model-loss.js';
 export { createLayerCaches } from './layer-caches.js';
 export { type LayerOutput, LayerStack, StackLayer, type StackOutput } from './layer-stack.js';
 export * from './llama/index.js';

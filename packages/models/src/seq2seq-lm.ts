@@ -6,7 +6,9 @@ import type {
   Seq2SeqForwardInputs,
   Seq2SeqLM,
 } from '@tsformer/decoding';
+import { ModelInputError } from './errors.js';
 import { ForwardStep } from './forward-step.js';
+import { checkLabels, sequenceLoss, shiftTokensRight } from './language-model-loss.js';
 import { createLayerCaches } from './layer-caches.js';
 import type { LayerStack, StackOutput } from './layer-stack.js';
 import type { CreateModelOptions } from './model-family.js';
@@ -36,8 +38,16 @@ export interface Seq2SeqForwardInput {
   inputIds: tf.Tensor2D;
   /** `[batch, source]`, 1 real, 0 padding (right padding). */
   attentionMask?: tf.Tensor2D;
-  /** `[batch, target]` int32, starting with `decoder_start_token_id`. */
-  decoderInputIds: tf.Tensor2D;
+  /**
+   * `[batch, target]` int32, starting with `decoder_start_token_id`. Optional with `labels`: then
+   * `labels` shifted right (HF's `shift_tokens_right`).
+   */
+  decoderInputIds?: tf.Tensor2D;
+  /**
+   * `[batch, target]` int32 target ids, `-100` where no loss is wanted: the output then carries
+   * `loss`, the mean cross-entropy of the logits against them.
+   */
+  labels?: tf.Tensor2D;
   outputAttentions?: boolean;
   outputHiddenStates?: boolean;
 }
@@ -46,6 +56,8 @@ export interface Seq2SeqForwardInput {
 export interface Seq2SeqForwardOutput {
   /** `[batch, target, vocab]`. */
   logits: tf.Tensor3D;
+  /** The mean cross-entropy against `labels`, when they were given. */
+  loss?: tf.Scalar;
   /** `[batch, source, hidden]`. */
   encoderLastHiddenState: tf.Tensor3D;
   /** Per encoder layer `[batch, heads, source, source]` (empty unless asked for). */
@@ -97,10 +109,12 @@ export abstract class PretrainedSeq2SeqLM<Config extends Seq2SeqConfig = Seq2Seq
 
   /** A full forward pass (no cache): logits for every target position, encoder output, attention maps. */
   forward(input: Seq2SeqForwardInput): Seq2SeqForwardOutput {
-    const { inputIds, attentionMask, decoderInputIds } = input;
+    const { inputIds, attentionMask, labels } = input;
     const outputAttentions = input.outputAttentions ?? false;
     const outputHiddenStates = input.outputHiddenStates ?? false;
     return tf.tidy(() => {
+      const decoderInputIds = input.decoderInputIds ?? this.decoderInputsFromLabels(labels);
+      if (labels !== undefined) checkLabels(labels, decoderInputIds, 'decoderInputIds');
       const encoded = this.runEncoder(inputIds, attentionMask, outputAttentions, outputHiddenStates);
       const decoded = this.runDecoder(
         {
@@ -111,8 +125,10 @@ export abstract class PretrainedSeq2SeqLM<Config extends Seq2SeqConfig = Seq2Seq
         outputAttentions,
         outputHiddenStates,
       );
+      const logits = this.logits(decoded.lastHiddenState);
       return {
-        logits: this.logits(decoded.lastHiddenState),
+        logits,
+        ...(labels && { loss: sequenceLoss(logits, labels) }),
         encoderLastHiddenState: encoded.lastHiddenState,
         encoderAttentions: encoded.attentions,
         decoderAttentions: decoded.attentions,
@@ -153,6 +169,19 @@ export abstract class PretrainedSeq2SeqLM<Config extends Seq2SeqConfig = Seq2Seq
 
   protected stacks(): LayerStack<unknown>[] {
     return [this.encoder, this.decoder];
+  }
+
+  /** HF's `shift_tokens_right(labels, pad_token_id, decoder_start_token_id)`, or a `ModelInputError`. */
+  private decoderInputsFromLabels(labels: tf.Tensor2D | undefined): tf.Tensor2D {
+    if (labels === undefined) throw new ModelInputError('forward needs decoderInputIds or labels');
+    checkTokenIds(labels, 'labels');
+    const { padTokenId, decoderStartTokenId } = this.config;
+    if (padTokenId === null || decoderStartTokenId === null) {
+      throw new ModelInputError(
+        'labels without decoderInputIds need pad_token_id and decoder_start_token_id in config.json',
+      );
+    }
+    return shiftTokensRight(labels, padTokenId, decoderStartTokenId);
   }
 
   private runEncoder(

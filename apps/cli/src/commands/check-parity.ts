@@ -11,6 +11,7 @@ import { checkForwardTensors } from '../parity/forward-checks.js';
 import { checkGenerateCases, checkParameterCount, checkTokenization } from '../parity/model-checks.js';
 import { checkProcessors } from '../parity/processor-checks.js';
 import { openReferenceFolder, type ReferenceFolder } from '../parity/reference-folder.js';
+import { checkTraining } from '../parity/training-checks.js';
 import type { SetStatus } from '../program.js';
 
 interface CheckParityOptions extends OutputOptions {
@@ -23,7 +24,8 @@ export function registerCheckParity(program: Command, setStatus: SetStatus): voi
     .command('check-parity')
     .description(
       'check a folder in the format of fixtures/hf-reference (a model folder with reference.json and ' +
-        'reference.safetensors, or the processors folder) against what Hugging Face computed; ' +
+        'reference.safetensors, and training.json when present, or the processors folder) against what ' +
+        'Hugging Face and PyTorch computed; ' +
         'one line per check, then "N passed, M failed"',
     )
     .argument('<dir>', 'the reference folder')
@@ -66,6 +68,7 @@ async function runChecks(
     report(checkParameterCount(folder, loaded.model));
     report(await checkForwardTensors(folder, loaded.model));
     report(await checkGenerateCases(folder, loaded.model));
+    report(await checkTraining(folder.dir, loaded.model)); // last: it trains the model
   } finally {
     loaded.model.dispose();
   }

@@ -1,5 +1,8 @@
-/** The outcome of one parity check: `tie` is a generate case that differs where HF's own top-2 margin was a near-tie. */
-export type CheckStatus = 'pass' | 'fail' | 'tie';
+/**
+ * The outcome of one parity check: `tie` is a generate case that differs where HF's own top-2 margin
+ * was a near-tie; `note` is a measurement reported, not compared (training's noise-floor elements).
+ */
+export type CheckStatus = 'pass' | 'fail' | 'tie' | 'note';
 
 export interface CheckResult {
   /** What was checked: `tokenization[0] ids`, `forward.0.logits`, `generate beam4_ret2`, ... */
@@ -23,7 +26,7 @@ export class CheckFailure extends Error {
   override name = 'CheckFailure';
 }
 
-/** Passed and failed counts: a tie counts as passed. */
+/** Passed and failed counts: a tie or a note counts as passed. */
 export function tally(results: readonly CheckResult[]): { passed: number; failed: number } {
   const failed = results.filter((result) => result.status === 'fail').length;
   return { passed: results.length - failed, failed };
@@ -31,6 +34,6 @@ export function tally(results: readonly CheckResult[]): { passed: number; failed
 
 /** One line per check: `PASS name  detail`. */
 export function formatCheck(result: CheckResult): string {
-  const label = { pass: 'PASS', fail: 'FAIL', tie: 'TIE ' }[result.status];
+  const label = { pass: 'PASS', fail: 'FAIL', tie: 'TIE ', note: 'NOTE' }[result.status];
   return `${label} ${result.name}${result.detail ? `  ${result.detail}` : ''}`;
 }

@@ -120,11 +120,12 @@ export class BartModel extends Module {
     const { vocabSize, decoderVocabSize, dModel } = config;
     // A table tied to lm_head is stored as the head wants it (see EmbeddingOptions.transposed).
     const transposed = config.tieWordEmbeddings;
+    const paddingIdx = config.padTokenId;
     this.shared = config.shareEncoderDecoderEmbeddings
-      ? this.register('shared', new Embedding(vocabSize, dModel, { transposed }))
+      ? this.register('shared', new Embedding(vocabSize, dModel, { transposed, paddingIdx }))
       : undefined;
-    const encoderTokens = this.shared ?? new Embedding(vocabSize, dModel);
-    const decoderTokens = this.shared ?? new Embedding(decoderVocabSize, dModel, { transposed });
+    const encoderTokens = this.shared ?? new Embedding(vocabSize, dModel, { paddingIdx });
+    const decoderTokens = this.shared ?? new Embedding(decoderVocabSize, dModel, { transposed, paddingIdx });
     this.encoder = this.register('encoder', new BartEncoder(config, encoderTokens, attention));
     this.decoder = this.register('decoder', new BartDecoder(config, decoderTokens, attention));
   }
@@ -161,6 +162,8 @@ export class BartForConditionalGeneration extends PretrainedSeq2SeqLM<BartConfig
     this.finalLogitsBias = config.finalLogitsBias
       ? this.parameter('final_logits_bias', [1, config.decoderVocabSize])
       : undefined;
+    // A buffer in Hugging Face: loaded and saved, never trained.
+    if (this.finalLogitsBias) this.finalLogitsBias.requiresGrad = false;
     this.positionLimit = { maxPositions: config.maxPositionEmbeddings, kind: 'learned' };
   }
 

@@ -149,7 +149,10 @@ export class LlamaModel extends RotaryLayerStack {
     // Tied to lm_head: stored as the head wants it (see EmbeddingOptions.transposed).
     this.embedTokens = this.register(
       'embed_tokens',
-      new Embedding(config.vocabSize, config.hiddenSize, { transposed: config.tieWordEmbeddings }),
+      new Embedding(config.vocabSize, config.hiddenSize, {
+        transposed: config.tieWordEmbeddings,
+        paddingIdx: config.padTokenId,
+      }),
     );
     const layers = Array.from({ length: config.numHiddenLayers }, (_, index) =>
       this.createLayer(config, index, attention),

@@ -1,0 +1,115 @@
+// Bundles tfjs-core's gradient functions (dist/register_all_gradients.js, which tfjs-core's index
+// leaves out) into dist/tfjs-gradients.js, an ES module that plain Node, vite and bundlers all load.
+//
+// tfjs-core ships those functions only as ES modules with extensionless relative imports, which Node
+// refuses. Bundling them as they are would also bundle a second copy of tfjs-core's internals; here
+// every tfjs-core module they import is instead read from the public `@tensorflow/tfjs-core` entry
+// (left external) or one of its namespaces, so the gradients register into the very engine and registry the caller's
+// `import '@tensorflow/tfjs-core'` gives (tf-core.node.js in Node, dist/index.js in a bundler).
+// Only modules whose exports tfjs-core keeps private are bundled: the gradient files themselves and
+// the backprop ops a few of them call. A name the public entry lacks fails the build.
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, relative, resolve } from 'node:path';
+import { build } from 'esbuild';
+
+const packageRoot = join(dirname(new URL(import.meta.url).pathname), '..');
+const require = createRequire(join(packageRoot, 'package.json'));
+const tfjsCoreDist = join(dirname(require.resolve('@tensorflow/tfjs-core/package.json')), 'dist');
+const publicEntry = require('@tensorflow/tfjs-core');
+
+/** tfjs-core modules bundled as they are: their exports are not on the public entry. */
+const privateModules = [
+  /^register_all_gradients\.js$/,
+  /^gradients\//,
+  /^ops\/(avg_pool|max_pool)(_3d)?_grad\.js$/,
+  /^ops\/(conv2d|conv3d|depthwise_conv2d_native)_backprop_(filter|input)\.js$/,
+  /^ops\/local_response_normalization_backprop\.js$/,
+  /^tensor_util_env\.js$/,
+  /^types\.js$/,
+];
+/**
+ * tfjs-core's internal helper modules, as the public namespace that re-exports them
+ * (`util.parseAxisParam`, `backend_util.getAxesPermutation`, …) or, for the engine and the Tensor
+ * class, as the public function that returns them.
+ */
+const helperModules = {
+  'util.js': { namespace: 'util' },
+  'util_base.js': { namespace: 'util' },
+  'ops/broadcast_util.js': { namespace: 'broadcast_util' },
+  'ops/slice_util.js': { namespace: 'slice_util' },
+  'ops/axis_util.js': { namespace: 'backend_util' },
+  'ops/conv_util.js': { namespace: 'backend_util' },
+  'ops/selu_util.js': { namespace: 'backend_util' },
+  'engine.js': { source: 'export const ENGINE = tf.engine();' },
+  'tensor.js': { source: 'export const getGlobalTensorClass = () => tf.Tensor;' },
+};
+
+/** The module standing in for one of `helperModules`: a missing name fails the build. */
+function helperModule(path) {
+  const { namespace, source } = helperModules[path];
+  const names = namespace ? Object.keys(publicEntry[namespace]).join(', ') : '';
+  const body = namespace ? `export const { ${names} } = tf.${namespace};` : source;
+  return `import * as tf from '@tensorflow/tfjs-core';\n${body}\n`;
+}
+
+/**
+ * Resolves a relative import inside tfjs-core: a private module is bundled, a helper module becomes
+ * its public stand-in, and every other module (ops, kernel names, the registry) is the public entry.
+ */
+const tfjsCoreInternals = {
+  name: 'tfjs-core-internals',
+  setup(build) {
+    build.onResolve({ filter: /^\.\.?\// }, (args) => {
+      if (!args.importer.startsWith(tfjsCoreDist)) return undefined;
+      const target = resolve(dirname(args.importer), args.path);
+      const path = `${relative(tfjsCoreDist, target).replaceAll('\\', '/')}.js`;
+      if (privateModules.some((pattern) => pattern.test(path))) return { path: `${target}.js` };
+      if (path in helperModules) return { path, namespace: 'tfjs-core-helper' };
+      return { path: '@tensorflow/tfjs-core', external: true };
+    });
+    build.onLoad({ filter: /.*/, namespace: 'tfjs-core-helper' }, (args) => ({
+      contents: helperModule(args.path),
+      resolveDir: packageRoot,
+      loader: 'js',
+    }));
+  },
+};
+
+/** Throws unless every name the bundle imports from `@tensorflow/tfjs-core` is on its public entry. */
+function assertPublicImports(code) {
+  for (const [, names] of code.matchAll(/import\s*\{([^}]*)\}\s*from\s*"@tensorflow\/tfjs-core"/g)) {
+    for (const name of names.split(',').map((part) => part.trim().split(/\s+as\s+/)[0])) {
+      if (name && !(name in publicEntry)) {
+        throw new Error(`tfjs-core's gradients import ${name}, which @tensorflow/tfjs-core does not export`);
+      }
+    }
+  }
+}
+
+const outDir = join(packageRoot, 'dist');
+mkdirSync(outDir, { recursive: true });
+const result = await build({
+  entryPoints: [join(tfjsCoreDist, 'register_all_gradients.js')],
+  bundle: true,
+  write: false,
+  format: 'esm',
+  platform: 'neutral',
+  target: 'es2022',
+  external: ['@tensorflow/tfjs-core'],
+  plugins: [tfjsCoreInternals],
+  legalComments: 'none',
+  logLevel: 'warning',
+});
+assertPublicImports(result.outputFiles[0].text);
+const banner =
+  "// Generated by scripts/bundle-tfjs-gradients.mjs from @tensorflow/tfjs-core's register_all_gradients.js\n// (Apache-2.0, Copyright Google LLC); importing it registers every tfjs-core gradient function.\n";
+// Write, then rename: the build and typecheck tasks may run this at the same time.
+for (const [name, text] of [
+  ['tfjs-gradients.js', banner + result.outputFiles[0].text],
+  ['tfjs-gradients.d.ts', `${banner}export {};\n`],
+]) {
+  const temporary = join(outDir, `${name}.${process.pid}.tmp`);
+  writeFileSync(temporary, text);
+  renameSync(temporary, join(outDir, name));
+}

@@ -1,0 +1,149 @@
+// Every reference folder with training.json: PyTorch's losses, gradient norms, gradients and weights
+// after 3 clip-then-AdamW steps, reproduced on wasm (and on cpu for two of them).
+import { readFileSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs-core';
+import { type BackendName, enableGradients, openSafetensors, useBackend } from '@tsformer/core-tensor';
+import { expectNoLeak } from '@tsformer/core-tensor/testing';
+import { getModelFamily } from '@tsformer/models';
+import { describe, expect, it } from 'vitest';
+import { AdamW } from './adamw.js';
+import { clipGradNorm } from './clip-grad-norm.js';
+import { lossAndGradients } from './gradients.js';
+import {
+  checkTrainingReference,
+  KNOWN_TRAINING_MISMATCHES,
+  type TrainingReferenceJson,
+} from './testing/index.js';
+import { trainStep } from './train-step.js';
+import { languageModelLoss, type TrainableLanguageModel, type TrainingBatch } from './training-batch.js';
+
+const FIXTURES = new URL('../../../fixtures/hf-reference/', import.meta.url).pathname;
+const FOLDERS = ['gpt2', 'llama', 'qwen3', 'gemma2', 'phi3', 'gpt_neox', 'bart', 'marian', 't5'];
+
+function readJson<T>(path: string): T {
+  return JSON.parse(readFileSync(path, 'utf8')) as T;
+}
+
+async function loadModel(folder: string): Promise<TrainableLanguageModel> {
+  const dir = `${FIXTURES}${folder}`;
+  const raw = readJson<Record<string, unknown>>(`${dir}/config.json`);
+  const family = getModelFamily(raw.model_type);
+  const model = family.createModel(family.resolveConfig(raw)) as unknown as TrainableLanguageModel;
+  await family.loadWeights(model, await openSafetensors(dir));
+  return model;
+}
+
+function batchOf(reference: TrainingReferenceJson): TrainingBatch {
+  const matrix = (rows: number[][]) => tf.tensor2d(rows, [rows.length, rows[0]!.length], 'int32');
+  const { input_ids, attention_mask, labels } = reference.batch;
+  return { inputIds: matrix(input_ids), attentionMask: matrix(attention_mask), labels: matrix(labels) };
+}
+
+const NONE_OPEN = /^$/;
+
+const RUNS: [string, BackendName][] = [
+  ...FOLDERS.map((folder): [string, BackendName] => [folder, 'wasm']),
+  ['llama', 'cpu'],
+  ['t5', 'cpu'],
+];
+
+describe.each(RUNS)('%s fine-tuned as PyTorch does (%s)', (folder, backend) => {
+  it('matches its losses, gradient norms, gradients and weights after 3 AdamW steps', async () => {
+    await useBackend(backend);
+    const dir = `${FIXTURES}${folder}`;
+    const reference = readJson<TrainingReferenceJson>(`${dir}/training.json`);
+    const model = await loadModel(folder);
+    try {
+      const batch = batchOf(reference);
+      languageModelLoss(model, batch).dispose(); // fills the kept rotary tables before counting
+      tf.dispose(Object.values(batch));
+      const tensors = await openSafetensors(`${dir}/training.safetensors`);
+      const checks = await expectNoLeak(() => checkTrainingReference(model, reference, tensors));
+      const open = KNOWN_TRAINING_MISMATCHES[folder] ?? NONE_OPEN;
+      const failed = checks
+        .filter((check) => !check.pass && !open.test(check.name))
+        .map((check) => `${check.name}: ${check.detail}`);
+      expect(failed).toEqual([]);
+      // losses, grad norms, one gradient and one final weight per parameter, the noise-floor report
+      expect(checks).toHaveLength(2 * reference.hyperparameters.steps + 2 + 2 * reference.parameters.length);
+      expect(checks.filter((check) => check.reported).map((check) => check.name)).toEqual([
+        'step3.noise_floor',
+      ]);
+    } finally {
+      model.dispose();
+    }
+  }, 300_000);
+});
+
+describe('bart after its first update', () => {
+  // The drift of KNOWN_TRAINING_MISMATCHES.bart comes from the first update, not from step 1's forward
+  // and backward: started from PyTorch's own first update, step 1 matches. What differs are a few
+  // gradients of the first step far below their tensor's scale (encoder.embed_positions, whose rows
+  // feed layernorm_embedding: -6.1e-7 in PyTorch, -2.8e-7 here, where the row's gradients reach 0.6),
+  // within the gradient tolerance, but near AdamW's eps once clipped, where its first step
+  // lr·g / (|g| + eps) still depends on |g|: 6e-4 apart after one step. Marian's positions are a
+  // frozen sinusoid table, without layernorm_embedding.
+  it('matches PyTorch at step 1 when it starts from the first update PyTorch made', async () => {
+    await useBackend('wasm');
+    await enableGradients();
+    const dir = `${FIXTURES}bart`;
+    const reference = readJson<TrainingReferenceJson>(`${dir}/training.json`);
+    const tensors = await openSafetensors(`${dir}/training.safetensors`);
+    const model = await loadModel('bart');
+    const { lr, weight_decay, eps, max_grad_norm } = reference.hyperparameters;
+    const clip = Math.min(1, max_grad_norm / (reference.grad_norms_before_clipping[0]! + 1e-6));
+    const byName = new Map(model.namedParameters());
+    for (const name of reference.parameters) {
+      if (reference.unused_parameters.includes(name)) continue;
+      const parameter = byName.get(name)!;
+      const weight = parameter.checkpointValue();
+      const gradient = await tensors.read(`grad.${name}`);
+      // AdamW's first step from zero moments (m̂ = g, v̂ = g²): p·(1 − lr·wd) − lr·g / (|g| + eps)
+      const updated = tf.tidy(() => {
+        const g = tf.mul(gradient, clip);
+        const step = tf.mul(lr, tf.div(g, tf.add(tf.abs(g), eps)));
+        return tf.sub(tf.mul(weight, 1 - lr * weight_decay), step);
+      });
+      tf.dispose([weight, gradient]);
+      parameter.assign(updated);
+    }
+    const batch = batchOf(reference);
+    const trainable = model.makeTrainable().map(([, parameter]) => parameter);
+    const { loss, gradients } = lossAndGradients(trainable, () => languageModelLoss(model, batch));
+    const clipped = clipGradNorm(gradients, max_grad_norm);
+    const [lossValue, norm] = [(await loss.data())[0]!, (await clipped.totalNorm.data())[0]!];
+    tf.dispose([loss, clipped.totalNorm, ...gradients.values(), ...clipped.gradients.values()]);
+    tf.dispose(Object.values(batch));
+    model.dispose();
+    expect(Math.abs(lossValue / reference.losses[1]! - 1)).toBeLessThan(1e-5);
+    expect(Math.abs(norm / reference.grad_norms_before_clipping[1]! - 1)).toBeLessThan(1e-4);
+  }, 300_000);
+});
+
+describe('training steps', () => {
+  it('leave tf.memory() flat: 20 AdamW steps on llama and on t5', async () => {
+    await useBackend('wasm');
+    await enableGradients();
+    for (const folder of ['llama', 't5']) {
+      const model = await loadModel(folder);
+      const batch = batchOf(readJson<TrainingReferenceJson>(`${FIXTURES}${folder}/training.json`));
+      const optimizer = new AdamW(
+        model.makeTrainable().map(([, parameter]) => parameter),
+        { learningRate: 1e-3 },
+      );
+      const counts: number[] = [];
+      const losses: number[] = [];
+      for (let step = 0; step < 20; step++) {
+        const { loss, gradNorm } = trainStep(model, batch, optimizer, { maxGradNorm: 1 });
+        losses.push((await loss.data())[0]!);
+        tf.dispose([loss, gradNorm!]);
+        counts.push(tf.memory().numTensors);
+      }
+      expect(new Set(counts.slice(1)).size, `${folder}: ${counts}`).toBe(1);
+      expect(losses[19]!).toBeLessThan(losses[0]!);
+      optimizer.dispose();
+      tf.dispose(Object.values(batch));
+      model.dispose();
+    }
+  }, 300_000);
+});
