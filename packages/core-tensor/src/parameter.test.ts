@@ -79,3 +79,43 @@ describe('Parameter in training', () => {
     parameter.dispose();
   });
 });
+
+describe('Parameter.derived', () => {
+  it('makes a layout once, frees it when the value is written, and when the parameter is disposed', async () => {
+    await expectNoLeak(() => {
+      const parameter = new Parameter([2, 2], { transposed: true });
+      parameter.assign(tf.tensor2d([1, 2, 3, 4], [2, 2]));
+      const made: number[][] = [];
+      const freed: number[][] = [];
+      const make = (source: Parameter) => {
+        const values = Array.from(source.tensor.dataSync());
+        made.push(values);
+        return { values, dispose: () => freed.push(values) };
+      };
+      const first = parameter.derived('test:copy', make);
+      expect(parameter.derived('test:copy', make)).toBe(first);
+      expect(made).toEqual([[1, 3, 2, 4]]);
+
+      const next = tf.tensor2d([5, 6, 7, 8], [2, 2]);
+      parameter.update(next); // stored layout
+      next.dispose();
+      expect(freed).toEqual([[1, 3, 2, 4]]);
+      expect(parameter.derived('test:copy', make).values).toEqual([5, 6, 7, 8]);
+
+      parameter.dispose();
+      expect(freed).toEqual([
+        [1, 3, 2, 4],
+        [5, 6, 7, 8],
+      ]);
+    });
+  });
+
+  it('keeps one layout per key', () => {
+    const parameter = new Parameter([1]);
+    parameter.assign(tf.tensor1d([1]));
+    const a = parameter.derived('a', () => ({ dispose() {} }));
+    const b = parameter.derived('b', () => ({ dispose() {} }));
+    expect(a).not.toBe(b);
+    parameter.dispose();
+  });
+});

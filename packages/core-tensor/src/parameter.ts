@@ -10,6 +10,11 @@ export interface ParameterOptions {
   transposed?: boolean;
 }
 
+/** A layout derived from a parameter's value for a fast kernel, freed when the value changes. */
+export interface DerivedLayout {
+  dispose(): void;
+}
+
 /**
  * A named weight slot of a module: its shape is known when the module is built, its value arrives
  * later (loaded from a checkpoint or initialised). A model can therefore be built, named and
@@ -23,6 +28,7 @@ export interface ParameterOptions {
 export class Parameter {
   private value: tf.Tensor | undefined;
   private writes = 0;
+  private readonly derivedLayouts = new Map<string, DerivedLayout>();
   readonly transposed: boolean;
   /**
    * Whether training computes a gradient for this parameter (PyTorch's `requires_grad`, default
@@ -144,14 +150,35 @@ export class Parameter {
     return this.transposed ? tf.transpose(stored) : tf.clone(stored);
   }
 
+  /**
+   * A layout derived from the value for a fast kernel (a packed, 16-bit or GPU copy), made by `make` once
+   * and kept under `key` (name the backend and layout in it) until the value is written again: every
+   * write (`assign`, `update`, an optimizer step) frees the derived layouts, so a kernel never reads a
+   * stale copy. `dispose()` frees them too.
+   */
+  derived<T extends DerivedLayout>(key: string, make: (parameter: Parameter) => T): T {
+    const cached = this.derivedLayouts.get(key);
+    if (cached) return cached as T;
+    const layout = make(this);
+    this.derivedLayouts.set(key, layout);
+    return layout;
+  }
+
   dispose(): void {
+    this.disposeDerived();
     this.value?.dispose();
     this.value = undefined;
+  }
+
+  private disposeDerived(): void {
+    for (const layout of this.derivedLayouts.values()) layout.dispose();
+    this.derivedLayouts.clear();
   }
 
   /** Takes ownership of `stored` (in `storedShape`) as the new value. */
   private replaceStored(stored: tf.Tensor): void {
     this.writes += 1;
+    this.disposeDerived();
     if (this.value instanceof tf.Variable) {
       this.value.assign(stored);
       stored.dispose();

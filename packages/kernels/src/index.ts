@@ -1,6 +1,8 @@
 export { KernelArgumentError, KernelPoolError } from './errors.js';
+export { type BackendImplementation, defineFusedOp, type FusedOp } from './fused-op.js';
 export { KernelPool, type KernelPoolOptions } from './kernel-pool.js';
 export { compileKernelsModule } from './kernels-module.js';
+export { linear } from './linear.js';
 export { DEFAULT_SKINNY_ROWS, type LinearForwardOptions, linearForward } from './linear-forward.js';
 export {
   PackedWeight,

@@ -1,5 +1,6 @@
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
 import { Module, type Parameter, sameShape, TsformerError } from '@tsformer/core-tensor';
+import { linear } from '@tsformer/kernels';
 
 export interface LinearOptions {
   /** Whether the layer has a bias (PyTorch default: true). */
@@ -38,14 +39,8 @@ export class Linear extends Module {
     this.bias = (options.bias ?? true) ? this.parameter('bias', [outFeatures]) : undefined;
   }
 
-  /** `[..., inFeatures]` -> `[..., outFeatures]`. */
+  /** `[..., inFeatures]` -> `[..., outFeatures]`, through the `linear` op (a backend's fast kernel when it has one). */
   forward(input: tf.Tensor): tf.Tensor {
-    return tf.tidy(() => {
-      const leading = input.shape.slice(0, -1);
-      const rows = tf.reshape(input, [-1, this.inFeatures]); // [tokens, in]
-      let output = tf.matMul(rows, this.weight.tensor, false, !this.weight.transposed); // [tokens, out]
-      if (this.bias) output = tf.add(output, this.bias.tensor);
-      return tf.reshape(output, [...leading, this.outFeatures]);
-    });
+    return linear(input, this.weight, this.bias);
   }
 }
