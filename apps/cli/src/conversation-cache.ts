@@ -1,6 +1,4 @@
-import type { CausalLM } from '@tsformer/decoding';
-
-type Cache = ReturnType<CausalLM['createCache']>;
+import type { Cache } from '@tsformer/cache';
 
 /**
  * A chat's KV cache across turns (Hugging Face's `past_key_values` kept between `generate` calls).
@@ -15,12 +13,14 @@ export class ConversationCache {
 
   /**
    * Before a turn: keeps the cache's longest prefix shared with `ids` (the whole conversation) and drops
-   * the rest; at least one token is left to feed. Returns the tokens reused.
+   * the rest; at least one token is left to feed. A sliding-window cache that already dropped tokens
+   * the new turn would need starts over instead. Returns the tokens reused.
    */
   prepare(ids: readonly number[]): number {
     let shared = 0;
     const limit = Math.min(this.cachedIds.length, ids.length - 1);
     while (shared < limit && this.cachedIds[shared] === ids[shared]) shared += 1;
+    if (shared < this.cache.minCropLength()) shared = 0;
     if (shared < this.cache.getSeqLength()) this.cache.crop(shared);
     this.cachedIds = ids.slice(0, shared);
     return shared;

@@ -26,8 +26,9 @@ export interface LayerCache {
   /** Keeps only the first `length` tokens. */
   crop(length: number): void;
   /**
-   * The smallest length `crop` accepts right now, when that is more than 0 (a sliding window cannot
-   * give back tokens it dropped). Lets a multi-layer cache refuse a crop before touching any layer.
+   * The smallest length other than 0 that `crop` accepts right now (a sliding window cannot give back
+   * tokens it dropped; a crop to 0, starting over, is always possible). Lets a multi-layer cache refuse
+   * a crop before touching any layer.
    */
   minCropLength?(): number;
   /**
@@ -43,7 +44,10 @@ export interface LayerCache {
 /** What generation needs from any cache (decoder-only or encoder-decoder). */
 export interface Cache {
   getSeqLength(layerIndex?: number): number;
+  /** Keeps only the first `length` tokens; 0 always works (starting over). */
   crop(length: number): void;
+  /** The smallest length other than 0 that `crop` accepts now (0 when any length is fine). */
+  minCropLength(): number;
   reorder(indices: readonly number[]): void;
   bytes(): number;
   dispose(): void;

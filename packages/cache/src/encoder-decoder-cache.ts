@@ -96,6 +96,11 @@ export class EncoderDecoderCache implements DecoderCache {
     this.selfAttention.crop(length);
   }
 
+  /** The self-attention cache's smallest crop length. */
+  minCropLength(): number {
+    return this.selfAttention.minCropLength();
+  }
+
   /**
    * Reorders the self-attention cache, and the cross-attention one only with `reorderCross`
    * (see {@link EncoderDecoderCacheOptions}). Without it the indices must keep the batch size of the

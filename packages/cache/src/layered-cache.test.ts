@@ -56,6 +56,11 @@ describe('LayeredCache', () => {
       expect(cache.bytes()).toBe(kvBytes(6) + kvBytes(3));
       cache.crop(6);
       expect(() => cache.crop(-2)).toThrow(CacheArgumentError);
+      expect(cache.minCropLength()).toBe(6);
+      cache.crop(0); // starting over needs nothing the window dropped
+      expect([cache.getSeqLength(0), cache.getSeqLength(1), cache.bytes(), cache.minCropLength()]).toEqual([
+        0, 0, 0, 0,
+      ]);
       cache.dispose();
     });
   });

@@ -36,7 +36,7 @@ export class LayeredCache<L extends LayerCache = LayerCache> implements DecoderC
     checkCropLength(length, 'LayeredCache.crop');
     this.layers.forEach((layer, layerIndex) => {
       const minimum = layer.minCropLength?.() ?? 0;
-      if (length < minimum) {
+      if (length > 0 && length < minimum) {
         throw new CacheCropError(
           `LayeredCache.crop: layer ${layerIndex} cannot crop below ${minimum} tokens (asked for ${length}); ` +
             'no layer was changed',
@@ -44,6 +44,11 @@ export class LayeredCache<L extends LayerCache = LayerCache> implements DecoderC
       }
     });
     for (const layer of this.layers) layer.crop(length);
+  }
+
+  /** The largest of the layers' smallest crop lengths (0 when every length is fine). */
+  minCropLength(): number {
+    return Math.max(0, ...this.layers.map((layer) => layer.minCropLength?.() ?? 0));
   }
 
   /** Reorders the batch rows of every layer: row i becomes old row `indices[i]`. */

@@ -115,6 +115,19 @@ describe('SlidingWindowLayerCache', () => {
     });
   });
 
+  it('starts over on a crop to 0, even after dropping tokens', async () => {
+    await expectNoLeak(() => {
+      const cache = new SlidingWindowLayerCache(3, { blockSize: 2 });
+      step(cache, range(0, 6));
+      expect(cache.minCropLength()).toBe(6);
+      cache.crop(0);
+      expect([cache.getSeqLength(), cache.bytes(), cache.minCropLength()]).toEqual([0, 0, 0]);
+      const reference = new HfSlidingWindowReference(3);
+      expectLikeHf(cache, reference, range(0, 4));
+      cache.dispose();
+    });
+  });
+
   it('reorders the kept rows with repeated indices', async () => {
     await expectNoLeak(() => {
       const cache = new SlidingWindowLayerCache(4, { blockSize: 2 });

@@ -50,12 +50,13 @@ export class SlidingWindowLayerCache implements LayerCache {
 
   /**
    * Keeps the first `length` tokens. Once the window has dropped tokens, only no-op crops
-   * (`length` ≥ tokens seen) are possible: the next step would need the dropped ones.
+   * (`length` ≥ tokens seen) and crops to 0 (starting over, which needs nothing dropped) are possible:
+   * any other next step would need the dropped ones.
    */
   crop(length: number): void {
     checkCropLength(length, 'SlidingWindowLayerCache.crop');
     if (length >= this.seen) return;
-    if (length < this.minCropLength()) {
+    if (length > 0 && length < this.minCropLength()) {
       throw new CacheCropError(
         `SlidingWindowLayerCache.crop: cannot crop ${this.seen} tokens to ${length}: the window of ` +
           `${this.window} already dropped the oldest ${this.seen - this.blocks.tokenCount}, which the next steps would need`,
@@ -65,7 +66,7 @@ export class SlidingWindowLayerCache implements LayerCache {
     this.seen = length;
   }
 
-  /** 0 while nothing was dropped, else the tokens seen (only a no-op crop is possible then). */
+  /** 0 while nothing was dropped, else the tokens seen (then only a no-op crop or one to 0 is possible). */
   minCropLength(): number {
     return this.seen > this.blocks.tokenCount ? this.seen : 0;
   }

@@ -201,6 +201,22 @@ describe('tsformer chat at the context limit', () => {
     );
     expect(parseTurns(run.stdout).map((turn) => turn.user)).toEqual(['Return the number of']);
   });
+
+  it('goes on when dropping a turn changes what a sliding window already dropped (Gemma 2, window 6)', () => {
+    const messages = ['hello there how are you', 'what is the time now', 'and more words please', 'last one'];
+    const run = runCli(
+      ['chat', '--model', `${FIXTURES}/gemma2`, '--max-context', '40', '--max-new-tokens', '8', '--json'],
+      { input: `${messages.join('\n')}\n` },
+    );
+    expect(run.stderr).not.toMatch(/tsformer:/);
+    expect(run.status).toBe(0);
+    const turns = parseTurns(run.stdout);
+    expect(turns.map((turn) => turn.user)).toEqual(messages);
+    // A turn after a dropped one cannot reuse the windowed cache: it is fed from the start.
+    const afterDrop = turns.filter((turn) => turn.droppedTurns > 0);
+    expect(afterDrop.length).toBeGreaterThan(0);
+    for (const turn of afterDrop) expect(turn.reusedTokens).toBe(0);
+  });
 });
 
 describe('tsformer chat and Ctrl-C', () => {
