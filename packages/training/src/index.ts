@@ -3,8 +3,20 @@ export { crossEntropy, IGNORE_INDEX } from '@tsformer/layers';
 export { causalLMLoss, sequenceLoss, shiftTokensRight } from '@tsformer/models';
 export { AdamW, type AdamWOptions } from './adamw.js';
 export { type ClippedGradients, clipGradNorm } from './clip-grad-norm.js';
+export {
+  accumulatedLossAndGradients,
+  countLossTokens,
+} from './gradient-accumulation.js';
 export { type LossAndGradients, lossAndGradients } from './gradients.js';
 export type { Optimizer } from './optimizer.js';
+export {
+  isSchedulerName,
+  LearningRateScheduler,
+  learningRateFactor,
+  SCHEDULER_NAMES,
+  type SchedulerName,
+  type SchedulerOptions,
+} from './scheduler.js';
 export { SGD, type SGDOptions } from './sgd.js';
 export { type TrainStepOptions, type TrainStepResult, trainStep } from './train-step.js';
 export { languageModelLoss, type TrainableLanguageModel, type TrainingBatch } from './training-batch.js';
