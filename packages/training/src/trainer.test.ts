@@ -5,7 +5,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { enableGradients, useBackend } from '@tsformer/core-tensor';
 import { fromPretrained, type Pretrained } from '@tsformer/models';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lossAndGradients } from './gradients.js';
+import { SGD } from './sgd.js';
 import { Trainer, type TrainerOptions, type TrainingLogEntry } from './trainer.js';
+import { languageModelLoss } from './training-batch.js';
 import type { TrainingDataset } from './training-dataset.js';
 
 const LLAMA = new URL('../../../fixtures/hf-reference/llama', import.meta.url).pathname;
@@ -113,5 +116,33 @@ describe('Trainer', () => {
     trainer.optimizer.dispose();
     pretrained.model.dispose();
     expect(tf.memory().numTensors).toBe(0);
+  });
+
+  it('with maxGradNorm 0 does not clip: one step equals an unclipped SGD step', async () => {
+    const [viaTrainer, byHand] = [await fromPretrained(LLAMA), await fromPretrained(LLAMA)];
+    const data = dataset(1);
+    const trainer = new Trainer(viaTrainer, data, {
+      createOptimizer: (parameters) => new SGD(parameters, { learningRate: 1e-2 }),
+      scheduler: 'constant',
+      maxGradNorm: 0,
+      maxSteps: 1,
+    });
+    await trainer.train();
+    const gradNorm = (trainer.state.logHistory[0] as { gradNorm: number }).gradNorm;
+    expect(gradNorm).toBeGreaterThan(1);
+
+    const parameters = byHand.model.makeTrainable().map(([, parameter]) => parameter);
+    const optimizer = new SGD(parameters, { learningRate: 1e-2 });
+    const batch = data.batch(0);
+    const { loss, gradients } = lossAndGradients(parameters, () =>
+      languageModelLoss(byHand.model as never, batch),
+    );
+    optimizer.step(gradients);
+    tf.dispose([loss, ...gradients.values(), ...Object.values(batch)]);
+    const [expected, actual] = [await weightsOf(byHand), await weightsOf(viaTrainer)];
+    for (const [i, values] of expected.entries()) expect(actual[i]).toEqual(values);
+    for (const done of [trainer.optimizer, optimizer]) done.dispose();
+    viaTrainer.model.dispose();
+    byHand.model.dispose();
   });
 });

@@ -23,7 +23,7 @@ export interface TrainerOptions {
   scheduler?: SchedulerName;
   /** Warmup steps of the schedule (default 0). */
   warmupSteps?: number;
-  /** Global-norm clipping before each update (default 1; `Infinity` turns it off). */
+  /** Global-norm clipping before each update (default 1; 0 turns it off, as HF's `max_grad_norm`). */
   maxGradNorm?: number;
   /** Batches per optimizer step (default 1). */
   gradientAccumulationSteps?: number;
@@ -180,7 +180,9 @@ export class Trainer {
           tf.dispose(batches.flatMap((batch) => Object.values(batch)));
         }
         const learningRate = this.optimizer.learningRate;
-        const { gradients: clipped, totalNorm } = clipGradNorm(result.gradients, this.options.maxGradNorm);
+        // Without clipping, the norm is still measured (for the log) and the gradients scaled by 1.
+        const maxNorm = this.options.maxGradNorm > 0 ? this.options.maxGradNorm : Number.MAX_VALUE;
+        const { gradients: clipped, totalNorm } = clipGradNorm(result.gradients, maxNorm);
         this.optimizer.step(clipped);
         this.scheduler.step();
         const [loss, gradNorm] = await Promise.all([result.loss.data(), totalNorm.data()]);

@@ -81,7 +81,12 @@ export function registerTrain(program: Command, _setStatus: SetStatus): void {
         .default('linear'),
     )
     .option('--warmup-steps <n>', 'linear warmup steps', integerAtLeast(0), 0)
-    .option('--max-grad-norm <x>', 'clip gradients to this global norm', nonNegativeNumber, 1)
+    .option(
+      '--max-grad-norm <x>',
+      'clip gradients to this global norm (0: no clipping)',
+      nonNegativeNumber,
+      1,
+    )
     .addOption(
       new Option(
         '--batching <mode>',
