@@ -5,9 +5,9 @@ import { type LossAndGradients, lossAndGradients } from './gradients.js';
 import { languageModelLoss, type TrainableLanguageModel, type TrainingBatch } from './training-batch.js';
 
 /**
- * How many label tokens the model's loss counts in `batch` (HF's `num_items_in_batch`): labels other
- * than `-100`, after the shift a decoder-only model applies inside its loss (the first position of
- * each row predicts nothing). One small read of the labels.
+ * How many label tokens the model's loss counts in `batch`: labels other than `-100`, after the
+ * shift a decoder-only model applies inside its loss (the first position of each row predicts
+ * nothing). One small read of the labels.
  */
 export async function countLossTokens(model: TrainableLanguageModel, batch: TrainingBatch): Promise<number> {
   const [rows, columns] = batch.labels.shape;
@@ -24,11 +24,14 @@ export async function countLossTokens(model: TrainableLanguageModel, batch: Trai
 
 /**
  * The loss and gradients of several micro-batches taken as one optimizer step (gradient accumulation
- * as Hugging Face's Trainer does it when the model takes `num_items_in_batch`): each micro-batch's
- * mean loss is weighted by its share of the counted tokens and the gradients are summed, so the
- * result is the mean over every counted token, that of one big batch holding them all (with equal
- * counts the weights are the Trainer's `1 / gradient_accumulation_steps`). Micro-batches are run one
- * at a time: only one forward's activations live at once. Every returned tensor belongs to the caller.
+ * in the manner of Hugging Face's Trainer with `num_items_in_batch`): each micro-batch's mean loss is
+ * weighted by its share of the counted tokens and the gradients are summed, so the result is the
+ * mean over every counted token, that of one big batch holding them all (with equal counts the
+ * weights are the Trainer's `1 / gradient_accumulation_steps`). One difference from the Trainer, on
+ * purpose: it counts `labels != -100` before the decoder-only shift (one token too many per row), so
+ * its accumulated loss is a little below the big batch's; here the tokens the loss counts are
+ * counted. Micro-batches run one at a time: only one forward's activations live at once. Every
+ * returned tensor belongs to the caller.
  */
 export async function accumulatedLossAndGradients(
   model: TrainableLanguageModel,
