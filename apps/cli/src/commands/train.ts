@@ -13,7 +13,7 @@ import {
 } from '@tsformer/training';
 import { type Command, Option } from 'commander';
 import { InputFileError } from '../cli-errors.js';
-import { addBackendOption, chosenBackend } from '../common-options.js';
+import { addBackendOption, addOutputOptions, chosenBackend, type OutputOptions } from '../common-options.js';
 import {
   DEFAULT_MODEL_DIR,
   type LoadedModel,
@@ -33,7 +33,7 @@ export const LOSS_CURVE_FILE_NAME = 'loss-curve.svg';
 /** The default packed row length, capped by the model's positions. */
 const DEFAULT_BLOCK_SIZE = 128;
 
-export interface TrainCommandOptions {
+export interface TrainCommandOptions extends OutputOptions {
   model?: string;
   data: string;
   out: string;
@@ -54,7 +54,6 @@ export interface TrainCommandOptions {
   resume?: string;
   seed: number;
   backend?: BackendName;
-  debug?: boolean;
 }
 
 export function registerTrain(program: Command, _setStatus: SetStatus): void {
@@ -104,9 +103,9 @@ export function registerTrain(program: Command, _setStatus: SetStatus): void {
       '--resume <dir>',
       'continue from a checkpoint folder, or from the latest checkpoint in a --out folder',
     )
-    .option('--seed <n>', 'seed of the batch order', integerAtLeast(0), 42)
-    .option('--debug', 'show stack traces with errors');
+    .option('--seed <n>', 'seed of the batch order', integerAtLeast(0), 42);
   addBackendOption(command);
+  addOutputOptions(command);
   command.action(async (options: TrainCommandOptions) => {
     await runTrain(options);
   });
@@ -141,13 +140,13 @@ export async function runTrain(options: TrainCommandOptions): Promise<TrainSumma
     });
     try {
       if (options.resume) await trainer.resumeFrom(await checkpointToResume(options.resume));
-      progress = trainProgress(trainer.totalSteps);
+      progress = trainProgress(trainer.totalSteps, { json: options.json === true });
       try {
         await trainer.train();
       } finally {
         progress.finish();
       }
-      return await saveRun(options.out, loaded, trainer);
+      return await saveRun(options.out, loaded, trainer, jsonLines(options));
     } finally {
       trainer.optimizer.dispose();
     }
@@ -218,7 +217,12 @@ async function checkpointToResume(dir: string): Promise<string> {
 }
 
 /** The end of a run: the last checkpoint, the trained model folder in `out`, the loss curve. */
-async function saveRun(out: string, loaded: LoadedModel, trainer: Trainer): Promise<TrainSummary> {
+async function saveRun(
+  out: string,
+  loaded: LoadedModel,
+  trainer: Trainer,
+  json: boolean,
+): Promise<TrainSummary> {
   const { state } = trainer;
   const last = join(out, `checkpoint-${state.globalStep}`);
   if ((await inspectPath(join(last, TRAINER_STATE_FILE_NAME))).kind !== 'file')
@@ -234,7 +238,7 @@ async function saveRun(out: string, loaded: LoadedModel, trainer: Trainer): Prom
     evalLoss: lastLoss(state, 'eval'),
     lossCurve,
   };
-  if (process.stdout.isTTY) {
+  if (!json) {
     process.stderr.write(
       `trained ${summary.steps} steps: loss ${summary.trainLoss?.toFixed(4)}${summary.evalLoss === null ? '' : `, eval loss ${summary.evalLoss.toFixed(4)}`}; model in ${out}, loss curve ${lossCurve}\n`,
     );
@@ -242,6 +246,11 @@ async function saveRun(out: string, loaded: LoadedModel, trainer: Trainer): Prom
     process.stdout.write(`${JSON.stringify(summary)}\n`);
   }
   return summary;
+}
+
+/** Whether the run reports in JSON lines: asked with `--json`, or stdout is not a terminal. */
+function jsonLines(options: OutputOptions): boolean {
+  return options.json === true || process.stdout.isTTY !== true;
 }
 
 function lastLoss(state: TrainerState, kind: 'train' | 'eval'): number | null {

@@ -27,7 +27,7 @@ describe('trainProgress', () => {
   it('writes one JSON line per entry on stdout when piped, with tokens/s', () => {
     const [stdout, stderr] = [stream(false), stream(false)];
     const times = [0, 1500];
-    const progress = trainProgress(4, { stdout, stderr }, () => times.shift()!);
+    const progress = trainProgress(4, {}, { stdout, stderr }, () => times.shift()!);
     progress.log(STEP);
     progress.finish();
     expect(stderr.written).toEqual([]);
@@ -48,7 +48,7 @@ describe('trainProgress', () => {
   it('draws a bar with loss and tokens/s on a terminal, and eval lines of their own', () => {
     const [stdout, stderr] = [stream(true), stream(true)];
     const times = [0, 1000, 1200];
-    const progress = trainProgress(4, { stdout, stderr }, () => times.shift()!);
+    const progress = trainProgress(4, {}, { stdout, stderr }, () => times.shift()!);
     progress.log(STEP);
     expect(stderr.written.at(-1)).toBe(
       '\rstep 2/4 [############............] loss 2.5000 · lr 1.00e-4 · 300 tok/s',
@@ -56,5 +56,20 @@ describe('trainProgress', () => {
     progress.log({ kind: 'eval', step: 2, epoch: 0.5, loss: 2, perplexity: Math.exp(2), tokens: 40 });
     expect(stderr.written.at(-1)).toBe('step 2: eval loss 2.0000, perplexity 7.39\n');
     expect(stdout.written).toEqual([]);
+  });
+
+  it('writes JSON lines on a terminal too when asked (--json)', () => {
+    const [stdout, stderr] = [stream(true), stream(true)];
+    const progress = trainProgress(4, { json: true }, { stdout, stderr }, () => 0);
+    progress.log({ kind: 'eval', step: 2, epoch: 0.5, loss: 2, perplexity: 7, tokens: 40 });
+    expect(stderr.written).toEqual([]);
+    expect(JSON.parse(stdout.written[0]!)).toEqual({
+      kind: 'eval',
+      step: 2,
+      epoch: 0.5,
+      loss: 2,
+      perplexity: 7,
+      tokens: 40,
+    });
   });
 });

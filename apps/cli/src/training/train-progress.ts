@@ -9,28 +9,31 @@ export interface TrainProgress {
 }
 
 /**
- * On a terminal, one line redrawn in place on `stderr`: step, bar, loss, learning rate and tokens/s
- * (evaluations print a line of their own). Piped, one JSON object per line on `stdout`
- * (`{"kind":"train","step":3,"loss":…,"learning_rate":…,"grad_norm":…,"tokens":…,"tokens_per_second":…}`)
+ * On a terminal, one line redrawn in place on `stderr` (when it is one): step, bar, loss, learning rate and tokens/s
+ * (evaluations print a line of their own). Piped, or with `json`, one JSON object per line on
+ * `stdout` (`{"kind":"train","step":3,"loss":…,"learning_rate":…,"grad_norm":…,"tokens":…,"tokens_per_second":…}`)
  * for scripts to read. `now` gives milliseconds (tokens/s is measured between log calls).
  */
 export function trainProgress(
   totalSteps: number,
+  { json = false }: { json?: boolean } = {},
   streams: { stdout: NodeJS.WriteStream; stderr: NodeJS.WriteStream } = process,
   now: () => number = () => performance.now(),
 ): TrainProgress {
   let last = now();
   let lastLine = '';
-  const tty = streams.stderr.isTTY === true && streams.stdout.isTTY === true;
+  const jsonLines = json || streams.stdout.isTTY !== true;
+  const bar = streams.stderr.isTTY === true;
   return {
     log(entry) {
       const time = now();
       const seconds = Math.max((time - last) / 1000, 1e-9);
       last = time;
-      if (!tty) {
+      if (jsonLines) {
         streams.stdout.write(`${JSON.stringify(jsonLine(entry, entry.tokens / seconds))}\n`);
         return;
       }
+      if (!bar) return;
       if (entry.kind === 'eval') {
         clear();
         streams.stderr.write(
