@@ -88,7 +88,9 @@ export function checkpointParameters(model: PretrainedModel, family: ModelFamily
  * Writes `saved` as a Hugging Face model folder that `fromPretrained` and transformers'
  * `from_pretrained` both load: config.json, generation_config.json, the float32 weights
  * (`model.safetensors`, or shards with their index above `maxShardSize`), and the tokenizer files.
- * Tensors are read with `await data()`, one at a time; nothing of the model is changed.
+ * Tensors are read with `await data()`, one at a time, and all of them before the weights are
+ * written: saving holds the model's float32 size in memory besides the model. Nothing of the model
+ * is changed.
  */
 export async function savePretrained(
   saved: SavableModel,
