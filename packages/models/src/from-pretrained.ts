@@ -38,6 +38,8 @@ export interface Pretrained<Model extends PretrainedModel = PretrainedModel> {
   generationConfig: GenerationOptions;
   /** Which checkpoint tensors were loaded and which were ignored. */
   weights: LoadWeightsReport;
+  /** The folder it was loaded from (`savePretrained` copies its tokenizer files). */
+  files: ModelFiles;
 }
 
 /**
@@ -87,6 +89,7 @@ export async function fromPretrained(
     tokenizer,
     generationConfig,
     weights,
+    files,
   };
 }
 

@@ -64,6 +64,15 @@ export * from './qwen2/index.js';
 export * from './qwen3/index.js';
 export { type RotaryAngles, RotaryLayerStack, rotateQueryKey } from './rotary-layer-stack.js';
 export { RotarySelfAttention } from './rotary-self-attention.js';
+export {
+  checkpointParameters,
+  parseShardSize,
+  type SavableModel,
+  type SavedPretrained,
+  type SavePretrainedOptions,
+  savePretrained,
+  TOKENIZER_FILE_NAMES,
+} from './save-pretrained.js';
 export { type AttentionLayerOutput, SelfAttention, type SelfAttentionOptions } from './self-attention.js';
 export { Seq2SeqDecoderStep, type Seq2SeqDecoderStepOptions } from './seq2seq-decoder-step.js';
 export {

@@ -45,4 +45,9 @@ export interface ModelFamily<Config = unknown, Model extends PretrainedModel = P
    * unexpected or mis-shaped tensor.
    */
   loadWeights(model: Model, source: WeightSource, options?: FamilyLoadOptions): Promise<LoadWeightsReport>;
+  /**
+   * Hook: module-tree names that `save_pretrained` leaves out of the checkpoint because the model
+   * recomputes them on loading (Marian's sinusoid position tables); default none.
+   */
+  unsavedWeights?(model: Model): readonly string[];
 }

@@ -1,6 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Parameter } from '@tsformer/core-tensor';
-import { checkHyperparameter, type Optimizer, trainableList } from './optimizer.js';
+import { type Parameter, TsformerError } from '@tsformer/core-tensor';
+import { checkHyperparameter, trainableList } from './optimizer.js';
+import {
+  checkStateShape,
+  type OptimizerState,
+  type StatefulOptimizer,
+  stateIndex,
+} from './optimizer-state.js';
 
 /** `torch.optim.AdamW`'s hyperparameters, with its defaults. */
 export interface AdamWOptions {
@@ -27,7 +33,7 @@ interface AdamState {
  * `p ← p·(1 − lr·wd)`; `m ← m + (1 − β1)(g − m)`; `v ← β2·v + (1 − β2)·g·g`;
  * `p ← p − (lr / (1 − β1ᵗ)) · m / (√v / √(1 − β2ᵗ) + eps)`, with `t` counted per parameter.
  */
-export class AdamW implements Optimizer {
+export class AdamW implements StatefulOptimizer {
   readonly parameters: readonly Parameter[];
   learningRate: number;
   readonly beta1: number;
@@ -71,6 +77,41 @@ export class AdamW implements Optimizer {
       tf.dispose([state.expAvg, state.expAvgSq]);
       this.states.set(parameter, { step, expAvg: next.expAvg, expAvgSq: next.expAvgSq });
     }
+  }
+
+  /** `<i>.exp_avg`, `<i>.exp_avg_sq` and `<i>.step` per parameter with state, and `learning_rate`. */
+  state(): OptimizerState {
+    const tensors: Record<string, tf.Tensor> = {};
+    const scalars: Record<string, number> = { learning_rate: this.learningRate };
+    for (const [index, parameter] of this.parameters.entries()) {
+      const state = this.states.get(parameter);
+      if (!state) continue;
+      tensors[`${index}.exp_avg`] = state.expAvg;
+      tensors[`${index}.exp_avg_sq`] = state.expAvgSq;
+      scalars[`${index}.step`] = state.step;
+    }
+    return { tensors, scalars };
+  }
+
+  loadState({ tensors, scalars }: OptimizerState): void {
+    const loaded = new Map<Parameter, AdamState>();
+    for (const [key, step] of Object.entries(scalars)) {
+      if (key === 'learning_rate') continue;
+      const index = stateIndex(key, this);
+      const moment = (name: string) => {
+        const tensor = tensors[`${index}.${name}`];
+        if (!tensor) throw new TsformerError(`optimizer state has ${key} but no ${index}.${name}`);
+        return tf.keep(checkStateShape(`${index}.${name}`, tensor, this, index));
+      };
+      loaded.set(this.parameters[index]!, {
+        step,
+        expAvg: moment('exp_avg'),
+        expAvgSq: moment('exp_avg_sq'),
+      });
+    }
+    this.dispose();
+    for (const [parameter, state] of loaded) this.states.set(parameter, state);
+    if (scalars.learning_rate !== undefined) this.learningRate = scalars.learning_rate;
   }
 
   dispose(): void {

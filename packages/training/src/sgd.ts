@@ -1,6 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type Parameter, TsformerError } from '@tsformer/core-tensor';
-import { checkHyperparameter, type Optimizer, trainableList } from './optimizer.js';
+import { checkHyperparameter, trainableList } from './optimizer.js';
+import {
+  checkStateShape,
+  type OptimizerState,
+  type StatefulOptimizer,
+  stateIndex,
+} from './optimizer-state.js';
 
 /** `torch.optim.SGD`'s hyperparameters, with its defaults (the learning rate has none there: 1e-3 here). */
 export interface SGDOptions {
@@ -19,7 +25,7 @@ export interface SGDOptions {
  * `torch.optim.SGD` (single-tensor path): `g ← g + wd·p`; with momentum, `b ← g` on the first step,
  * then `b ← μ·b + (1 − dampening)·g`, and `g ← b` (or `g + μ·b` with Nesterov); `p ← p − lr·g`.
  */
-export class SGD implements Optimizer {
+export class SGD implements StatefulOptimizer {
   readonly parameters: readonly Parameter[];
   learningRate: number;
   readonly momentum: number;
@@ -66,6 +72,28 @@ export class SGD implements Optimizer {
         this.momentumBuffers.set(parameter, next.buffer);
       }
     }
+  }
+
+  /** `<i>.momentum_buffer` per parameter that has one, and `learning_rate`. */
+  state(): OptimizerState {
+    const tensors: Record<string, tf.Tensor> = {};
+    for (const [index, parameter] of this.parameters.entries()) {
+      const buffer = this.momentumBuffers.get(parameter);
+      if (buffer) tensors[`${index}.momentum_buffer`] = buffer;
+    }
+    return { tensors, scalars: { learning_rate: this.learningRate } };
+  }
+
+  loadState({ tensors, scalars }: OptimizerState): void {
+    const loaded = new Map<Parameter, tf.Tensor>();
+    for (const [key, tensor] of Object.entries(tensors)) {
+      const index = stateIndex(key, this);
+      if (key !== `${index}.momentum_buffer`) throw new TsformerError(`unknown SGD state "${key}"`);
+      loaded.set(this.parameters[index]!, tf.keep(checkStateShape(key, tensor, this, index)));
+    }
+    this.dispose();
+    for (const [parameter, buffer] of loaded) this.momentumBuffers.set(parameter, buffer);
+    if (scalars.learning_rate !== undefined) this.learningRate = scalars.learning_rate;
   }
 
   dispose(): void {

@@ -31,19 +31,32 @@ export async function loadBartWeights(
   return model.loadWeights(withComputedTables(model, source), { ...options, mapName: bartCheckpointName });
 }
 
-/** `source` plus the model's own sinusoid tables under the names the checkpoint lacks. */
-function withComputedTables(model: BartForConditionalGeneration, source: WeightSource): WeightSource {
-  const present = new Set(source.names().map(bartCheckpointName));
-  const computed = new Map<string, Parameter>();
+/**
+ * The sinusoid position tables (Marian's, the classic Transformer's): computed from the config, so
+ * Hugging Face 5's `save_pretrained` does not write them and `loadBartWeights` recomputes them.
+ */
+export function bartUnsavedWeights(model: BartForConditionalGeneration): string[] {
+  return Object.keys(sinusoidTables(model));
+}
+
+/** The stacks' sinusoid tables by module-tree name. */
+function sinusoidTables(model: BartForConditionalGeneration): Record<string, Parameter> {
+  const tables: Record<string, Parameter> = {};
   for (const [stackName, stack] of Object.entries({
     encoder: model.model.encoder,
     decoder: model.model.decoder,
   })) {
-    const name = `model.${stackName}.embed_positions.weight`;
-    if (stack.embedPositions instanceof SinusoidalPositionalEmbedding && !present.has(name)) {
-      computed.set(name, stack.embedPositions.weight);
+    if (stack.embedPositions instanceof SinusoidalPositionalEmbedding) {
+      tables[`model.${stackName}.embed_positions.weight`] = stack.embedPositions.weight;
     }
   }
+  return tables;
+}
+
+/** `source` plus the model's own sinusoid tables under the names the checkpoint lacks. */
+function withComputedTables(model: BartForConditionalGeneration, source: WeightSource): WeightSource {
+  const present = new Set(source.names().map(bartCheckpointName));
+  const computed = new Map(Object.entries(sinusoidTables(model)).filter(([name]) => !present.has(name)));
   if (computed.size === 0) return source;
   return {
     location: source.location,

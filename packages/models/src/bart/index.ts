@@ -2,7 +2,7 @@ import type { ModelFamily } from '../model-family.js';
 import { type BartConfig, resolveBartConfig } from './bart-config.js';
 import { describeBart } from './bart-describe.js';
 import { BartForConditionalGeneration } from './bart-model.js';
-import { loadBartWeights } from './bart-weights.js';
+import { bartUnsavedWeights, loadBartWeights } from './bart-weights.js';
 
 export { BartAttention, type BartAttentionOptions, BartCrossAttention } from './bart-attention.js';
 export {
@@ -16,7 +16,7 @@ export {
 export { describeBart } from './bart-describe.js';
 export { BartDecoderLayer, BartEncoderLayer } from './bart-layers.js';
 export { BartDecoder, BartEncoder, BartForConditionalGeneration, BartModel } from './bart-model.js';
-export { bartCheckpointName, loadBartWeights } from './bart-weights.js';
+export { bartCheckpointName, bartUnsavedWeights, loadBartWeights } from './bart-weights.js';
 
 /** BART (`model_type: "bart"`): `BartForConditionalGeneration`. */
 export const bart: ModelFamily<BartConfig, BartForConditionalGeneration> = {
@@ -26,4 +26,5 @@ export const bart: ModelFamily<BartConfig, BartForConditionalGeneration> = {
   describe: describeBart,
   createModel: (config, options) => new BartForConditionalGeneration(config, options),
   loadWeights: loadBartWeights,
+  unsavedWeights: bartUnsavedWeights,
 };

@@ -1,7 +1,7 @@
 import type { BartConfig } from '../bart/bart-config.js';
 import { describeBart } from '../bart/bart-describe.js';
 import { BartForConditionalGeneration } from '../bart/bart-model.js';
-import { loadBartWeights } from '../bart/bart-weights.js';
+import { bartUnsavedWeights, loadBartWeights } from '../bart/bart-weights.js';
 import type { ModelFamily } from '../model-family.js';
 import { resolveTransformerConfig } from './transformer-config.js';
 
@@ -18,4 +18,5 @@ export const transformer: ModelFamily<BartConfig, BartForConditionalGeneration> 
   describe: describeBart,
   createModel: (config, options) => new BartForConditionalGeneration(config, options),
   loadWeights: loadBartWeights,
+  unsavedWeights: bartUnsavedWeights,
 };
