@@ -3,6 +3,11 @@ import { TsformerError } from '@tsformer/core-tensor';
 // Every error @tsformer/models throws on purpose (all TsformerErrors: `TsformerError.isInstance` tells
 // them from bugs across copies of the package).
 
+/** An option of `savePretrained` that cannot be used (`maxShardSize`): the message names it. */
+export class SaveOptionError extends TsformerError {
+  override name = 'SaveOptionError';
+}
+
 /** A model-folder file that is missing or unreadable: the message names the file. */
 export class ModelFileError extends TsformerError {
   override name = 'ModelFileError';

@@ -26,6 +26,7 @@ export {
   ChatTemplateError,
   ModelFileError,
   ModelInputError,
+  SaveOptionError,
   TokenizerFileError,
   TokenizerInputError,
   UnknownModelTypeError,

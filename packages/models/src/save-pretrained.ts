@@ -6,11 +6,12 @@ import {
   type Parameter,
   type SafetensorsTensorData,
   saveSafetensorsFolder,
-  TsformerError,
 } from '@tsformer/core-tensor';
 import type { RawConfig } from './config-fields.js';
+import { SaveOptionError } from './errors.js';
 import type { ModelFamily, PretrainedModel } from './model-family.js';
 import type { ModelFiles } from './model-files.js';
+import { floatLiteralPaths, pythonJson } from './python-json.js';
 
 /** The tokenizer files `save_pretrained` writes for the tokenizers tsformer reads (copied when present). */
 export const TOKENIZER_FILE_NAMES = [
@@ -116,7 +117,8 @@ export async function savePretrained(
     await writeFile(path, contents);
     written.push(path);
   };
-  await write('config.json', pythonJson({ ...withoutKey(saved.rawConfig, 'torch_dtype'), dtype: 'float32' }));
+  const config = { ...withoutKey(saved.rawConfig, 'torch_dtype'), dtype: 'float32' };
+  await write('config.json', pythonJson(config, await configFloatPaths(saved)));
   await write('generation_config.json', await generationConfigJson(saved));
   const tokenizerFiles = options.tokenizer ?? saved.files;
   if (tokenizerFiles) {
@@ -127,6 +129,12 @@ export async function savePretrained(
     }
   }
   return { files: [...weights.files, ...written], weightNames: Object.keys(tensors) };
+}
+
+/** Which numbers of config.json were written as floats, read from the file the model was loaded from. */
+async function configFloatPaths(saved: SavableModel): Promise<Set<string>> {
+  if (!saved.files || !(await saved.files.has('config.json'))) return new Set();
+  return floatLiteralPaths(await saved.files.readText('config.json'));
 }
 
 /** A parameter's value in the checkpoint's layout as float32 data, read asynchronously. */
@@ -162,13 +170,13 @@ const SIZE_UNITS: Record<string, number> = {
 
 /**
  * A shard size in bytes from a number or HF's `max_shard_size` spelling (`"5GB"` = 5·10⁹,
- * `"5GiB"` = 5·2³⁰); a `TsformerError` for anything else.
+ * `"5GiB"` = 5·2³⁰); a `SaveOptionError` for anything else.
  */
 export function parseShardSize(size: number | string): number {
   const bytes =
     typeof size === 'number' ? size : spelledSize(/^\s*(\d+(?:\.\d+)?)\s*([KMGT]I?B|B)\s*$/i.exec(size));
   if (!Number.isFinite(bytes) || bytes <= 0) {
-    throw new TsformerError(
+    throw new SaveOptionError(
       `maxShardSize must be a positive number of bytes or a size such as "5GB" or "500MiB", got ${JSON.stringify(size)}`,
     );
   }
@@ -183,16 +191,4 @@ function spelledSize(match: RegExpExecArray | null): number {
 function withoutKey(object: RawConfig, key: string): RawConfig {
   const { [key]: _, ...rest } = object;
   return rest;
-}
-
-/** JSON as Python's `json.dumps(value, indent=2, sort_keys=True)` lays it out, plus a final newline. */
-function pythonJson(value: unknown): string {
-  return `${JSON.stringify(sortedKeys(value), null, 2)}\n`;
-}
-
-function sortedKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortedKeys);
-  if (typeof value !== 'object' || value === null) return value;
-  const keys = Object.keys(value).sort();
-  return Object.fromEntries(keys.map((key) => [key, sortedKeys((value as Record<string, unknown>)[key])]));
 }
