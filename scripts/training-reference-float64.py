@@ -72,10 +72,10 @@ def float32_means_float64():
 
 def train(folder: Path, reference: dict, dtype: torch.dtype, device: str) -> dict:
     """The fixture's recipe: losses, gradient norms, first gradients and final weights (float64, CPU).
-    float64 uses eager attention, whose only float32 cast (the softmax's) float32_means_float64 widens."""
+    Eager attention, as the fixtures (SDPA drops Gemma 2's soft-capping; eager's only float32 cast,
+    the softmax's, float32_means_float64 widens)."""
     family = AutoModelForSeq2SeqLM if reference["is_encoder_decoder"] else AutoModelForCausalLM
-    options = {"attn_implementation": "eager"} if dtype is torch.float64 else {}
-    model = family.from_pretrained(str(folder), dtype=dtype, **options).to(device)
+    model = family.from_pretrained(str(folder), dtype=dtype, attn_implementation="eager").to(device)
     model.eval()  # dropout off, gradients flow as usual
     batch = {k: torch.tensor(v, dtype=torch.long, device=device) for k, v in reference["batch"].items()}
     named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
@@ -90,13 +90,14 @@ def train(folder: Path, reference: dict, dtype: torch.dtype, device: str) -> dic
         loss.backward()
         losses.append(loss.item())
         if step == 0:
-            gradients = {n: p.grad.detach().double().cpu() for n, p in named if p.grad is not None}
+            # a copy: clip_grad_norm_ scales the gradients in place, and .double() of float64 is no copy
+            gradients = {n: p.grad.detach().to("cpu", torch.float64, copy=True) for n, p in named if p.grad is not None}
         norm = torch.nn.utils.clip_grad_norm_([p for _, p in named], h["max_grad_norm"])
         norms.append(norm.item())
         optimizer.step()
     with torch.no_grad():
         losses.append(model(**batch).loss.item())
-    weights = {n: p.detach().double().cpu() for n, p in named}
+    weights = {n: p.detach().to("cpu", torch.float64, copy=True) for n, p in named}
     return {"losses": losses, "norms": norms, "grad": gradients, "step3": weights, "names": [n for n, _ in named]}
 
 
