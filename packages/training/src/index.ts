@@ -3,6 +3,13 @@ export { crossEntropy, IGNORE_INDEX } from '@tsformer/layers';
 export { causalLMLoss, sequenceLoss, shiftTokensRight } from '@tsformer/models';
 export { AdamW, type AdamWOptions } from './adamw.js';
 export { type ClippedGradients, clipGradNorm } from './clip-grad-norm.js';
+export {
+  GradientsNotEnabledError,
+  HyperparameterError,
+  MissingLossError,
+  NoTrainableParametersError,
+  TrainingReferenceError,
+} from './errors.js';
 export { type LossAndGradients, lossAndGradients } from './gradients.js';
 export type { Optimizer } from './optimizer.js';
 export { SGD, type SGDOptions } from './sgd.js';

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { type Parameter, TsformerError } from '@tsformer/core-tensor';
+import type { Parameter } from '@tsformer/core-tensor';
+import { HyperparameterError } from './errors.js';
 import { checkHyperparameter, type Optimizer, trainableList } from './optimizer.js';
 
 /** `torch.optim.SGD`'s hyperparameters, with its defaults (the learning rate has none there: 1e-3 here). */
@@ -36,7 +37,7 @@ export class SGD implements Optimizer {
     this.weightDecay = checkHyperparameter('weightDecay', options.weightDecay ?? 0);
     this.nesterov = options.nesterov ?? false;
     if (this.nesterov && (this.momentum <= 0 || this.dampening !== 0)) {
-      throw new TsformerError('Nesterov momentum requires a momentum > 0 and zero dampening');
+      throw new HyperparameterError('Nesterov momentum requires a momentum > 0 and zero dampening');
     }
   }
 
