@@ -1,11 +1,10 @@
 // Every reference folder with training.json: PyTorch's losses, gradient norms, gradients and weights
 // after 3 clip-then-AdamW steps, reproduced on wasm (and on cpu for two of them).
-import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { type BackendName, enableGradients, openSafetensors, useBackend } from '@tsformer/core-tensor';
 import { expectNoLeak } from '@tsformer/core-tensor/testing';
-import { getModelFamily } from '@tsformer/models';
 import { describe, expect, it } from 'vitest';
+import { batchOf, FIXTURES, loadModel, readJson } from '../test/reference-folders.js';
 import { AdamW } from './adamw.js';
 import { clipGradNorm } from './clip-grad-norm.js';
 import { lossAndGradients } from './gradients.js';
@@ -16,29 +15,9 @@ import {
   type TrainingReferenceJson,
 } from './testing/index.js';
 import { trainStep } from './train-step.js';
-import { languageModelLoss, type TrainableLanguageModel, type TrainingBatch } from './training-batch.js';
+import { languageModelLoss } from './training-batch.js';
 
-const FIXTURES = new URL('../../../fixtures/hf-reference/', import.meta.url).pathname;
 const FOLDERS = ['gpt2', 'llama', 'qwen3', 'gemma2', 'phi3', 'gpt_neox', 'bart', 'marian', 't5'];
-
-function readJson<T>(path: string): T {
-  return JSON.parse(readFileSync(path, 'utf8')) as T;
-}
-
-async function loadModel(folder: string): Promise<TrainableLanguageModel> {
-  const dir = `${FIXTURES}${folder}`;
-  const raw = readJson<Record<string, unknown>>(`${dir}/config.json`);
-  const family = getModelFamily(raw.model_type);
-  const model = family.createModel(family.resolveConfig(raw)) as unknown as TrainableLanguageModel;
-  await family.loadWeights(model, await openSafetensors(dir));
-  return model;
-}
-
-function batchOf(reference: TrainingReferenceJson): TrainingBatch {
-  const matrix = (rows: number[][]) => tf.tensor2d(rows, [rows.length, rows[0]!.length], 'int32');
-  const { input_ids, attention_mask, labels } = reference.batch;
-  return { inputIds: matrix(input_ids), attentionMask: matrix(attention_mask), labels: matrix(labels) };
-}
 
 const NONE_OPEN = /^$/;
 
