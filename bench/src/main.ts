@@ -1,6 +1,6 @@
 // tsformer benchmarks. Usage (after `node build.mjs`):
 //   node bench-dist/bench.cjs [--backend wasm|cpu|webgpu|tensorflow]
-//                             [--suite parity|decoder|generate|seq2seq|bandwidth|kernels|all]
+//                             [--suite parity|decoder|generate|seq2seq|training|bandwidth|kernels|all]
 //                             [--quick] [--out bench/results]
 // Figures are written as JSON to the results folder (one file per suite and backend) and printed.
 import { spawnSync } from 'node:child_process';
@@ -21,6 +21,7 @@ import { profileDecodeStep } from './profile.js';
 import { BART_BASE, ensureRandomModel, GPT2_124M } from './random-model.js';
 import { measureSeq2Seq } from './seq2seq.js';
 import { measureStrategies } from './strategies.js';
+import { measureTraining } from './training.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -50,8 +51,8 @@ async function main(): Promise<void> {
     wasmPaths: `${__dirname}/`,
     threads: Number(args.threads),
   });
-  if (args.suite === 'decoder-model') {
-    console.log(JSON.stringify(await runSuite('decoder-model')));
+  if (args.suite === 'decoder-model' || args.suite === 'training-model') {
+    console.log(JSON.stringify(await runSuite(args.suite)));
     return;
   }
   tf.env().setFlags(JSON.parse(args['tf-flags']));
@@ -81,7 +82,11 @@ async function runSuite(suite: string): Promise<unknown> {
   }
   if (suite === 'profile') return profileDecodeStep(args.model ?? tinyLlama, promptTokens);
   if (suite === 'decoder-model') return measureDecoderModel(args.model!, args.name!, promptTokens, newTokens);
-  if (suite === 'decoder') {
+  if (suite === 'training-model') {
+    const [batch, length] = args.quick ? [2, 32] : [4, 128];
+    return measureTraining(args.model!, args.name!, batch, length, args.quick ? 2 : 5);
+  }
+  if (suite === 'decoder' || suite === 'training') {
     const gpt2 = await ensureRandomModel(
       join(args.scratch, 'gpt2-124m-random'),
       GPT2_124M,
@@ -93,12 +98,15 @@ async function runSuite(suite: string): Promise<unknown> {
       ['tiny-llama-docs', tinyLlama],
       ['gpt2-124m-random-fp32', gpt2],
     ] as const) {
-      const child = spawnSync(process.execPath, [__filename, ...childArgs(folder, name)], {
+      const child = spawnSync(process.execPath, [__filename, ...childArgs(folder, name, `${suite}-model`)], {
         encoding: 'utf8',
         stdio: ['ignore', 'pipe', 'inherit'],
       });
-      if (child.status !== 0) throw new Error(`measuring ${name} failed (exit ${child.status})`);
-      rows.push(...JSON.parse(child.stdout.trim().split('\n').at(-1)!));
+      // a model that does not fit (GPT-2-124M's training state in the wasm heap) is a figure too
+      if (child.status !== 0 && suite === 'training')
+        rows.push({ model: name, failed: `exit ${child.status}` });
+      else if (child.status !== 0) throw new Error(`measuring ${name} failed (exit ${child.status})`);
+      else rows.push(...[JSON.parse(child.stdout.trim().split('\n').at(-1)!)].flat());
     }
     return rows;
   }
@@ -122,10 +130,12 @@ async function runSuite(suite: string): Promise<unknown> {
     );
     return measureSeq2Seq(bart, promptTokens, newTokens);
   }
-  throw new Error(`unknown suite "${suite}" (parity, decoder, generate, seq2seq, bandwidth, kernels, all)`);
+  throw new Error(
+    `unknown suite "${suite}" (parity, decoder, generate, seq2seq, training, bandwidth, kernels, all)`,
+  );
 }
 
-function childArgs(folder: string, name: string): string[] {
+function childArgs(folder: string, name: string, suite: string): string[] {
   const passed = [
     '--backend',
     args.backend,
@@ -134,7 +144,7 @@ function childArgs(folder: string, name: string): string[] {
     '--tf-flags',
     args['tf-flags'],
     '--suite',
-    'decoder-model',
+    suite,
     '--model',
     folder,
     '--name',

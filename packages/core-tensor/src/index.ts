@@ -37,6 +37,7 @@ export {
   type MisShapedTensor,
   Module,
   ModuleList,
+  type TrainOptions,
 } from './module.js';
 export { matchesName, type NamePattern } from './name-pattern.js';
 export {

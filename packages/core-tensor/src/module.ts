@@ -1,6 +1,7 @@
 import { TsformerError, WeightLoadingError } from './errors.js';
 import { matchesName, type NamePattern } from './name-pattern.js';
 import { Parameter, type ParameterOptions, sameShape } from './parameter.js';
+import { SeededRandom } from './random.js';
 import type { WeightSource } from './weight-source.js';
 
 export interface LoadWeightsOptions {
@@ -39,10 +40,20 @@ export interface LoadWeightsReport {
  * Base class of every layer and model: children and parameters are registered under their
  * Hugging Face names, so weight paths (`model.layers.3.self_attn.q_proj.weight`) come from the tree.
  */
+/** Options of `Module.train`. */
+export interface TrainOptions {
+  /** Starts the dropout masks' seed stream anew from this integer (as `torch.manual_seed` before training). */
+  seed?: number;
+}
+
+const DEFAULT_DROPOUT_SEED = 0;
+
 export abstract class Module {
   private readonly children = new Map<string, Module>();
   private readonly ownParameters = new Map<string, Parameter>();
   private trainingMode = false;
+  /** The stream dropout masks draw their seeds from, shared by the tree `train()` was called on. */
+  private dropoutNoise: SeededRandom | undefined;
 
   /** Registers a child module under `name` and returns it. */
   protected register<M extends Module>(name: string, child: M): M {
@@ -150,13 +161,36 @@ export abstract class Module {
   }
 
   /**
-   * Switches this module and every descendant to training mode (dropout on), as PyTorch's `train()`;
-   * it changes no parameter (gradients come from `makeTrainable`).
+   * Switches this module and every descendant to training mode (dropout on), as PyTorch's `train()`,
+   * or back with `train(false)`; it changes no parameter (gradients come from `makeTrainable`).
+   * Dropout masks are seeded: the tree shares one stream of seeds, started anew by `train({ seed })`
+   * (from 0 the first time when no seed is given) and kept across later `train()` / `eval()` calls,
+   * so a run is reproducible and successive steps draw different masks.
    */
-  train(mode = true): this {
-    this.trainingMode = mode;
-    for (const child of this.children.values()) child.train(mode);
+  train(modeOrOptions: boolean | TrainOptions = true): this {
+    const [mode, seed] =
+      typeof modeOrOptions === 'boolean' ? [modeOrOptions, undefined] : [true, modeOrOptions.seed];
+    const noise =
+      seed !== undefined
+        ? new SeededRandom(seed)
+        : (this.dropoutNoise ?? new SeededRandom(DEFAULT_DROPOUT_SEED));
+    this.setTraining(mode, noise);
     return this;
+  }
+
+  private setTraining(mode: boolean, noise: SeededRandom): void {
+    this.trainingMode = mode;
+    this.dropoutNoise = noise;
+    for (const child of this.children.values()) child.setTraining(mode, noise);
+  }
+
+  /**
+   * The seed of the next dropout mask, from the stream `train()` started (for `tf.dropout` and
+   * attention's `dropoutSeed`); masks in one forward are drawn in the order the layers run.
+   */
+  protected nextDropoutSeed(): number {
+    this.dropoutNoise ??= new SeededRandom(DEFAULT_DROPOUT_SEED);
+    return this.dropoutNoise.nextUint32();
   }
 
   eval(): this {

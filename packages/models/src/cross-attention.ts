@@ -53,6 +53,7 @@ export abstract class CrossAttention extends Module {
       scale: this.scale,
       dropout: this.dropout,
       training: this.training,
+      dropoutSeed: this.training && this.dropout > 0 ? this.nextDropoutSeed() : undefined,
       outputAttentions: step.outputAttentions,
     });
     return { output: this.projectOutput(mergeHeads(output)), attentions: attentions ?? null };

@@ -79,6 +79,7 @@ export abstract class SelfAttention<Context = undefined> extends Module {
       headMask: step.headMask(this.layerIndex),
       dropout: this.dropout,
       training: this.training,
+      dropoutSeed: this.training && this.dropout > 0 ? this.nextDropoutSeed() : undefined,
       outputAttentions: step.outputAttentions,
     }); // output: [batch, heads, seq, headDim]
     return { output: this.projectOutput(mergeHeads(output)), attentions: attentions ?? null };

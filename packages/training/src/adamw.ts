@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { type Parameter, TsformerError } from '@tsformer/core-tensor';
+import type { Parameter } from '@tsformer/core-tensor';
+import { TrainingCheckpointError } from './errors.js';
 import { checkHyperparameter, trainableList } from './optimizer.js';
 import {
   checkStateShape,
@@ -100,7 +101,7 @@ export class AdamW implements StatefulOptimizer {
       const index = stateIndex(key, this);
       const moment = (name: string) => {
         const tensor = tensors[`${index}.${name}`];
-        if (!tensor) throw new TsformerError(`optimizer state has ${key} but no ${index}.${name}`);
+        if (!tensor) throw new TrainingCheckpointError(`optimizer state has ${key} but no ${index}.${name}`);
         return tf.keep(checkStateShape(`${index}.${name}`, tensor, this, index));
       };
       loaded.set(this.parameters[index]!, {

@@ -6,9 +6,9 @@ import {
   readTextFile,
   type SafetensorsTensorData,
   saveSafetensors,
-  TsformerError,
 } from '@tsformer/core-tensor';
 import { type SavableModel, savePretrained } from '@tsformer/models';
+import { TrainingCheckpointError } from './errors.js';
 import type { OptimizerState, StatefulOptimizer } from './optimizer-state.js';
 import type { TrainerState } from './trainer.js';
 
@@ -60,7 +60,7 @@ export async function writeTrainingCheckpoint(
 
 /**
  * Reads a checkpoint folder back into `saved.model` (weights, through its family's loader) and
- * `optimizer` (its state) and returns the trainer state; a `TsformerError` names a missing or
+ * `optimizer` (its state) and returns the trainer state; a typed error names a missing or
  * malformed file.
  */
 export async function readTrainingCheckpoint(
@@ -96,15 +96,16 @@ function parseState(path: string, text: string): TrainerStateJson {
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new TsformerError(`${path} is not valid JSON: ${(error as Error).message}`);
+    throw new TrainingCheckpointError(`${path} is not valid JSON: ${(error as Error).message}`);
   }
   const fields = ['global_step', 'epoch', 'batch_in_epoch', 'seed', 'scheduler_steps'] as const;
   const object = json as Record<string, unknown>;
   for (const field of fields) {
-    if (typeof object?.[field] !== 'number') throw new TsformerError(`${path}: "${field}" must be a number`);
+    if (typeof object?.[field] !== 'number')
+      throw new TrainingCheckpointError(`${path}: "${field}" must be a number`);
   }
   if (typeof object.optimizer_scalars !== 'object' || !Array.isArray(object.log_history)) {
-    throw new TsformerError(`${path}: "optimizer_scalars" and "log_history" are required`);
+    throw new TrainingCheckpointError(`${path}: "optimizer_scalars" and "log_history" are required`);
   }
   return json as TrainerStateJson;
 }

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { type Parameter, TsformerError } from '@tsformer/core-tensor';
+import type { Parameter } from '@tsformer/core-tensor';
 import { IGNORE_INDEX } from '@tsformer/layers';
+import { MissingLossError, TrainingOptionError } from './errors.js';
 import { type LossAndGradients, lossAndGradients } from './gradients.js';
 import { languageModelLoss, type TrainableLanguageModel, type TrainingBatch } from './training-batch.js';
 
@@ -38,11 +39,12 @@ export async function accumulatedLossAndGradients(
   microBatches: readonly TrainingBatch[],
   parameters: readonly Parameter[],
 ): Promise<LossAndGradients & { tokens: number }> {
-  if (microBatches.length === 0) throw new TsformerError('gradient accumulation needs at least one batch');
+  if (microBatches.length === 0)
+    throw new TrainingOptionError('gradient accumulation needs at least one batch');
   const counts = await Promise.all(microBatches.map((batch) => countLossTokens(model, batch)));
   const tokens = counts.reduce((a, b) => a + b, 0);
   if (tokens === 0)
-    throw new TsformerError('every label of the accumulated batches is -100: no loss to train on');
+    throw new MissingLossError('every label of the accumulated batches is -100: no loss to train on');
   let loss: tf.Scalar | undefined;
   const gradients = new Map<Parameter, tf.Tensor>();
   for (const [i, batch] of microBatches.entries()) {

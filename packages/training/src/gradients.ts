@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { gradientsEnabled, type Parameter, TsformerError } from '@tsformer/core-tensor';
+import { gradientsEnabled, type Parameter } from '@tsformer/core-tensor';
+import { GradientsNotEnabledError, NoTrainableParametersError } from './errors.js';
 
 /** A loss and its gradients: one per parameter the loss depends on, in the parameter's stored layout. */
 export interface LossAndGradients {
@@ -17,9 +18,9 @@ export function lossAndGradients(
   parameters: readonly Parameter[],
   computeLoss: () => tf.Scalar,
 ): LossAndGradients {
-  if (parameters.length === 0) throw new TsformerError('no parameter to compute gradients for');
+  if (parameters.length === 0) throw new NoTrainableParametersError('no parameter to compute gradients for');
   if (!gradientsEnabled())
-    throw new TsformerError('gradients are not enabled: await enableGradients() first');
+    throw new GradientsNotEnabledError('gradients are not enabled: await enableGradients() first');
   const byVariable = new Map(parameters.map((parameter) => [parameter.makeTrainable().name, parameter]));
   const { value, grads } = tf.variableGrads(
     computeLoss,

@@ -10,6 +10,15 @@ export {
 } from './checkpoint.js';
 export { type ClippedGradients, clipGradNorm } from './clip-grad-norm.js';
 export {
+  GradientsNotEnabledError,
+  HyperparameterError,
+  MissingLossError,
+  NoTrainableParametersError,
+  TrainingCheckpointError,
+  TrainingOptionError,
+  TrainingReferenceError,
+} from './errors.js';
+export {
   accumulatedLossAndGradients,
   countLossTokens,
 } from './gradient-accumulation.js';

@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import { TsformerError } from '@tsformer/core-tensor';
+import { TrainingCheckpointError } from './errors.js';
 import type { Optimizer } from './optimizer.js';
 
 /**
@@ -18,7 +18,7 @@ export interface StatefulOptimizer extends Optimizer {
   state(): OptimizerState;
   /**
    * Replaces the state with `state` (taking ownership of its tensors, each in its parameter's stored
-   * layout) and frees the previous one; a `TsformerError` names a key or shape that does not fit.
+   * layout) and frees the previous one; a typed error names a key or shape that does not fit.
    */
   loadState(state: OptimizerState): void;
 }
@@ -27,14 +27,14 @@ export interface StatefulOptimizer extends Optimizer {
 export function stateIndex(key: string, optimizer: Optimizer): number {
   const index = Number(key.slice(0, key.indexOf('.')));
   if (!Number.isInteger(index) || index < 0 || index >= optimizer.parameters.length) {
-    throw new TsformerError(
+    throw new TrainingCheckpointError(
       `optimizer state "${key}" names no parameter (the optimizer has ${optimizer.parameters.length})`,
     );
   }
   return index;
 }
 
-/** `tensor` if it has parameter `index`'s stored shape, else a `TsformerError` naming the key. */
+/** `tensor` if it has parameter `index`'s stored shape, else a `TrainingCheckpointError` naming the key. */
 export function checkStateShape(
   key: string,
   tensor: tf.Tensor,
@@ -43,7 +43,7 @@ export function checkStateShape(
 ): tf.Tensor {
   const expected = optimizer.parameters[index]!.storedShape;
   if (tensor.shape.join() !== expected.join()) {
-    throw new TsformerError(
+    throw new TrainingCheckpointError(
       `optimizer state "${key}" has shape [${tensor.shape}], its parameter [${expected}]`,
     );
   }

@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import { type Parameter, TsformerError } from '@tsformer/core-tensor';
+import type { Parameter } from '@tsformer/core-tensor';
+import { HyperparameterError, NoTrainableParametersError } from './errors.js';
 
 /** What a training step drives: parameters updated in place from their gradients. */
 export interface Optimizer {
@@ -17,18 +18,19 @@ export interface Optimizer {
   dispose(): void;
 }
 
-/** A finite, non-negative hyperparameter, or a `TsformerError` naming it. */
+/** A finite, non-negative hyperparameter, or a `HyperparameterError` naming it. */
 export function checkHyperparameter(name: string, value: number, below?: number): number {
   if (!Number.isFinite(value) || value < 0 || (below !== undefined && value >= below)) {
     const range = below === undefined ? '≥ 0' : `in [0, ${below})`;
-    throw new TsformerError(`${name} must be a finite number ${range}, got ${value}`);
+    throw new HyperparameterError(`${name} must be a finite number ${range}, got ${value}`);
   }
   return value;
 }
 
-/** `parameters` made trainable, each once; a `TsformerError` for an empty list. */
+/** `parameters` made trainable, each once; a `NoTrainableParametersError` for an empty list. */
 export function trainableList(parameters: readonly Parameter[], optimizer: string): Parameter[] {
-  if (parameters.length === 0) throw new TsformerError(`${optimizer} needs at least one parameter`);
+  if (parameters.length === 0)
+    throw new NoTrainableParametersError(`${optimizer} needs at least one parameter`);
   const distinct = [...new Set(parameters)];
   for (const parameter of distinct) parameter.makeTrainable();
   return distinct;

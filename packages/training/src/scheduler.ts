@@ -1,4 +1,4 @@
-import { TsformerError } from '@tsformer/core-tensor';
+import { TrainingOptionError } from './errors.js';
 import type { Optimizer } from './optimizer.js';
 
 /** The schedules of Hugging Face's `get_scheduler` this package implements, by their HF names. */
@@ -58,7 +58,9 @@ export class LearningRateScheduler {
     private readonly options: SchedulerOptions = {},
   ) {
     if (!isSchedulerName(name)) {
-      throw new TsformerError(`unknown scheduler "${name}": expected one of ${SCHEDULER_NAMES.join(', ')}`);
+      throw new TrainingOptionError(
+        `unknown scheduler "${name}": expected one of ${SCHEDULER_NAMES.join(', ')}`,
+      );
     }
     checkedOptions(name, options);
     this.baseLearningRate = optimizer.learningRate;
@@ -84,7 +86,7 @@ export class LearningRateScheduler {
   /** Continues from `stepCount` steps (a checkpoint's), setting the optimizer's rate to match. */
   restore(stepCount: number): void {
     if (!Number.isSafeInteger(stepCount) || stepCount < 0) {
-      throw new TsformerError(`a scheduler step count must be an integer ≥ 0, got ${stepCount}`);
+      throw new TrainingOptionError(`a scheduler step count must be an integer ≥ 0, got ${stepCount}`);
     }
     this.completed = stepCount;
     this.apply();
@@ -99,15 +101,15 @@ export class LearningRateScheduler {
 function checkedOptions(name: SchedulerName, options: SchedulerOptions): Required<SchedulerOptions> {
   const { warmupSteps = 0, trainingSteps } = options;
   if (!Number.isSafeInteger(warmupSteps) || warmupSteps < 0) {
-    throw new TsformerError(`warmupSteps must be an integer ≥ 0, got ${warmupSteps}`);
+    throw new TrainingOptionError(`warmupSteps must be an integer ≥ 0, got ${warmupSteps}`);
   }
   if (name === 'linear' || name === 'cosine') {
     if (trainingSteps === undefined) {
-      throw new TsformerError(`the ${name} scheduler needs trainingSteps (the run's optimizer steps)`);
+      throw new TrainingOptionError(`the ${name} scheduler needs trainingSteps (the run's optimizer steps)`);
     }
   }
   if (trainingSteps !== undefined && (!Number.isSafeInteger(trainingSteps) || trainingSteps < 1)) {
-    throw new TsformerError(`trainingSteps must be an integer ≥ 1, got ${trainingSteps}`);
+    throw new TrainingOptionError(`trainingSteps must be an integer ≥ 1, got ${trainingSteps}`);
   }
   return { warmupSteps, trainingSteps: trainingSteps ?? 0 };
 }

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { type Parameter, TsformerError } from '@tsformer/core-tensor';
+import type { Parameter } from '@tsformer/core-tensor';
+import { HyperparameterError, TrainingCheckpointError } from './errors.js';
 import { checkHyperparameter, trainableList } from './optimizer.js';
 import {
   checkStateShape,
@@ -42,7 +43,7 @@ export class SGD implements StatefulOptimizer {
     this.weightDecay = checkHyperparameter('weightDecay', options.weightDecay ?? 0);
     this.nesterov = options.nesterov ?? false;
     if (this.nesterov && (this.momentum <= 0 || this.dampening !== 0)) {
-      throw new TsformerError('Nesterov momentum requires a momentum > 0 and zero dampening');
+      throw new HyperparameterError('Nesterov momentum requires a momentum > 0 and zero dampening');
     }
   }
 
@@ -88,7 +89,7 @@ export class SGD implements StatefulOptimizer {
     const loaded = new Map<Parameter, tf.Tensor>();
     for (const [key, tensor] of Object.entries(tensors)) {
       const index = stateIndex(key, this);
-      if (key !== `${index}.momentum_buffer`) throw new TsformerError(`unknown SGD state "${key}"`);
+      if (key !== `${index}.momentum_buffer`) throw new TrainingCheckpointError(`unknown SGD state "${key}"`);
       loaded.set(this.parameters[index]!, tf.keep(checkStateShape(key, tensor, this, index)));
     }
     this.dispose();

@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { type Parameter, TsformerError } from '@tsformer/core-tensor';
+import type { Parameter } from '@tsformer/core-tensor';
 import type { SavableModel } from '@tsformer/models';
 import { AdamW } from './adamw.js';
 import { readTrainingCheckpoint, writeTrainingCheckpoint } from './checkpoint.js';
 import { clipGradNorm } from './clip-grad-norm.js';
+import { MissingLossError, TrainingCheckpointError, TrainingOptionError } from './errors.js';
 import { accumulatedLossAndGradients, countLossTokens } from './gradient-accumulation.js';
 import { checkHyperparameter } from './optimizer.js';
 import type { StatefulOptimizer } from './optimizer-state.js';
@@ -111,12 +112,12 @@ export class Trainer {
     };
     const { gradientAccumulationSteps, saveSteps, outputDir } = this.options;
     if (!Number.isSafeInteger(gradientAccumulationSteps) || gradientAccumulationSteps < 1) {
-      throw new TsformerError(
+      throw new TrainingOptionError(
         `gradientAccumulationSteps must be an integer ≥ 1, got ${gradientAccumulationSteps}`,
       );
     }
     if (saveSteps !== undefined && outputDir === undefined) {
-      throw new TsformerError('saveSteps needs an outputDir to write checkpoints into');
+      throw new TrainingOptionError('saveSteps needs an outputDir to write checkpoints into');
     }
     checkHyperparameter('maxGradNorm', this.options.maxGradNorm);
     this.model = saved.model as TrainableLanguageModel;
@@ -151,12 +152,12 @@ export class Trainer {
     const { maxSteps, epochs = 3 } = this.options;
     if (maxSteps !== undefined) {
       if (!Number.isSafeInteger(maxSteps) || maxSteps < 1) {
-        throw new TsformerError(`maxSteps must be an integer ≥ 1, got ${maxSteps}`);
+        throw new TrainingOptionError(`maxSteps must be an integer ≥ 1, got ${maxSteps}`);
       }
       return maxSteps;
     }
     if (!Number.isSafeInteger(epochs) || epochs < 1) {
-      throw new TsformerError(`epochs must be an integer ≥ 1, got ${epochs}`);
+      throw new TrainingOptionError(`epochs must be an integer ≥ 1, got ${epochs}`);
     }
     return epochs * this.stepsPerEpoch;
   }
@@ -221,7 +222,7 @@ export class Trainer {
    * batch's mean weighted by its counted tokens, so the result is the mean over all of them.
    */
   async evaluate(data: TrainingDataset | undefined = this.options.evalData): Promise<EvaluationResult> {
-    if (!data) throw new TsformerError('no evaluation data: pass evalData');
+    if (!data) throw new TrainingOptionError('no evaluation data: pass evalData');
     const wasTraining = this.model.training;
     this.model.eval();
     let weighted = 0;
@@ -244,7 +245,7 @@ export class Trainer {
       this.model.train(wasTraining);
     }
     if (tokens === 0)
-      throw new TsformerError('the evaluation data has no label to score (every label is -100)');
+      throw new MissingLossError('the evaluation data has no label to score (every label is -100)');
     const loss = weighted / tokens;
     return { loss, perplexity: Math.exp(loss), tokens };
   }
@@ -261,7 +262,7 @@ export class Trainer {
   async resumeFrom(folder: string): Promise<void> {
     const restored = await readTrainingCheckpoint(folder, this.saved, this.optimizer);
     if (restored.seed !== this.options.seed) {
-      throw new TsformerError(
+      throw new TrainingCheckpointError(
         `${folder} was trained with seed ${restored.seed}, this run has ${this.options.seed}`,
       );
     }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { TsformerError } from '@tsformer/core-tensor';
 import type { PretrainedCausalLM, PretrainedSeq2SeqLM } from '@tsformer/models';
+import { MissingLossError } from './errors.js';
 
 /** A model `forward` can compute a loss for: any decoder-only or encoder-decoder family. */
 export type TrainableLanguageModel = PretrainedCausalLM | PretrainedSeq2SeqLM;
@@ -26,7 +26,7 @@ export function languageModelLoss(model: TrainableLanguageModel, batch: Training
       model.kind === 'causal-lm'
         ? model.forward(inputIds, { attentionMask, labels }).loss
         : model.forward({ inputIds, attentionMask, labels }).loss;
-    if (!loss) throw new TsformerError(`${model.constructor.name} returned no loss`);
+    if (!loss) throw new MissingLossError(`${model.constructor.name} returned no loss`);
     return loss;
   });
 }

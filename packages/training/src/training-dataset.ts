@@ -1,4 +1,5 @@
-import { SeededRandom, TsformerError } from '@tsformer/core-tensor';
+import { SeededRandom } from '@tsformer/core-tensor';
+import { TrainingOptionError } from './errors.js';
 import type { TrainingBatch } from './training-batch.js';
 
 /**
@@ -18,7 +19,7 @@ export interface TrainingDataset {
  */
 export function epochOrder(length: number, seed: number, epoch: number, shuffle = true): number[] {
   if (!Number.isSafeInteger(length) || length < 1) {
-    throw new TsformerError(`a training dataset needs at least one batch, got ${length}`);
+    throw new TrainingOptionError(`a training dataset needs at least one batch, got ${length}`);
   }
   const order = Array.from({ length }, (_, i) => i);
   if (!shuffle) return order;

@@ -1,43 +1,23 @@
 // Every reference folder with training.json: PyTorch's losses, gradient norms, gradients and weights
 // after 3 clip-then-AdamW steps, reproduced on wasm (and on cpu for two of them).
-import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { type BackendName, enableGradients, openSafetensors, useBackend } from '@tsformer/core-tensor';
 import { expectNoLeak } from '@tsformer/core-tensor/testing';
-import { getModelFamily } from '@tsformer/models';
 import { describe, expect, it } from 'vitest';
+import { batchOf, FIXTURES, loadModel, readJson } from '../test/reference-folders.js';
 import { AdamW } from './adamw.js';
 import { clipGradNorm } from './clip-grad-norm.js';
 import { lossAndGradients } from './gradients.js';
 import {
   checkTrainingReference,
+  type Float64TrainingJson,
   KNOWN_TRAINING_MISMATCHES,
   type TrainingReferenceJson,
 } from './testing/index.js';
 import { trainStep } from './train-step.js';
-import { languageModelLoss, type TrainableLanguageModel, type TrainingBatch } from './training-batch.js';
+import { languageModelLoss } from './training-batch.js';
 
-const FIXTURES = new URL('../../../fixtures/hf-reference/', import.meta.url).pathname;
 const FOLDERS = ['gpt2', 'llama', 'qwen3', 'gemma2', 'phi3', 'gpt_neox', 'bart', 'marian', 't5'];
-
-function readJson<T>(path: string): T {
-  return JSON.parse(readFileSync(path, 'utf8')) as T;
-}
-
-async function loadModel(folder: string): Promise<TrainableLanguageModel> {
-  const dir = `${FIXTURES}${folder}`;
-  const raw = readJson<Record<string, unknown>>(`${dir}/config.json`);
-  const family = getModelFamily(raw.model_type);
-  const model = family.createModel(family.resolveConfig(raw)) as unknown as TrainableLanguageModel;
-  await family.loadWeights(model, await openSafetensors(dir));
-  return model;
-}
-
-function batchOf(reference: TrainingReferenceJson): TrainingBatch {
-  const matrix = (rows: number[][]) => tf.tensor2d(rows, [rows.length, rows[0]!.length], 'int32');
-  const { input_ids, attention_mask, labels } = reference.batch;
-  return { inputIds: matrix(input_ids), attentionMask: matrix(attention_mask), labels: matrix(labels) };
-}
 
 const NONE_OPEN = /^$/;
 
@@ -58,16 +38,20 @@ describe.each(RUNS)('%s fine-tuned as PyTorch does (%s)', (folder, backend) => {
       languageModelLoss(model, batch).dispose(); // fills the kept rotary tables before counting
       tf.dispose(Object.values(batch));
       const tensors = await openSafetensors(`${dir}/training.safetensors`);
-      const checks = await expectNoLeak(() => checkTrainingReference(model, reference, tensors));
+      const float64 = {
+        json: readJson<Float64TrainingJson>(`${dir}/training-float64.json`),
+        tensors: await openSafetensors(`${dir}/training-float64.safetensors`),
+      };
+      const checks = await expectNoLeak(() => checkTrainingReference(model, reference, tensors, float64));
       const open = KNOWN_TRAINING_MISMATCHES[folder] ?? NONE_OPEN;
       const failed = checks
         .filter((check) => !check.pass && !open.test(check.name))
         .map((check) => `${check.name}: ${check.detail}`);
       expect(failed).toEqual([]);
-      // losses, grad norms, one gradient and one final weight per parameter, the noise-floor report
+      // which rule judged, losses, grad norms, one gradient and one final weight per parameter
       expect(checks).toHaveLength(2 * reference.hyperparameters.steps + 2 + 2 * reference.parameters.length);
       expect(checks.filter((check) => check.reported).map((check) => check.name)).toEqual([
-        'step3.noise_floor',
+        'float64_reference',
       ]);
     } finally {
       model.dispose();
@@ -76,13 +60,11 @@ describe.each(RUNS)('%s fine-tuned as PyTorch does (%s)', (folder, backend) => {
 });
 
 describe('bart after its first update', () => {
-  // The drift of KNOWN_TRAINING_MISMATCHES.bart comes from the first update, not from step 1's forward
-  // and backward: started from PyTorch's own first update, step 1 matches. What differs are a few
-  // gradients of the first step far below their tensor's scale (encoder.embed_positions, whose rows
-  // feed layernorm_embedding: -6.1e-7 in PyTorch, -2.8e-7 here, where the row's gradients reach 0.6),
-  // within the gradient tolerance, but near AdamW's eps once clipped, where its first step
-  // lr·g / (|g| + eps) still depends on |g|: 6e-4 apart after one step. Marian's positions are a
-  // frozen sinusoid table, without layernorm_embedding.
+  // BART's losses and norms after the first update differ from PyTorch's float32 by up to 7.8e-4
+  // (grad_norm[2]) while step 0 matches: the float64 redo shows PyTorch's own float32 runs as far
+  // from float64 (CPU 3.4e-4, CUDA 6.1e-4 on grad_norm[1]; ours 2.0e-4), an ill-conditioned first
+  // update (gradients near AdamW's eps after clipping), not an error (training's README). This test
+  // keeps the other half of the evidence: started from PyTorch's own first update, step 1 matches.
   it('matches PyTorch at step 1 when it starts from the first update PyTorch made', async () => {
     await useBackend('wasm');
     await enableGradients();

@@ -40,7 +40,7 @@ describe('tsformer check-parity on the reference folders', () => {
     ['models/tiny-llama-docs', BUNDLED_MODEL],
   ])('passes every check of %s but the known training mismatches', (name, dir) => {
     const { run, checks } = checkParity([dir]);
-    const open = KNOWN_TRAINING_MISMATCHES[name.split('/').at(-1)!];
+    const open = KNOWN_TRAINING_MISMATCHES[name.split('/').at(-1)!]; // none today
     const failures = checks.filter((line) => line.startsWith('FAIL'));
     const checkName = (line: string) => line.slice('FAIL training '.length).split('  ')[0]!;
     const unexpected = failures.filter(
@@ -55,24 +55,46 @@ describe('tsformer check-parity on the reference folders', () => {
     const reference = JSON.parse(readFileSync(`${FIXTURES}/gpt2/training.json`, 'utf8'));
     const { checks, failed } = checkParity([`${FIXTURES}/gpt2`]);
     const training = checks.filter((line) => line.slice(5).startsWith('training '));
-    // losses, gradient norms, a gradient and a final weight per parameter, the noise-floor note
+    // which rule judges, losses, gradient norms, a gradient and a final weight per parameter
     expect(training).toHaveLength(2 * reference.hyperparameters.steps + 2 + 2 * reference.parameters.length);
-    expect(training[0]).toMatch(/^PASS training loss\[0\] {2}\S+ vs \S+ \(relative diff/);
-    expect(training).toContainEqual(
-      expect.stringMatching(/^PASS training grad\.transformer\.wte\.weight {2}max/),
+    expect(training[0]).toMatch(/^NOTE training float64_reference {2}judged against float64/);
+    expect(training[1]).toMatch(
+      /^PASS training loss\[0\] {2}\S+ vs \S+ \(relative diff .*; float64 \S+: ours/,
     );
     expect(training).toContainEqual(
-      expect.stringMatching(/^PASS training step3\.transformer\.wte\.weight {2}max/),
+      expect.stringMatching(
+        /^PASS training grad\.transformer\.wte\.weight {2}max .* elements passed by the float64 rule alone$/,
+      ),
     );
-    expect(training.at(-1)).toMatch(
-      /^NOTE training step3\.noise_floor {2}\d+ elements in \d+ parameters .*not compared/,
+    expect(training).toContainEqual(
+      expect.stringMatching(
+        /^PASS training step3\.transformer\.h\.0\.attn\.c_attn\.bias {2}max .*; [1-9]\d* elements passed by the float64 rule alone$/,
+      ),
     );
     expect(failed).toBe(0);
   });
 
+  it('says so when a folder has no float64 training reference, and compares with PyTorch float32 alone', () => {
+    const folder = mkdtempSync(join(tmpdir(), 'tsformer-parity-plain-'));
+    try {
+      for (const file of readdirSync(`${FIXTURES}/t5`).filter(
+        (name) => !name.startsWith('training-float64.'),
+      ))
+        copyFileSync(join(FIXTURES, 't5', file), join(folder, file));
+      const { checks } = checkParity([folder]);
+      const training = checks.filter((line) => line.slice(5).startsWith('training '));
+      expect(training[0]).toMatch(
+        /^NOTE training float64_reference {2}no float64 reference .* \(the plain rule\)$/,
+      );
+      expect(training.slice(1).filter((line) => line.includes('float64'))).toEqual([]);
+      expect(training.length).toBeGreaterThan(50);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+
   it('checks tokenization, num_parameters, every forward tensor and every generate case of a folder', () => {
     const reference = JSON.parse(readFileSync(`${FIXTURES}/llama/reference.json`, 'utf8'));
-    // exits 1 on llama's known training mismatches: read the report all the same
     const report = JSON.parse(runCli(['check-parity', `${FIXTURES}/llama`, '--json']).stdout) as ParityJson;
     const names = report.checks.map((check) => check.name);
     expect(names).toContain('num_parameters');
@@ -82,11 +104,8 @@ describe('tsformer check-parity on the reference folders', () => {
     expect(names.filter((name) => name.startsWith('generate '))).toHaveLength(reference.generate.length);
     expect(names.filter((name) => name.endsWith(' ids'))).toHaveLength(reference.tokenization.length);
     expect(report.atol).toBe(1e-4);
-    const failed = report.checks.filter((check) => check.status === 'fail').map((check) => check.name);
-    expect(
-      failed.filter((name) => !KNOWN_TRAINING_MISMATCHES.llama!.test(name.replace(/^training /, ''))),
-    ).toEqual([]);
-    expect(report.failed).toBe(failed.length);
+    expect(report.checks.filter((check) => check.status === 'fail')).toEqual([]);
+    expect(report.failed).toBe(0);
   });
 });
 

@@ -24,7 +24,7 @@ export function registerCheckParity(program: Command, setStatus: SetStatus): voi
     .command('check-parity')
     .description(
       'check a folder in the format of fixtures/hf-reference (a model folder with reference.json and ' +
-        'reference.safetensors, and training.json when present, or the processors folder) against what ' +
+        'reference.safetensors, and training.json (+ training-float64.*) when present, or the processors folder) against what ' +
         'Hugging Face and PyTorch computed; ' +
         'one line per check, then "N passed, M failed"',
     )

@@ -1,6 +1,6 @@
 /**
  * The outcome of one parity check: `tie` is a generate case that differs where HF's own top-2 margin
- * was a near-tie; `note` is a measurement reported, not compared (training's noise-floor elements).
+ * was a near-tie; `note` is a fact reported, not compared (which rule judged the training checks).
  */
 export type CheckStatus = 'pass' | 'fail' | 'tie' | 'note';
 
