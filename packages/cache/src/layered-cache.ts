@@ -68,7 +68,9 @@ export class LayeredCache<L extends LayerCache = LayerCache> implements DecoderC
       );
     }
     this.checkRowJoins('joinRows');
-    this.layers.forEach((layer, layerIndex) => layer.joinRows!(other.layer(layerIndex)));
+    this.layers.forEach((layer, layerIndex) => {
+      layer.joinRows!(other.layer(layerIndex));
+    });
   }
 
   /** Drops the first `count` positions of every row of every layer. */
