@@ -5,6 +5,7 @@ import { registerChat } from './commands/chat.js';
 import { registerCheckParity } from './commands/check-parity.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerInspect } from './commands/inspect.js';
+import { registerServe } from './commands/serve.js';
 
 /** Sets the command's exit status (check-parity with failures, ...); errors set theirs in `runCli`. */
 export type SetStatus = (status: number) => void;
@@ -13,7 +14,7 @@ export type SetStatus = (status: number) => void;
 export function buildProgram(setStatus: SetStatus): Command {
   const program = new Command('tsformer')
     .description(
-      'Run Hugging Face transformer models on TensorFlow.js: generate, chat, inspect, check-parity, bench.',
+      'Run Hugging Face transformer models on TensorFlow.js: generate, chat, inspect, check-parity, bench, serve.',
     )
     .exitOverride()
     // One line per error, in the same form as the command's own errors.
@@ -32,6 +33,7 @@ export function buildProgram(setStatus: SetStatus): Command {
   registerInspect(program, setStatus);
   registerCheckParity(program, setStatus);
   registerBench(program, setStatus);
+  registerServe(program, setStatus);
   return program;
 }
 
