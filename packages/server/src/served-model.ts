@@ -59,6 +59,8 @@ export interface CompletionListener {
   readonly onDelta?: (index: number, text: string, logprobs: readonly TokenLogprobText[]) => void;
   /** The first generated token of the request (for time to first token). */
   readonly onFirstToken?: () => void;
+  /** Each generated token of choice `index` (progress). */
+  readonly onToken?: (index: number) => void;
 }
 
 const DEFAULT_MAX_PROMPT_TOKENS = 8192;
@@ -189,6 +191,7 @@ export class ServedModel {
           onToken: (token) => {
             firstToken?.();
             firstToken = undefined;
+            listener.onToken?.(index);
             stream.put(token);
           },
         }),
