@@ -5,14 +5,6 @@ export { InvalidFieldError, OpenAIRequestError, UnknownModelError, UnservableMod
 export { type LoadServedModelOptions, loadServedModel } from './load-served-model.js';
 export { PresenceFrequencyPenaltyProcessor } from './openai-penalties.js';
 export { type OpenAIRoutesOptions, registerOpenAIRoutes } from './openai-routes.js';
-export { type GenerationJobData, type GenerationJobResult, jobId } from './queue/generation-job.js';
-export {
-  type GenerationJobOutcome,
-  GenerationProducer,
-  type GenerationProducerOptions,
-} from './queue/generation-producer.js';
-export { type GenerationWorkerOptions, startGenerationWorker } from './queue/generation-worker.js';
-export { redisConnection } from './queue/redis-connection.js';
 export {
   type Completion,
   type CompletionChoice,

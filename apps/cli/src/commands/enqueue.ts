@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { type GenerationJobData, GenerationProducer, redisConnection } from '@tsformer/server';
+import { type GenerationJobData, GenerationProducer, redisConnection } from '@tsformer/server/queue';
 import type { Command } from 'commander';
 import { InputFileError, UsageError } from '../cli-errors.js';
 import { integerAtLeast } from '../option-parsers.js';

@@ -1,4 +1,4 @@
-import { redisConnection, startGenerationWorker } from '@tsformer/server';
+import { redisConnection, startGenerationWorker } from '@tsformer/server/queue';
 import type { Command } from 'commander';
 import { UsageError } from '../cli-errors.js';
 import { integerAtLeast } from '../option-parsers.js';
