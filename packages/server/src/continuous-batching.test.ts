@@ -211,6 +211,18 @@ describe('BatchScheduler limits', () => {
       await expect(scheduler.submit([5], { topLogprobs: -1 })).rejects.toThrow(/topLogprobs/);
       await expect(scheduler.submit([5000])).rejects.toThrow(/not a token id/);
       expect((await first).sequence).toHaveLength(5);
+      // A callback that throws fails its own request only.
+      const shared = new BatchScheduler(model);
+      const other = shared.submit([7, 8], { maxNewTokens: 4 });
+      const throwing = shared.submit([7, 9], {
+        maxNewTokens: 4,
+        onToken: () => {
+          throw new Error('callback failed');
+        },
+      });
+      await expect(throwing).rejects.toThrow('callback failed');
+      expect((await other).generated).toHaveLength(4);
+      await shared.close();
       // Closing fails a running request at its next step, and refuses new ones.
       const running = scheduler.submit([1, 2, 3], {
         maxNewTokens: 50,

@@ -197,6 +197,23 @@ describe('the OpenAI-compatible server, through the official openai client', () 
     expect(metrics).toMatch(/tsformer_generated_tokens_total\{model="tiny-llama"\} [1-9]\d*/);
     expect(metrics).toMatch(/tsformer_tokens_per_second \d/);
     expect(metrics).toMatch(/tsformer_time_to_first_token_seconds_count [1-9]/);
+    // A streamed request counts once, as a non-streamed one does.
+    const completions = async () => {
+      const text = await (await fetch(`${baseURL}/metrics`)).text();
+      return Number(
+        /tsformer_requests_total\{endpoint="\/v1\/completions",status="200"\} (\d+)/.exec(text)?.[1] ?? 0,
+      );
+    };
+    const before = await completions();
+    const stream = await client.completions.create({
+      model: 'tiny-llama',
+      prompt: 'A',
+      max_tokens: 2,
+      stream: true,
+    });
+    for await (const _ of stream);
+    await client.completions.create({ model: 'tiny-llama', prompt: 'A', max_tokens: 2 });
+    expect(await completions()).toBe(before + 2);
   });
 });
 

@@ -80,8 +80,7 @@ export function registerOpenAIRoutes(app: FastifyInstance, options: OpenAIRoutes
       const started = performance.now();
       const onFirstToken = () => metrics.recordTimeToFirstToken((performance.now() - started) / 1000);
       try {
-        if (parsed.stream)
-          return await streamCompletion(model, parsed, reply, cancel.signal, onFirstToken, metrics);
+        if (parsed.stream) return await streamCompletion(model, parsed, reply, cancel.signal, onFirstToken);
         const completion = await model.complete(parsed, { signal: cancel.signal, onFirstToken });
         return completionResponse(parsed, responseIdentity(parsed), completion);
       } finally {
@@ -97,7 +96,8 @@ export function registerOpenAIRoutes(app: FastifyInstance, options: OpenAIRoutes
 /**
  * Streams a completion as server-sent events in OpenAI's chunk format, ending with `data: [DONE]`.
  * The response starts with the first text, so a request refused before any token (a bad field, a full
- * queue) still gets its own status; an error after that is sent as a last `data: {"error": …}` event.
+ * queue) still gets its own status; an error after that is sent as a last `data: {"error": …}` event
+ * (the request is counted in the metrics, by the onResponse hook, with status 200).
  */
 async function streamCompletion(
   model: ServedModel,
@@ -105,7 +105,6 @@ async function streamCompletion(
   reply: FastifyReply,
   signal: AbortSignal,
   onFirstToken: () => void,
-  metrics: ServerMetrics,
 ): Promise<void> {
   const identity = responseIdentity(request);
   const send = (data: unknown) => reply.raw.write(`data: ${JSON.stringify(data)}\n\n`);
@@ -142,13 +141,11 @@ async function streamCompletion(
     }
     if (request.includeUsage) send(usageChunk(request, identity, completion));
     reply.raw.end('data: [DONE]\n\n');
-    metrics.recordRequest(reply.request.routeOptions.url ?? 'unknown', 200);
   } catch (error) {
     if (!started) throw error;
     if (!reply.raw.destroyed) {
       send(errorResponse(error).body);
       reply.raw.end('data: [DONE]\n\n');
     }
-    metrics.recordRequest(reply.request.routeOptions.url ?? 'unknown', errorResponse(error).status);
   }
 }

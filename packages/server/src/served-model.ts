@@ -160,6 +160,8 @@ export class ServedModel {
         : [];
     return {
       ...request.generation,
+      // The batch's cache grows row by row (a model's static cache_implementation does not apply).
+      cacheImplementation: 'dynamic',
       ...(request.maxTokens !== undefined && { maxNewTokens: request.maxTokens }),
       ...(request.stop.length > 0 && { stopStrings: request.stop }),
       logitsProcessors: penalties,

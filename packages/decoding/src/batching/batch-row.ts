@@ -58,11 +58,19 @@ export class BatchRow {
     return sampleTokens(scores, tf.tensor2d([[random.uniform()]], [1, 1], 'float32'));
   }
 
-  /** Takes the step's token; ends the row (resolving its result) when a stopping criterion says so. */
+  /**
+   * Takes the step's token; ends the row (resolving its result) when a stopping criterion says so.
+   * A throwing `onToken` fails this row only, never the batch.
+   */
   accept(token: GeneratedToken): void {
     this.sequence.push(token.id);
     this.generated.push(token);
-    this.onToken?.(token);
+    try {
+      this.onToken?.(token);
+    } catch (error) {
+      this.fail(error);
+      return;
+    }
     if (anyCriterionDone(this.plan.criteria, [this.sequence])[0]) this.finish();
   }
 
