@@ -171,6 +171,7 @@ export function bodyFieldName(option: string): string {
     maxNewTokens: 'max_tokens',
     minNewTokens: 'min_tokens',
     stopStrings: 'stop',
+    numReturnSequences: 'n',
   };
   return renamed[option] ?? option.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
 }

@@ -167,6 +167,34 @@ describe('the OpenAI-compatible server, through the official openai client', () 
     expect(completion.choices[0]!.finish_reason).toBe('stop');
   });
 
+  it('runs num_beams through beam search, n returned sequences as generate returns them', async () => {
+    const completion = await client.completions.create({
+      model: 'tiny-llama',
+      prompt: 'Once upon',
+      max_tokens: 6,
+      n: 2,
+      num_beams: 3,
+    } as never);
+    const prompt = tokenizer().encode('Once upon');
+    const { sequences } = await generateAll(
+      served.model,
+      { inputIds: [prompt] },
+      { maxNewTokens: 6, numBeams: 3, numReturnSequences: 2 },
+    );
+    expect((completion as OpenAI.Completion).choices.map((choice) => choice.text)).toEqual(
+      sequences.map((sequence) =>
+        tokenizer().decode(sequence.slice(prompt.length), { skipSpecialTokens: true }),
+      ),
+    );
+    const tooMany = await fetch(`${baseURL}/v1/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'tiny-llama', prompt: 'Once', n: 4, num_beams: 2 }),
+    });
+    expect(tooMany.status).toBe(400);
+    expect(((await tooMany.json()) as { error: { param: string } }).error.param).toBe('n');
+  });
+
   it('returns log-probabilities in chat’s format', async () => {
     const completion = await client.chat.completions.create({
       model: 'tiny-llama',
