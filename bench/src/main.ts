@@ -1,6 +1,6 @@
 // tsformer benchmarks. Usage (after `node build.mjs`):
 //   node bench-dist/bench.cjs [--backend wasm|cpu|webgpu|tensorflow]
-//                             [--suite parity|decoder|generate|seq2seq|training|bandwidth|kernels|all]
+//                             [--suite parity|decoder|generate|seq2seq|training|bandwidth|kernels|serving|load|all]
 //                             [--quick] [--out bench/results]
 // Figures are written as JSON to the results folder (one file per suite and backend) and printed.
 import { spawnSync } from 'node:child_process';
@@ -14,12 +14,14 @@ import { type CausalLM, parseGenerationConfig } from '@tsformer/decoding';
 import { fromPretrained } from '@tsformer/models';
 import { probeBandwidth } from './bandwidth-probe.js';
 import { benchmarkKernels } from './kernel-bench.js';
+import { runLoadTest } from './load-test.js';
 import { describeMachine, type MachineInfo } from './machine.js';
 import { measureForwardDecode, promptOfLength } from './measure.js';
 import { checkBundledModelParity } from './parity.js';
 import { profileDecodeStep } from './profile.js';
 import { BART_BASE, ensureRandomModel, GPT2_124M } from './random-model.js';
 import { measureSeq2Seq } from './seq2seq.js';
+import { measureServing } from './serving.js';
 import { measureStrategies } from './strategies.js';
 import { measureTraining } from './training.js';
 
@@ -130,8 +132,23 @@ async function runSuite(suite: string): Promise<unknown> {
     );
     return measureSeq2Seq(bart, promptTokens, newTokens);
   }
+  if (suite === 'serving') {
+    const gpt2 = await ensureRandomModel(
+      join(args.scratch, 'gpt2-124m-random'),
+      GPT2_124M,
+      join(repo, 'fixtures/hf-reference/gpt2'),
+    );
+    return measureServing(gpt2, {
+      clients: 8,
+      requestsPerClient: args.quick ? 1 : 3,
+      newTokens: args.quick ? 8 : 32,
+    });
+  }
+  if (suite === 'load') {
+    return runLoadTest(args.model ?? tinyLlama, { total: args.quick ? 100 : 1000, concurrency: 32 });
+  }
   throw new Error(
-    `unknown suite "${suite}" (parity, decoder, generate, seq2seq, training, bandwidth, kernels, all)`,
+    `unknown suite "${suite}" (parity, decoder, generate, seq2seq, training, bandwidth, kernels, serving, load, all)`,
   );
 }
 

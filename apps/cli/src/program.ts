@@ -3,9 +3,12 @@ import { EXIT_OK, reportError } from './cli-errors.js';
 import { registerBench } from './commands/bench.js';
 import { registerChat } from './commands/chat.js';
 import { registerCheckParity } from './commands/check-parity.js';
+import { registerEnqueue } from './commands/enqueue.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerTrain } from './commands/train.js';
+import { registerServe } from './commands/serve.js';
+import { registerWorker } from './commands/worker.js';
 
 /** Sets the command's exit status (check-parity with failures, ...); errors set theirs in `runCli`. */
 export type SetStatus = (status: number) => void;
@@ -14,7 +17,7 @@ export type SetStatus = (status: number) => void;
 export function buildProgram(setStatus: SetStatus): Command {
   const program = new Command('tsformer')
     .description(
-      'Run Hugging Face transformer models on TensorFlow.js: generate, chat, inspect, check-parity, bench, train.',
+      'Run Hugging Face transformer models on TensorFlow.js: generate, chat, inspect, check-parity, bench, train, serve, worker, enqueue.',
     )
     .exitOverride()
     // One line per error, in the same form as the command's own errors.
@@ -34,6 +37,9 @@ export function buildProgram(setStatus: SetStatus): Command {
   registerCheckParity(program, setStatus);
   registerBench(program, setStatus);
   registerTrain(program, setStatus);
+  registerServe(program, setStatus);
+  registerWorker(program, setStatus);
+  registerEnqueue(program, setStatus);
   return program;
 }
 

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkReorderIndices } from './cache-arguments.js';
 import type { KeyValueBlocks } from './cache-types.js';
+import { CacheArgumentError, CacheShapeError } from './errors.js';
 
 /** Keys and values of consecutive positions, each `[batch, kvHeads, length, headDim]`. */
 export type KeyValueBlock = {
@@ -41,6 +42,24 @@ export function gatherBlockRows(block: KeyValueBlock, indices: readonly number[]
     const rows = tf.tensor1d(indices as number[], 'int32');
     return { key: tf.gather(block.key, rows, 0), value: tf.gather(block.value, rows, 0) };
   });
+}
+
+/** The blocks as one (a copy when there are several). */
+function wholeBlock(blocks: readonly KeyValueBlock[]): KeyValueBlock {
+  return blocks.length === 1 ? blocks[0]! : concatBlocks(blocks);
+}
+
+/** The block with zero positions in front so that it is `length` long. */
+function padStart(block: KeyValueBlock, length: number): KeyValueBlock {
+  const missing = length - blockLength(block);
+  if (missing === 0) return block;
+  const padding: [number, number][] = [
+    [0, 0],
+    [0, 0],
+    [missing, 0],
+    [0, 0],
+  ];
+  return { key: tf.pad(block.key, padding), value: tf.pad(block.value, padding) };
 }
 
 /** Exact bytes of a block's two float32 tensors. */
@@ -187,6 +206,49 @@ export class BlockList {
       const gathered = keepBlock(gatherBlockRows(block, indices));
       disposeBlock(block);
       return gathered;
+    });
+  }
+
+  /**
+   * Appends the batch rows of `other` after these rows (continuous batching: a prefilled request joins
+   * a running batch). The shorter list is left-padded with zero positions, which the joined rows'
+   * attention masks must hide, so both hold the longer length; the result is one block. Takes
+   * ownership of `other`'s tensors and leaves it empty. An empty list simply takes `other`'s blocks.
+   */
+  joinRows(other: BlockList, where: string): void {
+    const held = this.heldShape();
+    const joining = other.heldShape();
+    if (!joining) throw new CacheArgumentError(`${where}: the joining cache holds no token`);
+    if (!held) {
+      this.blocks = other.blocks;
+      other.blocks = [];
+      return;
+    }
+    if (held[1] !== joining[1] || held[3] !== joining[3]) {
+      throw new CacheShapeError(
+        `${where}: the joining cache's [${joining}] does not fit the held [${held}] (kvHeads and headDim must match)`,
+      );
+    }
+    const length = Math.max(held[2]!, joining[2]!);
+    const joined = tf.tidy(() => {
+      const mine = padStart(wholeBlock(this.blocks), length);
+      const theirs = padStart(wholeBlock(other.blocks), length);
+      return {
+        key: tf.concat([mine.key, theirs.key], 0),
+        value: tf.concat([mine.value, theirs.value], 0),
+      };
+    });
+    this.dispose();
+    other.dispose();
+    this.blocks = [keepBlock(joined)];
+  }
+
+  /** Drops the first `count` positions of every row (copies at most the block the cut falls in). */
+  dropStart(count: number): void {
+    if (count <= 0) return;
+    // dropOldest hands back aliases for a step that still reads them; here nobody does.
+    tf.tidy(() => {
+      this.dropOldest(count, 0);
     });
   }
 

@@ -36,6 +36,15 @@ export interface LayerCache {
    * indices are plain numbers (the caller's bookkeeping has them), checked without a device read.
    */
   reorder(indices: readonly number[]): void;
+  /**
+   * Appends the batch rows of `other` (a layer cache of the same kind) after these rows, left-padding
+   * the shorter with zero positions so both hold the longer length (continuous batching: the joined
+   * rows' attention masks hide the padding). Takes `other`'s tensors, leaving it empty. Absent where a
+   * cache cannot join rows (a sliding window or a static cache counts positions for every row at once).
+   */
+  joinRows?(other: LayerCache): void;
+  /** Drops the first `count` positions of every row (padding no row attends to any more). */
+  dropStart?(count: number): void;
   /** Bytes held by this layer's tensors. */
   bytes(): number;
   dispose(): void;
@@ -49,6 +58,12 @@ export interface Cache {
   /** The smallest length other than 0 that `crop` accepts now (0 when any length is fine). */
   minCropLength(): number;
   reorder(indices: readonly number[]): void;
+  /** Whether `joinRows` and `dropStart` work on this cache (every layer can join rows). */
+  canJoinRows?(): boolean;
+  /** As `LayerCache.joinRows`, for every layer: `other` must be a cache of the same layout. */
+  joinRows?(other: Cache): void;
+  /** As `LayerCache.dropStart`, for every layer. */
+  dropStart?(count: number): void;
   bytes(): number;
   dispose(): void;
 }

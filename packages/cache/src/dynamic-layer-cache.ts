@@ -1,7 +1,14 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { BlockList } from './block-list.js';
-import { type BlockOptions, checkCropLength, checkKeyValue, resolveBlockSize } from './cache-arguments.js';
+import {
+  type BlockOptions,
+  checkCropLength,
+  checkInteger,
+  checkKeyValue,
+  resolveBlockSize,
+} from './cache-arguments.js';
 import type { KeyValueBlocks, LayerCache } from './cache-types.js';
+import { CacheArgumentError } from './errors.js';
 
 /**
  * A layer cache that grows without bound (HF's `DynamicLayer`), stored as blocks: a decode step
@@ -38,6 +45,27 @@ export class DynamicLayerCache implements LayerCache {
 
   reorder(indices: readonly number[]): void {
     this.blocks.gatherRows(indices, 'DynamicLayerCache.reorder');
+  }
+
+  /** Appends the rows of another dynamic layer cache, left-padding the shorter (see `LayerCache.joinRows`). */
+  joinRows(other: LayerCache): void {
+    if (!(other instanceof DynamicLayerCache)) {
+      throw new CacheArgumentError(
+        'DynamicLayerCache.joinRows: the joining cache must be a DynamicLayerCache too',
+      );
+    }
+    this.blocks.joinRows(other.blocks, 'DynamicLayerCache.joinRows');
+  }
+
+  /** Drops the first `count` positions of every row. */
+  dropStart(count: number): void {
+    checkInteger(count, 0, 'count', 'DynamicLayerCache.dropStart');
+    if (count > this.blocks.tokenCount) {
+      throw new CacheArgumentError(
+        `DynamicLayerCache.dropStart: cannot drop ${count} positions of ${this.blocks.tokenCount}`,
+      );
+    }
+    this.blocks.dropStart(count);
   }
 
   bytes(): number {

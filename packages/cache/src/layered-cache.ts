@@ -1,7 +1,7 @@
 import { type BlockOptions, checkCropLength, checkInteger, checkLayerIndex } from './cache-arguments.js';
-import type { DecoderCache, LayerCache } from './cache-types.js';
+import type { Cache, DecoderCache, LayerCache } from './cache-types.js';
 import { DynamicLayerCache } from './dynamic-layer-cache.js';
-import { CacheCropError } from './errors.js';
+import { CacheArgumentError, CacheCropError } from './errors.js';
 import { SlidingWindowLayerCache } from './sliding-window-layer-cache.js';
 import { StaticLayerCache } from './static-layer-cache.js';
 
@@ -54,6 +54,44 @@ export class LayeredCache<L extends LayerCache = LayerCache> implements DecoderC
   /** Reorders the batch rows of every layer: row i becomes old row `indices[i]`. */
   reorder(indices: readonly number[]): void {
     for (const layer of this.layers) layer.reorder(indices);
+  }
+
+  /** Whether every layer can join rows (dynamic layers can; sliding-window and static ones cannot). */
+  canJoinRows(): boolean {
+    return this.layers.every((layer) => layer.joinRows !== undefined && layer.dropStart !== undefined);
+  }
+
+  /**
+   * Appends the rows of `other` (a LayeredCache of as many layers, each of the same kind) after these
+   * rows, layer by layer, left-padding the shorter (see `LayerCache.joinRows`); `other` is left empty.
+   * Refuses before changing any layer when a layer cannot join rows.
+   */
+  joinRows(other: Cache): void {
+    if (!(other instanceof LayeredCache) || other.numLayers !== this.numLayers) {
+      throw new CacheArgumentError(
+        `LayeredCache.joinRows: the joining cache must be a LayeredCache of ${this.numLayers} layers`,
+      );
+    }
+    this.checkRowJoins('joinRows');
+    this.layers.forEach((layer, layerIndex) => {
+      layer.joinRows!(other.layer(layerIndex));
+    });
+  }
+
+  /** Drops the first `count` positions of every row of every layer. */
+  dropStart(count: number): void {
+    this.checkRowJoins('dropStart');
+    for (const layer of this.layers) layer.dropStart!(count);
+  }
+
+  private checkRowJoins(method: string): void {
+    const layerIndex = this.layers.findIndex((layer) => !layer.joinRows || !layer.dropStart);
+    if (layerIndex >= 0) {
+      throw new CacheArgumentError(
+        `LayeredCache.${method}: layer ${layerIndex} (${this.layers[layerIndex]!.constructor.name}) cannot join rows; ` +
+          'only dynamic layers can',
+      );
+    }
   }
 
   /** Exact bytes of every tensor held by every layer. */

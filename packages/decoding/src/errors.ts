@@ -38,3 +38,11 @@ function describeReason(reason: unknown): string {
   if (reason instanceof Error) return reason.message || reason.name;
   return reason === undefined ? 'no reason given' : String(reason);
 }
+
+/** The batching scheduler's queue is full: the request was not taken (a server answers 429). */
+export class BatchQueueFullError extends TsformerError {
+  override name = 'BatchQueueFullError';
+  constructor(readonly maxQueue: number) {
+    super(`the generation queue is full (${maxQueue} requests waiting): retry later`);
+  }
+}

@@ -1,8 +1,6 @@
 import type { Cache } from '@tsformer/cache';
-import { SeededRandom } from '@tsformer/core-tensor';
 import { resolveGenerationConfig } from './config/generation-config.js';
 import type { GenerationConfig, GenerationOptions } from './config/generation-options.js';
-import { checkTokenIdRange } from './config/token-id-range.js';
 import { GenerationConfigError, GenerationInputError } from './errors.js';
 import {
   type GenerateInputs,
@@ -10,10 +8,9 @@ import {
   readAttentionMask,
   readInputIds,
 } from './generation-inputs.js';
+import { planGeneration } from './generation-plan.js';
 import { type CausalLM, isSeq2SeqLM, type Seq2SeqLM, type TokenDecoder } from './language-model.js';
 import { trackGeneration } from './live-generations.js';
-import { checkPositionLimit } from './position-check.js';
-import { buildLogitsProcessors } from './processors/build-logits-processors.js';
 import type { LogitsProcessor } from './processors/logits-processor.js';
 import { beamSearch } from './search/beam-search.js';
 import { CausalSession } from './search/causal-session.js';
@@ -22,12 +19,8 @@ import { type ModelSession, repeatRows } from './search/model-session.js';
 import { sampleSearch } from './search/sample-search.js';
 import { Seq2SeqSession } from './search/seq2seq-session.js';
 import { StepGate } from './step-gate.js';
-import { buildStoppingCriteria } from './stopping/build-stopping-criteria.js';
 import type { StoppingCriterion } from './stopping/stopping-criterion.js';
 import { TextStreamer } from './text-streamer.js';
-
-/** Hugging Face generates 20 new tokens when neither `maxLength` nor `maxNewTokens` says otherwise. */
-const DEFAULT_NEW_TOKENS = 20;
 
 /** Generation parameters (the top layer, over the model's defaults and `generationConfig`) and callbacks. */
 export interface GenerateOptions extends GenerationOptions {
@@ -104,33 +97,21 @@ export async function* generate(
     inputs.attentionMask === undefined
       ? inferAttentionMask(inputIds, padTokenId, eosTokenIds)
       : await readAttentionMask(inputs.attentionMask, inputIds);
-  checkTokenIdRange(config, model.vocabSize);
   const prompts = isSeq2SeqLM(model) ? inputIds.map(() => [decoderStartTokenId(config)]) : inputIds;
   const promptLength = prompts[0]!.length;
-  const { maxLength, minLength } = generationLengths(
-    config,
+  const { maxLength, processors, criteria, random } = planGeneration(model, config, {
     promptLength,
-    callOptions.maxLength === undefined,
-  );
-  checkPositionLimit(
-    model.positionLimit,
-    promptLength,
-    maxLength,
-    onWarning ?? ((message) => console.warn(message)),
-  );
-  const processors = buildLogitsProcessors(
-    config,
-    { inputIdsSequenceLength: promptLength, encoderInputIds: inputIds, maxLength, minLength },
+    encoderInputIds: inputIds,
+    callerLeftMaxLength: callOptions.maxLength === undefined,
     logitsProcessors,
-  );
-  const criteria = buildStoppingCriteria(
-    config,
-    { maxLength, promptLength, tokenDecoder, clock },
     stoppingCriteria,
-  );
+    tokenDecoder,
+    clock,
+    seed,
+    onWarning,
+  });
   const streamer =
     onText && new TextStreamer(decoderFor('onText', tokenDecoder), onText, skipSpecialTokens ?? true);
-  const random = config.doSample ? new SeededRandom(seed ?? Math.floor(Math.random() * 2 ** 32)) : undefined;
   const rowsPerPrompt = config.numBeams > 1 ? config.numBeams : config.numReturnSequences;
 
   if (callerCache)
@@ -210,32 +191,6 @@ export async function generateAll(
     const step = await steps.next();
     if (step.done) return step.value;
   }
-}
-
-/**
- * Hugging Face's `_prepare_generated_length`: `maxNewTokens` wins over `maxLength`; with neither
- * given by the caller (a model default of 20 counts as none), 20 tokens follow the prompt.
- */
-function generationLengths(
-  config: GenerationConfig,
-  promptLength: number,
-  callerLeftMaxLength: boolean,
-): { maxLength: number; minLength: number } {
-  const maxLengthIsDefault =
-    config.maxLength === undefined || (callerLeftMaxLength && config.maxLength === DEFAULT_NEW_TOKENS);
-  const maxLength =
-    config.maxNewTokens !== undefined
-      ? promptLength + config.maxNewTokens
-      : maxLengthIsDefault
-        ? promptLength + DEFAULT_NEW_TOKENS
-        : config.maxLength!;
-  if (promptLength >= maxLength) {
-    throw new GenerationInputError(
-      `the input is ${promptLength} tokens long but maxLength is ${maxLength}: raise maxLength or set maxNewTokens`,
-    );
-  }
-  const minLength = config.minNewTokens !== undefined ? promptLength + config.minNewTokens : config.minLength;
-  return { maxLength, minLength };
 }
 
 function decoderStartTokenId(config: GenerationConfig): number {

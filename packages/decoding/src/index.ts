@@ -1,7 +1,24 @@
+export type {
+  BatchRequestOptions,
+  BatchResult,
+  FinishReason,
+  GeneratedToken,
+  TokenLogprob,
+} from './batching/batch-request.js';
+export {
+  BatchScheduler,
+  type BatchSchedulerOptions,
+  type BatchSchedulerStats,
+} from './batching/batch-scheduler.js';
 export { parseGenerationConfig, resolveGenerationConfig } from './config/generation-config.js';
 export type { GenerationConfig, GenerationOptions, TokenRows } from './config/generation-options.js';
 export { checkTokenIdRange } from './config/token-id-range.js';
-export { GenerationAbortedError, GenerationConfigError, GenerationInputError } from './errors.js';
+export {
+  BatchQueueFullError,
+  GenerationAbortedError,
+  GenerationConfigError,
+  GenerationInputError,
+} from './errors.js';
 export { type GenerateOptions, generate, generateAll } from './generate.js';
 export type { GenerateInputs } from './generation-inputs.js';
 export type {

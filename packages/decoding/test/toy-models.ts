@@ -110,6 +110,38 @@ export class ToyCache implements Cache {
     this.tokens = reordered;
   }
 
+  canJoinRows(): boolean {
+    return true;
+  }
+
+  /** Appends the rows of `other` (continuous batching), left-padding the shorter with id 0. */
+  joinRows(other: Cache): void {
+    const joining = (other as ToyCache).tokens;
+    if (joining === undefined) throw new Error('toy cache: nothing to join');
+    if (this.tokens === undefined) {
+      this.tokens = joining;
+    } else {
+      const length = Math.max(this.tokens.shape[1], joining.shape[1]);
+      const padded = (tokens: tf.Tensor2D) =>
+        tf.pad(tokens, [
+          [0, 0],
+          [length - tokens.shape[1], 0],
+        ]);
+      const joined = tf.keep(tf.tidy(() => tf.concat([padded(this.tokens!), padded(joining)], 0)));
+      this.tokens.dispose();
+      joining.dispose();
+      this.tokens = joined;
+    }
+    (other as ToyCache).tokens = undefined;
+  }
+
+  dropStart(count: number): void {
+    if (this.tokens === undefined || count === 0) return;
+    const kept = tf.keep(tf.slice(this.tokens, [0, count], [-1, -1]));
+    this.tokens.dispose();
+    this.tokens = kept;
+  }
+
   bytes(): number {
     return (this.tokens?.size ?? 0) * 4;
   }

@@ -126,6 +126,16 @@ export class CausalSession implements ModelSession {
     this.cache?.reorder(rowIndices);
   }
 
+  /**
+   * Hands the cache this session filled over to the caller, who owns it from then on (the batching
+   * scheduler merges a prefilled request into its running batch); the session is left without one.
+   */
+  takeCache(): Cache | undefined {
+    const cache = this.cache;
+    this.cache = undefined;
+    return cache;
+  }
+
   dispose(): void {
     if (this.ownsCache) this.cache?.dispose();
   }

@@ -1,0 +1,143 @@
+import type { AddressInfo } from 'node:net';
+import { createServer, loadServedModel } from '@tsformer/server';
+import { percentile, streamCompletion } from './http-client.js';
+
+export interface ServingRun {
+  clients: number;
+  requests: number;
+  completionTokens: number;
+  wallMs: number;
+  /** Generated tokens per second over all clients (prefills included, as a user sees it). */
+  aggregateTokensPerSecond: number;
+  /**
+   * Decode tokens per second over all clients: every token after each request's first, over the time
+   * during which at least one request was past its first token (the union of their decode intervals).
+   */
+  aggregateDecodeTokensPerSecond: number;
+  timeToFirstTokenMsP50: number;
+  latencyMsP50: number;
+  latencyMsP99: number;
+}
+
+/**
+ * The batching benchmark: `requestsPerClient` greedy streaming completions per client, each exactly
+ * `newTokens` long (`min_tokens`), from 1 client and then from `clients` concurrent ones, against an
+ * in-process server on `folder`. The second run shares decode steps; its texts must equal the first
+ * run's (each request alone), which the result records as `identicalToAlone`.
+ */
+export async function measureServing(
+  folder: string,
+  {
+    clients,
+    requestsPerClient,
+    newTokens,
+  }: { clients: number; requestsPerClient: number; newTokens: number },
+) {
+  const served = await loadServedModel(folder, { id: 'bench', maxBatch: clients, maxQueue: clients * 4 });
+  const app = createServer({ models: [served] });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const baseUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  const body = (client: number, request: number) => ({
+    model: 'bench',
+    prompt: `Request ${request} of client ${client}: the weather today is`,
+    max_tokens: newTokens,
+    min_tokens: newTokens,
+    temperature: 0,
+  });
+  try {
+    await streamCompletion(baseUrl, { ...body(0, 0), max_tokens: 4, min_tokens: 4 }); // warm-up
+    // Alone: the same requests one after another (one client).
+    const aloneTexts = new Map<string, string>();
+    const alone = await run(
+      baseUrl,
+      1,
+      clients * requestsPerClient,
+      (index) => {
+        const client = index % clients;
+        const request = Math.floor(index / clients);
+        return { key: `${client}/${request}`, body: body(client, request) };
+      },
+      aloneTexts,
+    );
+    const togetherTexts = new Map<string, string>();
+    const together = await run(
+      baseUrl,
+      clients,
+      clients * requestsPerClient,
+      (index) => {
+        const client = index % clients;
+        const request = Math.floor(index / clients);
+        return { key: `${client}/${request}`, body: body(client, request) };
+      },
+      togetherTexts,
+    );
+    const identicalToAlone = [...aloneTexts].every(([key, text]) => togetherTexts.get(key) === text);
+    return {
+      model: folder,
+      newTokens,
+      alone,
+      together,
+      speedup: together.aggregateTokensPerSecond / alone.aggregateTokensPerSecond,
+      decodeSpeedup: together.aggregateDecodeTokensPerSecond / alone.aggregateDecodeTokensPerSecond,
+      identicalToAlone,
+    };
+  } finally {
+    await app.close();
+    (served.model as { dispose?: () => void }).dispose?.();
+  }
+}
+
+/** `total` requests from `clients` concurrent loops, each taking the next request index. */
+async function run(
+  baseUrl: string,
+  clients: number,
+  total: number,
+  request: (index: number) => { key: string; body: Record<string, unknown> },
+  texts: Map<string, string>,
+): Promise<ServingRun> {
+  let next = 0;
+  const latencies: number[] = [];
+  const firstTokens: number[] = [];
+  const decodeIntervals: [number, number][] = [];
+  let completionTokens = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (next < total) {
+        const { key, body } = request(next++);
+        const sent = performance.now();
+        const result = await streamCompletion(baseUrl, body);
+        decodeIntervals.push([sent + result.timeToFirstTokenMs, sent + result.latencyMs]);
+        if (result.status !== 200) throw new Error(`request ${key} answered ${result.status}`);
+        texts.set(key, result.text);
+        latencies.push(result.latencyMs);
+        firstTokens.push(result.timeToFirstTokenMs);
+        completionTokens += result.completionTokens;
+      }
+    }),
+  );
+  const wallMs = performance.now() - started;
+  return {
+    clients,
+    requests: total,
+    completionTokens,
+    wallMs: Math.round(wallMs),
+    aggregateTokensPerSecond: (completionTokens / wallMs) * 1000,
+    aggregateDecodeTokensPerSecond: ((completionTokens - total) / unionLength(decodeIntervals)) * 1000,
+    timeToFirstTokenMsP50: percentile(firstTokens, 50),
+    latencyMsP50: percentile(latencies, 50),
+    latencyMsP99: percentile(latencies, 99),
+  };
+}
+
+/** Total length covered by the intervals (overlaps counted once). */
+function unionLength(intervals: readonly [number, number][]): number {
+  let covered = 0;
+  let reach = Number.NEGATIVE_INFINITY;
+  for (const [start, end] of [...intervals].sort((a, b) => a[0] - b[0])) {
+    if (end <= reach) continue;
+    covered += end - Math.max(start, reach);
+    reach = end;
+  }
+  return covered;
+}

@@ -1,0 +1,105 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { GenerationAbortedError } from '../errors.js';
+import type { GenerationPlan } from '../generation-plan.js';
+import { applyLogitsProcessors } from '../processors/logits-processor.js';
+import { sampleTokens } from '../search/sampling.js';
+import { anyCriterionDone } from '../stopping/stopping-criterion.js';
+import type { BatchResult, FinishReason, GeneratedToken } from './batch-request.js';
+
+/**
+ * One request inside the scheduler: its plan (processors, criteria, sampling draws), its tokens so far,
+ * how many of them the batch cache holds for it, and the promise its caller awaits.
+ */
+export class BatchRow {
+  /** The prompt and every generated token. */
+  readonly sequence: number[];
+  readonly generated: GeneratedToken[] = [];
+  /** Tokens of `sequence` in the batch cache (the last generated token is fed by the next step). */
+  cachedLength = 0;
+  /** Set once the row has ended (its tokens are final) or failed; it leaves the batch at the next step. */
+  ended = false;
+  private readonly settle: { resolve: (result: BatchResult) => void; reject: (error: unknown) => void };
+  readonly result: Promise<BatchResult>;
+
+  constructor(
+    readonly prompt: readonly number[],
+    readonly plan: GenerationPlan,
+    /** 0 or more alternatives to report with logprobs; undefined: no logprobs. */
+    readonly topLogprobs: number | undefined,
+    private readonly onToken: ((token: GeneratedToken) => void) | undefined,
+    readonly signal: AbortSignal | undefined,
+  ) {
+    this.sequence = [...prompt];
+    let settle: BatchRow['settle'] | undefined;
+    this.result = new Promise<BatchResult>((resolve, reject) => {
+      settle = { resolve, reject };
+    });
+    this.settle = settle!;
+  }
+
+  get aborted(): boolean {
+    return this.signal?.aborted ?? false;
+  }
+
+  /** The token the next decode step feeds. */
+  get lastToken(): number {
+    return this.sequence[this.sequence.length - 1]!;
+  }
+
+  /**
+   * This row's next token from its next-token logits `[1, vocab]`: its processors applied to its own
+   * tokens, then the argmax (greedy) or one seeded draw (sampling), as `generate` does for one row.
+   * Returns `[1]` int32; call inside the step's `tf.tidy`.
+   */
+  chooseToken(logits: tf.Tensor2D): tf.Tensor1D {
+    const scores = applyLogitsProcessors(this.plan.processors, [this.sequence], logits);
+    const random = this.plan.random;
+    if (random === undefined) return tf.argMax(scores, 1) as tf.Tensor1D;
+    return sampleTokens(scores, tf.tensor2d([[random.uniform()]], [1, 1], 'float32'));
+  }
+
+  /**
+   * Takes the step's token; ends the row (resolving its result) when a stopping criterion says so.
+   * A throwing `onToken` fails this row only, never the batch.
+   */
+  accept(token: GeneratedToken): void {
+    this.sequence.push(token.id);
+    this.generated.push(token);
+    try {
+      this.onToken?.(token);
+    } catch (error) {
+      this.fail(error);
+      return;
+    }
+    if (anyCriterionDone(this.plan.criteria, [this.sequence])[0]) this.finish();
+  }
+
+  /** Ends the row with an error (cancellation, a failed step); it leaves the batch at the next step. */
+  fail(error: unknown): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.settle.reject(error);
+  }
+
+  /** Fails the row with its signal's reason. */
+  abort(): void {
+    this.fail(new GenerationAbortedError(this.signal?.reason));
+  }
+
+  private finish(): void {
+    this.ended = true;
+    this.settle.resolve({
+      sequence: this.sequence,
+      generated: this.generated,
+      promptLength: this.prompt.length,
+      finishReason: this.finishReason(),
+    });
+  }
+
+  /** `length` when the row reached its maximum length without an EOS token, `stop` otherwise. */
+  private finishReason(): FinishReason {
+    const eos = this.plan.config.eosTokenId ?? [];
+    if (eos.includes(this.lastToken)) return 'stop';
+    return this.sequence.length >= this.plan.maxLength ? 'length' : 'stop';
+  }
+}

@@ -1,0 +1,110 @@
+import { useBackend } from '@tsformer/core-tensor';
+import { expectNoLeak } from '@tsformer/core-tensor/testing';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { greedyReference, samplingReference } from '../../test/reference-search.js';
+import { referenceLogits, ToyCausalLM, toyTables } from '../../test/toy-models.js';
+import { GenerationAbortedError, GenerationInputError } from '../errors.js';
+import type { BatchResult } from './batch-request.js';
+import { BatchScheduler } from './batch-scheduler.js';
+
+const VOCAB = 12;
+const EOS = 11;
+const tables = toyTables(VOCAB, 5);
+const reference = (tokens: readonly number[]) => referenceLogits(tables, tokens);
+
+beforeAll(async () => {
+  await useBackend('wasm');
+});
+
+// The toy model's logits depend on the whole masked history and on each row's position (see
+// test/toy-models.ts), so a wrong mask, position or cache merge changes the tokens; the references
+// are computed in plain JavaScript, one request at a time.
+describe('BatchScheduler on a toy model', () => {
+  it('gives each request its own tokens while requests join at different steps, wait for a row and leave', async () => {
+    await expectNoLeak(async () => {
+      const model = new ToyCausalLM(tables, { eosTokenId: EOS, padTokenId: 10 });
+      const scheduler = new BatchScheduler(model, { maxBatch: 3 });
+      const results: Promise<BatchResult>[] = [];
+      const requests = [
+        { prompt: [3, 1, 4], maxNewTokens: 12 },
+        { prompt: [5, 9, 2, 6, 5, 3, 5], maxNewTokens: 5 },
+        { prompt: [2], maxNewTokens: 9, doSample: true, seed: 17 },
+        { prompt: [8, 8], maxNewTokens: 7 },
+        { prompt: [1, 2, 3, 4, 5, 6, 7, 8, 9], maxNewTokens: 4, doSample: true, seed: 3 },
+      ];
+      let largestBatch = 0;
+      const submit = (index: number, after?: () => void) => {
+        const { prompt, ...options } = requests[index]!;
+        let tokens = 0;
+        results[index] = scheduler.submit(prompt, {
+          ...options,
+          onToken: () => {
+            tokens += 1;
+            largestBatch = Math.max(largestBatch, scheduler.stats().running);
+            if (tokens === 1) after?.();
+          },
+        });
+      };
+      // 0 starts; 1 joins after 0's first token (longer: the running row is padded); 2 after 1's;
+      // 3 and 4 wait for free rows.
+      submit(0, () =>
+        submit(1, () =>
+          submit(2, () => {
+            submit(3);
+            submit(4);
+          }),
+        ),
+      );
+      while (results.length < requests.length) await new Promise((resolve) => setImmediate(resolve));
+      const settled = await Promise.all(results);
+      requests.forEach((request, index) => {
+        const expected = request.doSample
+          ? samplingReference(reference, request.prompt, request.maxNewTokens, request.seed!, [EOS])
+          : greedyReference(reference, request.prompt, request.maxNewTokens, [EOS]);
+        const result = settled[index]!;
+        expect(result.sequence, `request ${index}`).toEqual([...request.prompt, ...expected]);
+        expect(result.finishReason).toBe(expected.at(-1) === EOS ? 'stop' : 'length');
+      });
+      expect(largestBatch).toBe(3);
+      // Shared steps: fewer forwards than one per generated token.
+      const generated = settled.reduce((total, result) => total + result.generated.length, 0);
+      expect(model.forwardCalls).toBeLessThan(generated);
+      await scheduler.close();
+    });
+  });
+
+  it('cancels a running request at its next step and a waiting one at once', async () => {
+    await expectNoLeak(async () => {
+      const model = new ToyCausalLM(tables, { eosTokenId: null });
+      const scheduler = new BatchScheduler(model, { maxBatch: 1 });
+      const running = new AbortController();
+      const waiting = new AbortController();
+      const first = scheduler.submit([1, 2], {
+        maxNewTokens: 30,
+        signal: running.signal,
+        onToken: () => {
+          if (scheduler.stats().waiting === 1) {
+            waiting.abort('not needed');
+            running.abort('client left');
+          }
+        },
+      });
+      const second = scheduler.submit([3], { maxNewTokens: 30, signal: waiting.signal });
+      await expect(second).rejects.toBeInstanceOf(GenerationAbortedError);
+      await expect(first).rejects.toMatchObject({ reason: 'client left' });
+      await scheduler.close();
+    });
+  });
+
+  it('refuses a model whose cache cannot join rows', () => {
+    const model = new ToyCausalLM(tables);
+    model.createCache = () => ({
+      getSeqLength: () => 0,
+      crop: () => {},
+      reorder: () => {},
+      bytes: () => 0,
+      dispose: () => {},
+    });
+    expect(() => new BatchScheduler(model)).toThrow(GenerationInputError);
+  });
+});

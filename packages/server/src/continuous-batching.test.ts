@@ -1,0 +1,237 @@
+// The server's engine is decoding's BatchScheduler; these tests hold it against `generate` on real
+// model families (which decoding's own tests cannot load): every request's tokens must be those it
+// gets alone, whatever joins and leaves the batch around it.
+import * as tf from '@tensorflow/tfjs-core';
+import { SeededRandom } from '@tsformer/core-tensor';
+import { expectNoLeak } from '@tsformer/core-tensor/testing';
+import {
+  BatchQueueFullError,
+  type BatchRequestOptions,
+  type BatchResult,
+  BatchScheduler,
+  type CausalLM,
+  GenerationAbortedError,
+  generateAll,
+} from '@tsformer/decoding';
+import { fromPretrained, type PretrainedCausalLM } from '@tsformer/models';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const FIXTURES = new URL('../../../fixtures/hf-reference/', import.meta.url).pathname;
+
+/** A request, and when it is submitted: at the start, or after another request's n-th token. */
+interface Plan {
+  prompt: number[];
+  options: BatchRequestOptions;
+  after?: { request: number; tokens: number };
+  /** Abort it after its n-th token. */
+  cancelAfter?: number;
+}
+
+function randomPrompt(random: SeededRandom, length: number, vocabSize: number, avoid: number[]): number[] {
+  const prompt: number[] = [];
+  while (prompt.length < length) {
+    const id = Math.floor(random.uniform() * vocabSize);
+    if (!avoid.includes(id)) prompt.push(id);
+  }
+  return prompt;
+}
+
+/** Submits the planned requests (each when its trigger fires) and settles them all. */
+async function runPlans(
+  scheduler: BatchScheduler,
+  plans: readonly Plan[],
+  onAnyToken: () => void,
+): Promise<PromiseSettledResult<BatchResult>[]> {
+  const results: Promise<BatchResult>[] = new Array(plans.length);
+  const tokenCounts = plans.map(() => 0);
+  const controllers = plans.map(() => new AbortController());
+  let submittedAll: () => void;
+  const allSubmitted = new Promise<void>((resolve) => {
+    submittedAll = resolve;
+  });
+  let submitted = 0;
+  const submit = (index: number) => {
+    const plan = plans[index]!;
+    results[index] = scheduler.submit(plan.prompt, {
+      ...plan.options,
+      signal: controllers[index]!.signal,
+      onToken: () => {
+        tokenCounts[index]! += 1;
+        onAnyToken();
+        if (plan.cancelAfter === tokenCounts[index]) controllers[index]!.abort(new Error('client left'));
+        plans.forEach((other, otherIndex) => {
+          if (other.after?.request === index && other.after.tokens === tokenCounts[index]) submit(otherIndex);
+        });
+      },
+    });
+    results[index].catch(() => {});
+    submitted += 1;
+    if (submitted === plans.length) submittedAll();
+  };
+  plans.forEach((plan, index) => {
+    if (plan.after === undefined) submit(index);
+  });
+  await allSubmitted;
+  return Promise.allSettled(results);
+}
+
+for (const family of ['llama', 'gpt2'] as const) {
+  describe(`continuous batching on the ${family} fixture`, () => {
+    let model: PretrainedCausalLM;
+
+    beforeAll(async () => {
+      const loaded = await fromPretrained(`${FIXTURES}${family}`, { backend: 'wasm' });
+      model = loaded.model as PretrainedCausalLM;
+    });
+
+    afterAll(() => {
+      model?.dispose();
+    });
+
+    it('gives every request the tokens `generate` gives it alone, across joins, leaves and cancellations', async () => {
+      await expectNoLeak(async () => {
+        const random = new SeededRandom(family === 'llama' ? 11 : 12);
+        const eos = (model.generationConfig?.eosTokenId ?? []) as number[] | number;
+        const avoid = Array.isArray(eos) ? eos : [eos];
+        const prompt = (length: number) => randomPrompt(random, length, model.vocabSize, avoid);
+        const plans: Plan[] = [
+          { prompt: prompt(5), options: { maxNewTokens: 14 } },
+          {
+            prompt: prompt(2),
+            options: { maxNewTokens: 9, doSample: true, seed: 7, temperature: 0.8, topK: 20 },
+          },
+          // Longer than the running rows: they get padded on the left when it joins.
+          { prompt: prompt(13), options: { maxNewTokens: 6 }, after: { request: 0, tokens: 3 } },
+          {
+            prompt: prompt(4),
+            options: {
+              maxNewTokens: 10,
+              repetitionPenalty: 1.3,
+              doSample: true,
+              seed: 3,
+              topP: 0.9,
+              minP: 0.01,
+            },
+            after: { request: 0, tokens: 5 },
+          },
+          // Waits for a free row (maxBatch 3), joins after two have left.
+          { prompt: prompt(1), options: { maxNewTokens: 12 }, after: { request: 0, tokens: 6 } },
+          {
+            prompt: prompt(7),
+            options: { maxNewTokens: 20 },
+            after: { request: 1, tokens: 2 },
+            cancelAfter: 3,
+          },
+          {
+            prompt: prompt(3),
+            options: { maxNewTokens: 8, noRepeatNgramSize: 2 },
+            after: { request: 2, tokens: 4 },
+          },
+        ];
+        const scheduler = new BatchScheduler(model, { maxBatch: 3 });
+        let largestBatch = 0;
+        const settled = await runPlans(scheduler, plans, () => {
+          largestBatch = Math.max(largestBatch, scheduler.stats().running);
+        });
+        expect(largestBatch).toBe(3);
+        for (const [index, plan] of plans.entries()) {
+          const outcome = settled[index]!;
+          if (plan.cancelAfter !== undefined) {
+            expect(outcome.status).toBe('rejected');
+            expect((outcome as PromiseRejectedResult).reason).toBeInstanceOf(GenerationAbortedError);
+            continue;
+          }
+          expect(outcome.status, `request ${index}`).toBe('fulfilled');
+          const { sequence, generated, finishReason } = (outcome as PromiseFulfilledResult<BatchResult>)
+            .value;
+          const alone = await generateAll(model, { inputIds: [plan.prompt] }, plan.options);
+          expect(sequence, `request ${index}`).toEqual(alone.sequences[0]);
+          expect(generated.map((token) => token.id)).toEqual(sequence.slice(plan.prompt.length));
+          expect(finishReason).toBe(
+            sequence.length === plan.prompt.length + plan.options.maxNewTokens! ? 'length' : 'stop',
+          );
+        }
+        expect(scheduler.stats()).toMatchObject({ waiting: 0, running: 0 });
+        await scheduler.close();
+      });
+    });
+
+    it('reports log-probabilities of the model’s own distribution, as a full forward computes them', async () => {
+      await expectNoLeak(async () => {
+        const scheduler = new BatchScheduler(model);
+        const prompt = [3, 17, 42, 5];
+        const other = scheduler.submit([9, 8, 7, 6, 5, 4, 3], { maxNewTokens: 4 });
+        const result = await scheduler.submit(prompt, { maxNewTokens: 5, topLogprobs: 3 });
+        await other;
+        const sequence = result.sequence;
+        const expected = tf.tidy(() => {
+          const logits = model.forward(
+            tf.tensor2d([sequence as number[]], [1, sequence.length], 'int32'),
+          ).logits;
+          return tf.logSoftmax(tf.squeeze(logits, [0]));
+        });
+        const table = (await expected.array()) as number[][];
+        expected.dispose();
+        result.generated.forEach((token, step) => {
+          const row = table[prompt.length - 1 + step]!;
+          expect(token.logprob).toBeCloseTo(row[token.id]!, 4);
+          const best = row
+            .map((logprob, id) => ({ id, logprob }))
+            .sort((a, b) => b.logprob - a.logprob)
+            .slice(0, 3);
+          expect(token.topLogprobs!.map((entry) => entry.id)).toEqual(best.map((entry) => entry.id));
+          token.topLogprobs!.forEach((entry, rank) => {
+            expect(entry.logprob).toBeCloseTo(best[rank]!.logprob, 4);
+          });
+        });
+        await scheduler.close();
+      });
+    });
+  });
+}
+
+describe('BatchScheduler limits', () => {
+  let model: CausalLM & { dispose(): void };
+
+  beforeAll(async () => {
+    model = (await fromPretrained(`${FIXTURES}llama`, { backend: 'wasm' })).model as PretrainedCausalLM;
+  });
+
+  afterAll(() => {
+    model?.dispose();
+  });
+
+  it('refuses a request past maxQueue, beams and bad logprobs, and fails queued requests on close', async () => {
+    await expectNoLeak(async () => {
+      const scheduler = new BatchScheduler(model, { maxBatch: 1, maxQueue: 1 });
+      const first = scheduler.submit([5, 6], { maxNewTokens: 3 });
+      // The first is still waiting (the loop has not run yet), so the queue is full.
+      await expect(scheduler.submit([5, 6], { maxNewTokens: 3 })).rejects.toBeInstanceOf(BatchQueueFullError);
+      await expect(scheduler.submit([5], { numBeams: 2 })).rejects.toThrow(/numBeams must be 1/);
+      await expect(scheduler.submit([5], { topLogprobs: -1 })).rejects.toThrow(/topLogprobs/);
+      await expect(scheduler.submit([5000])).rejects.toThrow(/not a token id/);
+      expect((await first).sequence).toHaveLength(5);
+      // A callback that throws fails its own request only.
+      const shared = new BatchScheduler(model);
+      const other = shared.submit([7, 8], { maxNewTokens: 4 });
+      const throwing = shared.submit([7, 9], {
+        maxNewTokens: 4,
+        onToken: () => {
+          throw new Error('callback failed');
+        },
+      });
+      await expect(throwing).rejects.toThrow('callback failed');
+      expect((await other).generated).toHaveLength(4);
+      await shared.close();
+      // Closing fails a running request at its next step, and refuses new ones.
+      const running = scheduler.submit([1, 2, 3], {
+        maxNewTokens: 50,
+        onToken: () => void scheduler.close(),
+      });
+      await expect(running).rejects.toBeInstanceOf(GenerationAbortedError);
+      await expect(scheduler.submit([1])).rejects.toThrow(/closed/);
+      // Its cache is freed when the loop takes the ended row out, which close() waits for.
+      await scheduler.close();
+    });
+  });
+});
