@@ -50,7 +50,7 @@ export { Parameter, type ParameterOptions, sameShape } from './parameter.js';
 export { SeededRandom } from './random.js';
 export { type ByteSource, memoryByteSource } from './safetensors/byte-source.js';
 export type { RawTensor, SafetensorsTypedArray } from './safetensors/decode.js';
-export { SAFETENSORS_DTYPES, type SafetensorsDtype } from './safetensors/dtypes.js';
+export { bytesPerElement, SAFETENSORS_DTYPES, type SafetensorsDtype } from './safetensors/dtypes.js';
 export type { SafetensorsTensorData } from './safetensors/encode.js';
 export { MAX_HEADER_BYTES, type SafetensorsTensorInfo } from './safetensors/header.js';
 export {

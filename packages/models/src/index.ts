@@ -22,6 +22,14 @@ export {
   selectChatTemplate,
 } from './chat-template.js';
 export { ConfigFieldError, ModelConfigFields, type RawConfig } from './config-fields.js';
+export {
+  Conversation,
+  type PreparedTurn,
+  plainConversation,
+  type RenderConversation,
+  type TooLong,
+} from './conversation.js';
+export { ConversationCache } from './conversation-cache.js';
 export { CrossAttention, type CrossAttentionOptions } from './cross-attention.js';
 export {
   ChatTemplateError,
