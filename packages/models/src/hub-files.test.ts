@@ -5,12 +5,12 @@ import { useBackend } from '@tsformer/core-tensor';
 import { expectNoLeak } from '@tsformer/core-tensor/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DECODER_FIXTURES, readJson } from '../test/decoder-fixtures.js';
-import { type HubLayoutServer, startHubLayoutServer } from '../test/hub-layout-server.js';
 import type { PretrainedCausalLM } from './causal-lm.js';
 import { ModelDownloadError, ModelFileError } from './errors.js';
 import { fromPretrained } from './from-pretrained.js';
 import { hubFiles, type ModelFileCache } from './hub-files.js';
 import type { LoadProgress } from './load-progress.js';
+import { type HubLayoutServer, startHubLayoutServer } from './testing/hub-layout-server.js';
 
 const TINY = DECODER_FIXTURES['tiny-llama-docs'];
 const greedy = readJson<{ generate: { input_ids: number[][]; sequences: number[][] }[] }>(

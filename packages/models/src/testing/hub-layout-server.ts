@@ -1,8 +1,11 @@
 // A local HTTP server that serves model folders in Hugging Face's layout,
-// `/{repo}/resolve/{revision}/{file}`, and counts the requests it answers (tests of `hubFiles`).
+// `/{repo}/resolve/{revision}/{file}`, and counts the requests it answers (tests of `hubFiles`, in
+// Node and from a page: it allows any origin, as the Hub does).
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+
+const CORS = { 'access-control-allow-origin': '*' };
 
 export interface HubLayoutServer {
   /** `http://127.0.0.1:PORT`, the `baseUrl` of `hubFiles`. */
@@ -28,14 +31,14 @@ export async function startHubLayoutServer(
     const match = /^\/(.+?)\/resolve\/[^/]+\/(.+)$/.exec(path);
     const folder = match ? repos[match[1]!] : undefined;
     if (forced !== undefined || folder === undefined || match![2]!.includes('..')) {
-      response.writeHead(forced ?? 404).end();
+      response.writeHead(forced ?? 404, CORS).end();
       return;
     }
     try {
       const bytes = await readFile(`${folder}/${match![2]}`);
-      response.writeHead(200, { 'content-length': bytes.byteLength }).end(bytes);
+      response.writeHead(200, { ...CORS, 'content-length': bytes.byteLength }).end(bytes);
     } catch {
-      response.writeHead(404).end();
+      response.writeHead(404, CORS).end();
     }
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
