@@ -26,22 +26,23 @@ const PROMPT = 'Compute the standard deviation';
 
 if (!hasChromium) console.warn(`\n${SKIP_LINE}\n`);
 
-/** What `tsformer generate` prints for the prompt with greedy search (the prompt, then the text). */
-function cliText(maxNewTokens: number): string {
+/** What `tsformer generate` prints for the prompt with these flags. */
+function cliOutput(...flags: string[]): string {
   const cli = spawnSync(
     process.execPath,
-    [
-      join(ROOT, 'apps/cli/bin/tsformer.js'),
-      'generate',
-      '--prompt',
-      PROMPT,
-      '--max-new-tokens',
-      String(maxNewTokens),
-    ],
-    { encoding: 'utf8', env: { ...process.env, TSFORMER_BACKEND: 'wasm' } },
+    [join(ROOT, 'apps/cli/bin/tsformer.js'), 'generate', '--prompt', PROMPT, ...flags],
+    {
+      encoding: 'utf8',
+      env: { ...process.env, TSFORMER_BACKEND: 'wasm' },
+    },
   );
   if (cli.status !== 0) throw new Error(`tsformer generate failed: ${cli.stderr}`);
   return cli.stdout.replace(/\n$/, '');
+}
+
+/** The greedy text `tsformer generate` prints (the prompt, then the text). */
+function cliText(maxNewTokens: number): string {
+  return cliOutput('--max-new-tokens', String(maxNewTokens));
 }
 
 describe.skipIf(!hasChromium)('the demo page in headless Chromium', () => {
@@ -197,6 +198,43 @@ describe.skipIf(!hasChromium)('the demo page in headless Chromium', () => {
     await page.click('[data-testid="generate"]');
     expect(await waitForState(page, ['done'])).toBe('done');
     expect(await outputText(page)).toBe(cliText(6));
+    await page.close();
+  });
+
+  it('beam search lists each returned beam with its score as the CLI prints them; a bad option gets the library’s message; Stop cancels', async () => {
+    const page = await openPage(
+      `backend=wasm&prompt=${encodeURIComponent(PROMPT)}&num_beams=3&num_return_sequences=2&max_new_tokens=8&autorun=1`,
+    );
+    expect(await waitForState(page, ['done'])).toBe('done');
+    // `--- sequence 1 (score -0.2149)\n<prompt and text>` per beam.
+    const beams = cliOutput('--num-beams', '3', '--num-return-sequences', '2', '--max-new-tokens', '8')
+      .split(/^--- sequence \d+ /m)
+      .slice(1)
+      .map((block) => block.replace(/\n$/, '').replace('\n', ' '));
+    expect(beams).toHaveLength(2);
+    expect(await page.locator('[data-testid="sequences"] li').allTextContents()).toEqual(beams);
+    await page.screenshot({ path: join(SHOTS, 'beams.png'), fullPage: true });
+
+    await page.fill('[data-testid="option-num_beams"]', '');
+    await page.fill('[data-testid="option-num_return_sequences"]', '');
+    await page.check('[data-testid="option-do_sample"]');
+    await page.fill('[data-testid="option-top_p"]', '1.5');
+    await page.click('[data-testid="generate"]');
+    await waitForState(page, ['done']);
+    expect(await page.locator('[data-testid="error"]').textContent()).toMatch(
+      /^GenerationConfigError: .*top_p/,
+    );
+
+    await page.uncheck('[data-testid="option-do_sample"]');
+    await page.fill('[data-testid="option-top_p"]', '');
+    await page.fill('[data-testid="option-max_new_tokens"]', '400');
+    await page.click('[data-testid="generate"]');
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="output"] .token').length >= 3);
+    await page.click('[data-testid="stop"]');
+    await waitForState(page, ['done']);
+    expect(await page.locator('[data-testid="stats"]').textContent()).toBe('stopped');
+    expect(await page.locator('[data-testid="error"]').isHidden()).toBe(true);
+    expect(await page.locator('[data-testid="output"] .token').count()).toBeLessThan(400);
     await page.close();
   });
 

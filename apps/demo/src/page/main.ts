@@ -159,8 +159,12 @@ async function generateNow(): Promise<void> {
     if (run.texts.length > 1 || run.scores) {
       sequences.replaceChildren(
         ...run.texts.map((text, row) => {
+          // As `tsformer generate` prints each sequence: the score, then the prompt and the text.
           const score = run.scores?.[row];
-          return make('li', `${score === undefined ? '' : `[score ${score.toFixed(4)}] `}${text}`);
+          return make(
+            'li',
+            `${score === undefined ? '' : `(score ${score.toFixed(4)}) `}${isSeq2Seq ? '' : prompt}${text}`,
+          );
         }),
       );
     }
