@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -137,7 +137,7 @@ describe.skipIf(!hasChromium)('the demo page in headless Chromium', () => {
     await page.close();
   }, 300_000);
 
-  it('loads a folder chosen through the file input, and generates from it', async () => {
+  it('loads a folder chosen through the file input, then the same files dropped on the drop zone, and generates from each', async () => {
     const page = await openPage('backend=wasm&max_new_tokens=6');
     await waitForState(page, ['ready']);
     await page.setInputFiles('[data-testid="folder-input"]', MODEL);
@@ -147,6 +147,26 @@ describe.skipIf(!hasChromium)('the demo page in headless Chromium', () => {
         ?.textContent?.startsWith('loaded tiny-llama-docs'),
     );
     await page.fill('[data-testid="prompt"]', PROMPT);
+    await page.click('[data-testid="generate"]');
+    expect(await waitForState(page, ['done'])).toBe('done');
+    expect(await outputText(page)).toBe(cliText(6));
+
+    // The same files dropped on the drop zone (loose files, as a script can build a drop).
+    await page.evaluate(
+      async (names) => {
+        const transfer = new DataTransfer();
+        for (const name of names) {
+          const blob = await (await fetch(`hub/tsformer/tiny-llama-docs/resolve/main/${name}`)).blob();
+          transfer.items.add(new File([blob], name));
+        }
+        const drop = new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true });
+        document.querySelector('[data-testid="drop-zone"]')!.dispatchEvent(drop);
+      },
+      await readdir(MODEL),
+    );
+    await page.waitForFunction(() =>
+      document.querySelector('[data-testid="load-status"]')?.textContent?.startsWith('loaded dropped files'),
+    );
     await page.click('[data-testid="generate"]');
     expect(await waitForState(page, ['done'])).toBe('done');
     expect(await outputText(page)).toBe(cliText(6));

@@ -104,11 +104,23 @@ async function load(
     await showModelCard();
   } catch (error) {
     status.textContent = loaded ? `still using ${loaded.files.location}` : '';
-    showError(error);
+    showError(explainMemoryError(error));
     setState('error');
   } finally {
     generateButton.disabled = loaded === undefined;
   }
+}
+
+/**
+ * The browser reports exhausted memory as a RangeError ("Array buffer allocation failed") or, from
+ * WebAssembly and WebGPU, as an abort naming OOM: said plainly, with what to try.
+ */
+function explainMemoryError(error: unknown): unknown {
+  const text = error instanceof Error ? error.message : String(error);
+  if (!/allocation failed|out of memory|\bOOM\b/i.test(text)) return error;
+  return new Error(
+    `out of memory while loading the model (${text}): this tab cannot hold its weights; try a smaller model or another backend`,
+  );
 }
 
 function replaceModel(next: Loaded): void {

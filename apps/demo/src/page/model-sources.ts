@@ -39,6 +39,11 @@ export async function droppedFolder(transfer: DataTransfer): Promise<ModelFiles>
     .map((item) => item.webkitGetAsEntry())
     .filter((entry): entry is FileSystemEntry => entry !== null);
   const blobs = new Map<string, Blob>();
+  // Files without entries (a DataTransfer built by a script): keyed by their names.
+  if (entries.length === 0) {
+    for (const file of Array.from(transfer.files)) blobs.set(file.name, file);
+    return blobFiles(blobs, 'dropped files');
+  }
   const single =
     entries.length === 1 && entries[0]!.isDirectory ? (entries[0] as FileSystemDirectoryEntry) : undefined;
   if (single) await collect(single, '', blobs);
