@@ -218,6 +218,25 @@ describe.skipIf(!hasChromium)('the demo page in headless Chromium', () => {
     await page.click('[data-testid="generate"]');
     expect(await waitForState(page, ['done'])).toBe('done');
     expect(await outputText(page)).toBe(cliText(6));
+
+    // Switching the backend loads the model again on it, and it gives the same text.
+    await page.selectOption('[data-testid="backend-select"]', 'cpu');
+    await waitForState(page, ['ready']);
+    expect(await page.locator('[data-testid="backend"]').textContent()).toBe('cpu');
+    await page.click('[data-testid="generate"]');
+    expect(await waitForState(page, ['done'])).toBe('done');
+    expect(await outputText(page)).toBe(cliText(6));
+    await page.close();
+  });
+
+  it('a link with do_sample and seed samples the same tokens as the CLI with that seed', async () => {
+    const page = await openPage(
+      `backend=wasm&prompt=${encodeURIComponent(PROMPT)}&do_sample=true&seed=7&top_k=20&max_new_tokens=8&autorun=1`,
+    );
+    expect(await waitForState(page, ['done'])).toBe('done');
+    expect(await outputText(page)).toBe(
+      cliOutput('--do-sample', '--seed', '7', '--top-k', '20', '--max-new-tokens', '8'),
+    );
     await page.close();
   });
 
