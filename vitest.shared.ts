@@ -29,6 +29,8 @@ function sourceAliases(): { find: RegExp; replacement: string }[] {
 export function packageProject(name: string) {
   return defineProject({
     resolve: { alias: sourceAliases() },
+    // The same condition for a package's own `#imports` (core-tensor's `#node-builtins`).
+    ssr: { resolve: { conditions: ['@tsformer/source', 'module', 'node', 'development|production'] } },
     test: {
       name,
       include: ['src/**/*.test.ts', 'test/**/*.test.ts'],

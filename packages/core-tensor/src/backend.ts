@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { loadModule, loadPath } from '#node-builtins';
 import { BackendUnavailableError } from './errors.js';
 import { initialiseWasmThreadsInNode } from './wasm-threads-node.js';
 
@@ -127,8 +128,8 @@ async function registerWasm(options: BackendOptions): Promise<Registration> {
     wasm.setWasmPaths(wasmPaths);
   } else if (isNode) {
     // In Node the .wasm binaries are read from the package's own dist folder.
-    const { createRequire } = await import('node:module');
-    const { dirname } = await import('node:path');
+    const { createRequire } = await loadModule();
+    const { dirname } = await loadPath();
     const packageJson = createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json');
     wasm.setWasmPaths(`${dirname(packageJson)}/dist/`);
   }

@@ -51,7 +51,7 @@ export { type DerivedLayout, Parameter, type ParameterOptions, sameShape } from 
 export { SeededRandom } from './random.js';
 export { type ByteSource, memoryByteSource } from './safetensors/byte-source.js';
 export type { RawTensor, SafetensorsTypedArray } from './safetensors/decode.js';
-export { SAFETENSORS_DTYPES, type SafetensorsDtype } from './safetensors/dtypes.js';
+export { bytesPerElement, SAFETENSORS_DTYPES, type SafetensorsDtype } from './safetensors/dtypes.js';
 export type { SafetensorsTensorData } from './safetensors/encode.js';
 export { MAX_HEADER_BYTES, type SafetensorsTensorInfo } from './safetensors/header.js';
 export {

@@ -2,6 +2,7 @@
 // opened, and only regular files are opened. node:fs is imported on first use, so importing
 // @tsformer/core-tensor in a browser never touches it.
 import type { FileHandle } from 'node:fs/promises';
+import { loadFileSystem } from '#node-builtins';
 import { FileAccessError, type PathKind } from './errors.js';
 
 /** What is at a path: its kind, its size (regular files) and, for a symbolic link, where it points. */
@@ -21,7 +22,7 @@ export interface PathInfo {
  * Symbolic links are followed; `linkTarget` says where one points.
  */
 export async function inspectPath(path: string): Promise<PathInfo> {
-  const { lstat, readlink, stat } = await import('node:fs/promises');
+  const { lstat, readlink, stat } = await loadFileSystem();
   let entry: Awaited<ReturnType<typeof lstat>>;
   try {
     entry = await lstat(path);
@@ -67,7 +68,7 @@ function accessError(path: string, info: PathInfo, expected: 'file' | 'directory
  * handle, so a FIFO put in its place after `requireRegularFile` looked cannot make this hang.
  */
 export async function openRegularFile(path: string): Promise<FileHandle> {
-  const { constants, open } = await import('node:fs/promises');
+  const { constants, open } = await loadFileSystem();
   let handle: FileHandle;
   try {
     handle = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));

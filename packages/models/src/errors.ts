@@ -63,3 +63,20 @@ export class UnsupportedConfigError extends TsformerError {
 export class ModelInputError extends TsformerError {
   override name = 'ModelInputError';
 }
+
+/**
+ * A model file that could not be downloaded: an HTTP error other than 404 (a missing file is a
+ * ModelFileError, as on disk), a network failure or a body cut short. The message names the URL.
+ */
+export class ModelDownloadError extends ModelFileError {
+  override name = 'ModelDownloadError';
+
+  constructor(
+    readonly url: string,
+    /** The HTTP status, when the server answered. */
+    readonly status: number | undefined,
+    detail: string,
+  ) {
+    super(`${url}: ${detail}`);
+  }
+}

@@ -11,6 +11,7 @@ import type { RawConfig } from './config-fields.js';
 import { ModelFileError } from './errors.js';
 import { folderFiles } from './folder-files.js';
 import { generationDefaults } from './generation-defaults.js';
+import { countTensorReads, type LoadProgressListener } from './load-progress.js';
 import type { CreateModelOptions, ModelFamily, PretrainedModel } from './model-family.js';
 import { type ModelFiles, readJsonFile } from './model-files.js';
 import { openModelWeights } from './model-weights.js';
@@ -22,6 +23,8 @@ export interface FromPretrainedOptions extends CreateModelOptions {
    * backend has been set up, the default (`ensureBackend`: wasm in Node, as the CLI).
    */
   backend?: BackendName;
+  /** Tensors loaded so far (`tensors` events); a `hubFiles` source reports its bytes through its own option. */
+  onProgress?: LoadProgressListener;
 }
 
 /** A loaded model folder. */
@@ -45,7 +48,8 @@ export interface Pretrained<Model extends PretrainedModel = PretrainedModel> {
 /**
  * Loads a Hugging Face model folder: config.json (its `model_type` picks the family), the safetensors
  * weights (single file or sharded; F32/F16/BF16), the tokenizer and chat template, and
- * generation_config.json. `source` is a folder path (Node) or any `ModelFiles` (a browser's files).
+ * generation_config.json. `source` is a folder path (Node) or any `ModelFiles`: `hubFiles` (URLs in
+ * Hugging Face's layout), `fileListFiles` / `blobFiles` (a browser's files), `filesInMemory`.
  */
 export async function fromPretrained(
   source: string | ModelFiles,
@@ -76,7 +80,13 @@ export async function fromPretrained(
   });
   let weights: LoadWeightsReport;
   try {
-    weights = await family.loadWeights(model, weightsSource);
+    if (options.onProgress === undefined) {
+      weights = await family.loadWeights(model, weightsSource);
+    } else {
+      const counted = countTensorReads(weightsSource, options.onProgress);
+      weights = await family.loadWeights(model, counted.source);
+      counted.finish();
+    }
   } catch (error) {
     model.dispose();
     throw error;

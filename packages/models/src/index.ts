@@ -8,6 +8,7 @@ export {
   parameterCountFromConfig,
 } from './auto.js';
 export * from './bart/index.js';
+export { blobFiles, fileListFiles } from './blob-files.js';
 export {
   type CausalLMConfig,
   type CausalLMForwardOptions,
@@ -21,9 +22,18 @@ export {
   selectChatTemplate,
 } from './chat-template.js';
 export { ConfigFieldError, ModelConfigFields, type RawConfig } from './config-fields.js';
+export {
+  Conversation,
+  type PreparedTurn,
+  plainConversation,
+  type RenderConversation,
+  type TooLong,
+} from './conversation.js';
+export { ConversationCache } from './conversation-cache.js';
 export { CrossAttention, type CrossAttentionOptions } from './cross-attention.js';
 export {
   ChatTemplateError,
+  ModelDownloadError,
   ModelFileError,
   ModelInputError,
   SaveOptionError,
@@ -44,10 +54,12 @@ export * from './gemma2/index.js';
 export { generationDefaults } from './generation-defaults.js';
 export * from './gpt_neox/index.js';
 export * from './gpt2/index.js';
+export { type HubFilesOptions, hubFiles, MODEL_CACHE_NAME, type ModelFileCache } from './hub-files.js';
 export { causalLMLoss, sequenceLoss, shiftTokensRight } from './language-model-loss.js';
 export { createLayerCaches } from './layer-caches.js';
 export { type LayerOutput, LayerStack, StackLayer, type StackOutput } from './layer-stack.js';
 export * from './llama/index.js';
+export type { LoadProgress, LoadProgressListener } from './load-progress.js';
 export * from './marian/index.js';
 export * from './mistral/index.js';
 export type { ModelDescription, StackDescription } from './model-description.js';

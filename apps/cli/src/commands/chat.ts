@@ -7,13 +7,11 @@ import {
   generate,
   type PositionLimit,
 } from '@tsformer/decoding';
-import type { ChatMessage } from '@tsformer/models';
+import { type ChatMessage, Conversation, ConversationCache, plainConversation } from '@tsformer/models';
 import { type Command, Option } from 'commander';
 import { ChatInterrupts, EXIT_INTERRUPTED } from '../chat-interrupts.js';
 import { UsageError } from '../cli-errors.js';
 import { addBackendOption, addOutputOptions, chosenBackend, type OutputOptions } from '../common-options.js';
-import { Conversation, plainConversation } from '../conversation.js';
-import { ConversationCache } from '../conversation-cache.js';
 import {
   addGenerationFlags,
   type GenerationFlagValues,

@@ -1,6 +1,7 @@
 // Node-only file access. node:fs and node:path are imported on first use, so importing
 // @tsformer/core-tensor in a browser never touches them.
 
+import { loadFileSystem, loadPath } from '#node-builtins';
 import { SafetensorsError } from '../errors.js';
 import {
   fileSystemError,
@@ -60,7 +61,7 @@ export async function fileByteSource(path: string): Promise<ByteSource> {
  * A path (or a file in the folder) that is not a regular file is a FileAccessError saying what it is.
  */
 export async function openSafetensors(path: string): Promise<SafetensorsFile | ShardedSafetensors> {
-  const { join } = await import('node:path');
+  const { join } = await loadPath();
   const info = await inspectPath(path);
   if (info.kind === 'missing') throw new SafetensorsError(path, 'no such file or folder');
   if (info.kind !== 'directory') {
@@ -78,7 +79,7 @@ async function openSafetensorsFile(path: string): Promise<SafetensorsFile> {
 }
 
 async function openShardIndex(indexPath: string): Promise<ShardedSafetensors> {
-  const { dirname, join } = await import('node:path');
+  const { dirname, join } = await loadPath();
   return ShardedSafetensors.open(indexPath, await readTextFile(indexPath), async (fileName) => {
     const shardPath = join(dirname(indexPath), fileName);
     if ((await inspectPath(shardPath)).kind === 'missing') {
@@ -106,7 +107,7 @@ async function writeSafetensorsFile(
   tensors: readonly PlannedTensor[],
   metadata: Readonly<Record<string, string>> | undefined,
 ): Promise<void> {
-  const { open, rm } = await import('node:fs/promises');
+  const { open, rm } = await loadFileSystem();
   const layout = layoutSafetensors(tensors, metadata, path);
   const handle = await open(path, 'w');
   try {
@@ -151,8 +152,8 @@ export async function saveSafetensorsFolder(
   const { maxShardBytes = DEFAULT_MAX_SHARD_BYTES, metadata = { format: 'pt' }, totalParameters } = options;
   if (!(maxShardBytes > 0))
     throw new SafetensorsError(folder, `maxShardBytes must be positive, got ${maxShardBytes}`);
-  const { mkdir, writeFile } = await import('node:fs/promises');
-  const { join } = await import('node:path');
+  const { mkdir, writeFile } = await loadFileSystem();
+  const { join } = await loadPath();
   const planned = Object.entries(tensors).map(([name, input]) => planTensor(name, input, folder));
   const shards = splitIntoShards(planned, maxShardBytes);
   const totalSize = planned.reduce((total, tensor) => total + tensor.byteLength, 0);

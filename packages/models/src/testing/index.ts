@@ -18,6 +18,7 @@ export {
   silu,
   softcap,
 } from './float64.js';
+export { type HubLayoutServer, startHubLayoutServer } from './hub-layout-server.js';
 export {
   DEFAULT_FORWARD_ATOL,
   type ForwardCase,

@@ -1,4 +1,4 @@
-import type { ChatMessage } from '@tsformer/models';
+import type { ChatMessage } from './chat-template.js';
 
 /** Turns messages into the ids the model reads (a chat template, or plain concatenation). */
 export type RenderConversation = (messages: readonly ChatMessage[]) => number[];

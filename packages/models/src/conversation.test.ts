@@ -1,5 +1,5 @@
-import type { ChatMessage } from '@tsformer/models';
 import { describe, expect, it } from 'vitest';
+import type { ChatMessage } from './chat-template.js';
 import { Conversation, plainConversation } from './conversation.js';
 
 /** One "token" per character of the plain text, so that lengths are easy to follow. */
