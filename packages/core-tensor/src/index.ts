@@ -46,6 +46,7 @@ export {
   readTextFile,
   requireDirectory,
   requireRegularFile,
+  writeFolderFile,
 } from './node-files.js';
 export { type DerivedLayout, Parameter, type ParameterOptions, sameShape } from './parameter.js';
 export { SeededRandom } from './random.js';

@@ -2,7 +2,7 @@
 // opened, and only regular files are opened. node:fs is imported on first use, so importing
 // @tsformer/core-tensor in a browser never touches it.
 import type { FileHandle } from 'node:fs/promises';
-import { loadFileSystem } from '#node-builtins';
+import { loadFileSystem, loadPath } from '#node-builtins';
 import { FileAccessError, type PathKind } from './errors.js';
 
 /** What is at a path: its kind, its size (regular files) and, for a symbolic link, where it points. */
@@ -94,6 +94,27 @@ export async function readTextFile(path: string): Promise<string> {
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * Writes `contents` to the file `name` in `folder` (creating the folder and any missing parents) and
+ * returns the file's path; a FileAccessError names the path when the file system refuses.
+ */
+export async function writeFolderFile(
+  folder: string,
+  name: string,
+  contents: string | Uint8Array,
+): Promise<string> {
+  const { mkdir, writeFile } = await loadFileSystem();
+  const { join } = await loadPath();
+  const path = join(folder, name);
+  try {
+    await mkdir(folder, { recursive: true });
+    await writeFile(path, contents);
+  } catch (error) {
+    throw fileSystemError(path, error);
+  }
+  return path;
 }
 
 /** A FileAccessError for a failed file-system call on `path` (permission denied, link loop, ...). */

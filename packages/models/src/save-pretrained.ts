@@ -1,11 +1,12 @@
-// Node-only: node:fs and node:path are imported on first use (as in folder-files.ts), so importing
-// @tsformer/models in a browser never touches them.
+// Node-only: files are written through core-tensor's node-files, which reaches node:fs on first use,
+// so importing @tsformer/models in a browser never touches it.
 
 import {
   DEFAULT_MAX_SHARD_BYTES,
   type Parameter,
   type SafetensorsTensorData,
   saveSafetensorsFolder,
+  writeFolderFile,
 } from '@tsformer/core-tensor';
 import type { RawConfig } from './config-fields.js';
 import { SaveOptionError } from './errors.js';
@@ -99,10 +100,6 @@ export async function savePretrained(
   options: SavePretrainedOptions = {},
 ): Promise<SavedPretrained> {
   const maxShardBytes = parseShardSize(options.maxShardSize ?? DEFAULT_MAX_SHARD_BYTES);
-  const { mkdir, writeFile } = await import('node:fs/promises');
-  const { join } = await import('node:path');
-  await mkdir(folder, { recursive: true });
-
   const tensors: Record<string, SafetensorsTensorData> = {};
   let totalParameters = 0;
   for (const [name, parameter] of checkpointParameters(saved.model, saved.family)) {
@@ -113,9 +110,7 @@ export async function savePretrained(
 
   const written: string[] = [];
   const write = async (name: string, contents: string | Uint8Array) => {
-    const path = join(folder, name);
-    await writeFile(path, contents);
-    written.push(path);
+    written.push(await writeFolderFile(folder, name, contents));
   };
   const config = { ...withoutKey(saved.rawConfig, 'torch_dtype'), dtype: 'float32' };
   await write('config.json', pythonJson(config, await configFloatPaths(saved)));
