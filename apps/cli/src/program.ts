@@ -6,8 +6,8 @@ import { registerCheckParity } from './commands/check-parity.js';
 import { registerEnqueue } from './commands/enqueue.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerInspect } from './commands/inspect.js';
-import { registerTrain } from './commands/train.js';
 import { registerServe } from './commands/serve.js';
+import { registerTrain } from './commands/train.js';
 import { registerWorker } from './commands/worker.js';
 
 /** Sets the command's exit status (check-parity with failures, ...); errors set theirs in `runCli`. */
