@@ -84,7 +84,9 @@ function softmax({ inputs, backend }: { inputs: tf.NamedTensorInfoMap; backend: 
   const rows = logits.shape.reduce((a, b) => a * b, 1) / columns;
   // The backend's own Reshape shares the buffer (a new reference, nothing copied), as tfjs's kernel does.
   const reshape = (x: tf.TensorInfo, shape: number[]) =>
-    tf.getKernel(tf.Reshape, 'webgpu')!.kernelFunc({ inputs: { x }, backend, attrs: { shape } } as never) as tf.TensorInfo;
+    tf
+      .getKernel(tf.Reshape, 'webgpu')!
+      .kernelFunc({ inputs: { x }, backend, attrs: { shape } } as never) as tf.TensorInfo;
   const flat = reshape(logits, [rows, columns]);
   const output = webgpu.runWebGPUProgram(new RowSoftmaxProgram(rows, columns), [flat], logits.dtype);
   const result = reshape(output, [...logits.shape]);

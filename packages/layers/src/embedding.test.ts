@@ -64,7 +64,9 @@ describe('LearnedPositionalEmbedding', () => {
       positions.weight.assign(tf.zeros([4, 2]));
       const ids = tf.tensor2d([2, 3, 4], [1, 3], 'int32');
       expect(() => positions.forward(ids, 4)).toThrow(PositionOutOfRangeError);
-      expect(() => positions.forward(ids, 4)).toThrow(/position 4 is outside the learned position table of 4/);
+      expect(() => positions.forward(ids, 4)).toThrow(
+        /position 4 is outside the learned position table of 4/,
+      );
       expect(() => positions.forward(ids)).toThrow(MissingMaxPositionError);
       ids.dispose();
       positions.dispose();
