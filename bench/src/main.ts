@@ -1,6 +1,6 @@
 // tsformer benchmarks. Usage (after `node build.mjs`):
 //   node bench-dist/bench.cjs [--backend wasm|cpu|webgpu|tensorflow]
-//                             [--suite parity|decoder|generate|seq2seq|bandwidth|kernels|all]
+//                             [--suite parity|decoder|generate|seq2seq|bandwidth|kernels|webgpu-decode|all]
 //                             [--quick] [--out bench/results]
 // Figures are written as JSON to the results folder (one file per suite and backend) and printed.
 import { spawnSync } from 'node:child_process';
@@ -21,6 +21,7 @@ import { profileDecodeStep } from './profile.js';
 import { BART_BASE, ensureRandomModel, GPT2_124M } from './random-model.js';
 import { measureSeq2Seq } from './seq2seq.js';
 import { measureStrategies } from './strategies.js';
+import { measureWebgpuModel } from './webgpu-decode-profile.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -39,6 +40,8 @@ const { values: args } = parseArgs({
     // Internal: the decoder suite measures each model in a child process (`--suite decoder-model`).
     model: { type: 'string' },
     name: { type: 'string' },
+    // webgpu-decode: measure only the models whose name contains this (default: all).
+    only: { type: 'string', default: '' },
   },
 });
 const repo = resolve(args.repo);
@@ -80,6 +83,21 @@ async function runSuite(suite: string): Promise<unknown> {
     return { bandwidth: limits, loadAverage: { before: loadBefore, after: loadavg() }, products };
   }
   if (suite === 'profile') return profileDecodeStep(args.model ?? tinyLlama, promptTokens);
+  if (suite === 'webgpu-decode') {
+    const models = [];
+    if ('tiny-llama-docs'.includes(args.only)) {
+      models.push(...(await measureWebgpuModel(tinyLlama, 'tiny-llama-docs', promptTokens, newTokens)));
+    }
+    if ('gpt2-124m-random-fp32'.includes(args.only)) {
+      const gpt2 = await ensureRandomModel(
+        join(args.scratch, 'gpt2-124m-random'),
+        GPT2_124M,
+        join(repo, 'fixtures/hf-reference/gpt2'),
+      );
+      models.push(...(await measureWebgpuModel(gpt2, 'gpt2-124m-random-fp32', promptTokens, newTokens)));
+    }
+    return { adapter: await adapterInfo(), models };
+  }
   if (suite === 'decoder-model') return measureDecoderModel(args.model!, args.name!, promptTokens, newTokens);
   if (suite === 'decoder') {
     const gpt2 = await ensureRandomModel(
@@ -123,6 +141,18 @@ async function runSuite(suite: string): Promise<unknown> {
     return measureSeq2Seq(bart, promptTokens, newTokens);
   }
   throw new Error(`unknown suite "${suite}" (parity, decoder, generate, seq2seq, bandwidth, kernels, all)`);
+}
+
+/** The WebGPU adapter's vendor, architecture, device and description (what Dawn reports). */
+async function adapterInfo(): Promise<Record<string, string>> {
+  const gpu = (
+    globalThis as {
+      navigator?: { gpu?: { requestAdapter(): Promise<{ info?: Record<string, string> } | null> } };
+    }
+  ).navigator?.gpu;
+  const info = (await gpu?.requestAdapter())?.info ?? {};
+  const { vendor = '', architecture = '', device = '', description = '' } = info;
+  return { vendor, architecture, device, description };
 }
 
 function childArgs(folder: string, name: string): string[] {

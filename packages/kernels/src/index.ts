@@ -12,7 +12,11 @@ export {
   type RawWeight,
 } from './packed-weight.js';
 export { skinnyMatmul } from './skinny-matmul.js';
-export { disableWebgpuKernels, enableWebgpuKernels } from './webgpu/enable-webgpu-kernels.js';
+export {
+  disableWebgpuKernels,
+  enableWebgpuKernels,
+  type WebgpuKernelsOptions,
+} from './webgpu/enable-webgpu-kernels.js';
 export {
   bf16BitsToFloat32,
   float32ToBf16Bits,

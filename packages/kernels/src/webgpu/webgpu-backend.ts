@@ -34,8 +34,9 @@ interface WebgpuBackend {
 
 /**
  * Runs `program` on the active webgpu backend over `inputs` and returns its output as a tensor of the
- * current tidy scope. The program's `getUserCode` defines `fn main()`: with a 2-D `dispatchLayout`
- * tfjs calls it without a global index, and the code reads `workgroupId` and `localId`.
+ * current tidy scope. The program's `getUserCode` defines `fn main(index : i32)` for a 1-D
+ * `dispatchLayout` (tfjs passes the global invocation index) or `fn main()` for a 2-D one (the code
+ * reads `workgroupId` and `localId`).
  */
 export function runProgram(
   program: WebgpuProgram,
