@@ -26,6 +26,14 @@ function sourceAliases(): { find: RegExp; replacement: string }[] {
   return aliases;
 }
 
+/**
+ * `*.webgpu.test.ts` files need a WebGPU adapter (SwiftShader on CI): they run only in `npm test`'s webgpu
+ * step, which sets `TSFORMER_WEBGPU_SUITE=1` with the environment of `scripts/webgpu-env.mjs`, and that step
+ * runs nothing else.
+ */
+const WEBGPU_SUITE = process.env.TSFORMER_WEBGPU_SUITE === '1';
+const WEBGPU_TESTS = '**/*.webgpu.test.ts';
+
 export function packageProject(name: string) {
   return defineProject({
     resolve: { alias: sourceAliases() },
@@ -33,7 +41,8 @@ export function packageProject(name: string) {
     ssr: { resolve: { conditions: ['@tsformer/source', 'module', 'node', 'development|production'] } },
     test: {
       name,
-      include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+      include: WEBGPU_SUITE ? [`src/${WEBGPU_TESTS}`] : ['src/**/*.test.ts', 'test/**/*.test.ts'],
+      exclude: WEBGPU_SUITE ? [] : [WEBGPU_TESTS, '**/node_modules/**'],
       testTimeout: 120_000,
       hookTimeout: 120_000,
       pool: 'forks',

@@ -1,6 +1,6 @@
 // tsformer benchmarks. Usage (after `node build.mjs`):
 //   node bench-dist/bench.cjs [--backend wasm|cpu|webgpu|tensorflow]
-//                             [--suite parity|decoder|generate|seq2seq|training|bandwidth|kernels|serving|load|all]
+//                             [--suite parity|decoder|generate|seq2seq|training|bandwidth|kernels|serving|load|webgpu-decode|all]
 //                             [--quick] [--out bench/results]
 // Figures are written as JSON to the results folder (one file per suite and backend) and printed.
 import { spawnSync } from 'node:child_process';
@@ -24,6 +24,7 @@ import { measureSeq2Seq } from './seq2seq.js';
 import { measureServing } from './serving.js';
 import { measureStrategies } from './strategies.js';
 import { measureTraining } from './training.js';
+import { measureWebgpuModel } from './webgpu-decode-profile.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -42,6 +43,8 @@ const { values: args } = parseArgs({
     // Internal: the decoder suite measures each model in a child process (`--suite decoder-model`).
     model: { type: 'string' },
     name: { type: 'string' },
+    // webgpu-decode: measure only the models whose name contains this (default: all).
+    only: { type: 'string', default: '' },
   },
 });
 const repo = resolve(args.repo);
@@ -83,6 +86,21 @@ async function runSuite(suite: string): Promise<unknown> {
     return { bandwidth: limits, loadAverage: { before: loadBefore, after: loadavg() }, products };
   }
   if (suite === 'profile') return profileDecodeStep(args.model ?? tinyLlama, promptTokens);
+  if (suite === 'webgpu-decode') {
+    const models = [];
+    if ('tiny-llama-docs'.includes(args.only)) {
+      models.push(...(await measureWebgpuModel(tinyLlama, 'tiny-llama-docs', promptTokens, newTokens)));
+    }
+    if ('gpt2-124m-random-fp32'.includes(args.only)) {
+      const gpt2 = await ensureRandomModel(
+        join(args.scratch, 'gpt2-124m-random'),
+        GPT2_124M,
+        join(repo, 'fixtures/hf-reference/gpt2'),
+      );
+      models.push(...(await measureWebgpuModel(gpt2, 'gpt2-124m-random-fp32', promptTokens, newTokens)));
+    }
+    return { adapter: await adapterInfo(), models };
+  }
   if (suite === 'decoder-model') return measureDecoderModel(args.model!, args.name!, promptTokens, newTokens);
   if (suite === 'training-model') {
     const [batch, length] = args.quick ? [2, 32] : [4, 128];
@@ -148,8 +166,20 @@ async function runSuite(suite: string): Promise<unknown> {
     return runLoadTest(args.model ?? tinyLlama, { total: args.quick ? 100 : 1000, concurrency: 32 });
   }
   throw new Error(
-    `unknown suite "${suite}" (parity, decoder, generate, seq2seq, training, bandwidth, kernels, serving, load, all)`,
+    `unknown suite "${suite}" (parity, decoder, generate, seq2seq, training, bandwidth, kernels, serving, load, webgpu-decode, all)`,
   );
+}
+
+/** The WebGPU adapter's vendor, architecture, device and description (what Dawn reports). */
+async function adapterInfo(): Promise<Record<string, string>> {
+  const gpu = (
+    globalThis as {
+      navigator?: { gpu?: { requestAdapter(): Promise<{ info?: Record<string, string> } | null> } };
+    }
+  ).navigator?.gpu;
+  const info = (await gpu?.requestAdapter())?.info ?? {};
+  const { vendor = '', architecture = '', device = '', description = '' } = info;
+  return { vendor, architecture, device, description };
 }
 
 function childArgs(folder: string, name: string, suite: string): string[] {

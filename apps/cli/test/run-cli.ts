@@ -22,6 +22,8 @@ export interface RunOptions {
   input?: string;
   /** Working directory (default: a temporary folder, so nothing depends on the repository's cwd). */
   cwd?: string;
+  /** Kill the command after this many milliseconds (default 110 000: a test's limit is 120 000). */
+  timeoutMs?: number;
 }
 
 function cliEnvironment(): NodeJS.ProcessEnv {
@@ -38,7 +40,7 @@ export function runCli(args: readonly string[], options: RunOptions = {}): CliRu
     input: options.input ?? '',
     encoding: 'utf8',
     env,
-    timeout: 110_000,
+    timeout: options.timeoutMs ?? 110_000,
   });
   if (result.error) throw result.error;
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };

@@ -47,23 +47,23 @@ export class RotaryEmbedding {
   }
 
   /**
-   * `positionIds` `[batch, seq]` int32 → `cos`, `sin` `[batch, seq, width]`. Pass `maxPosition`, the largest
-   * id, when known: it sizes the table (an upper bound is enough there), and dynamic NTK and LongRoPE read it
-   * as HF reads `max(position_ids)`. Without it the ids' range is downloaded synchronously (slow on GPU
-   * backends) and checked. Call inside the forward's `tf.tidy`.
+   * `positionIds` `[batch, seq]` int32 → `cos`, `sin` `[batch, seq, width]`. `maxPosition` is the largest
+   * id: it sizes the table (an upper bound is enough there), and dynamic NTK and LongRoPE read it as HF
+   * reads `max(position_ids)`. The caller knows it (the cache length plus the new tokens, or the positions
+   * it built); the ids are never read back from the device, which WebGPU cannot do synchronously. Call
+   * inside the forward's `tf.tidy`.
    */
-  forward(positionIds: tf.Tensor2D, maxPosition?: number): { cos: tf.Tensor3D; sin: tf.Tensor3D } {
+  forward(positionIds: tf.Tensor2D, maxPosition: number): { cos: tf.Tensor3D; sin: tf.Tensor3D } {
     if (positionIds.rank !== 2 || positionIds.dtype !== 'int32') {
       throw new AttentionInputError(
         `positionIds must be a [batch, seq] int32 tensor, got ${positionIds.dtype} [${positionIds.shape}]`,
       );
     }
-    const largest = maxPosition ?? largestPosition(positionIds);
-    if (!(Number.isInteger(largest) && largest >= 0)) {
-      throw new AttentionInputError(`maxPosition must be an integer >= 0, got ${largest}`);
+    if (!(Number.isInteger(maxPosition) && maxPosition >= 0)) {
+      throw new AttentionInputError(`maxPosition must be an integer >= 0, got ${maxPosition}`);
     }
-    const table = this.tableFor(largest + 1);
-    table.ensure(largest + 1);
+    const table = this.tableFor(maxPosition + 1);
+    table.ensure(maxPosition + 1);
     const [batchSize, sequenceLength] = positionIds.shape;
     return tf.tidy(() => {
       const rows = table.gather(tf.reshape(positionIds, [-1]));
@@ -110,13 +110,4 @@ export class RotaryEmbedding {
     }
     return this.table;
   }
-}
-
-/** Downloads the ids' minimum and maximum (one small read) and returns the maximum. */
-function largestPosition(positionIds: tf.Tensor2D): number {
-  const extremes = tf.tidy(() => tf.stack([tf.min(positionIds), tf.max(positionIds)]));
-  const [smallest, largest] = extremes.dataSync();
-  extremes.dispose();
-  if (smallest! < 0) throw new AttentionInputError(`positionIds must be >= 0, got ${smallest}`);
-  return largest!;
 }

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { loadModule, loadPath } from '#node-builtins';
 import { BackendUnavailableError } from './errors.js';
 import { initialiseWasmThreadsInNode } from './wasm-threads-node.js';
+import { registerWebgpuSoftmax } from './webgpu-softmax.js';
 
 /** The tensor backends tsformer runs on; see DESIGN.md "Backends". */
 export const BACKEND_NAMES = ['wasm', 'cpu', 'webgpu', 'tensorflow'] as const;
@@ -168,6 +169,7 @@ async function registerWebgpu(): Promise<BackendInfo> {
     throw new BackendUnavailableError('WebGPU is present but found no GPU adapter on this machine');
   }
   await import('@tensorflow/tfjs-backend-webgpu');
+  registerWebgpuSoftmax();
   return { name: 'webgpu', tfjsBackend: 'webgpu', details: {} };
 }
 

@@ -35,8 +35,8 @@ export interface CausalLMForwardInputs {
   /** `[batch, newTokens]` int32 absolute positions; derived from the cache length when absent. */
   positionIds?: tf.Tensor2D;
   /**
-   * The largest of `positionIds`, when the caller knows it: spares the model a device read (which a
-   * WebGPU backend cannot do synchronously) to range-check learned positions or size RoPE tables.
+   * The largest of `positionIds`, required with them: the model range-checks learned positions and
+   * sizes RoPE tables with it, and never reads ids back from the device (WebGPU cannot, synchronously).
    */
   maxPosition?: number;
   /** Grown in place by the forward (its tensors survive the caller's tidy). */

@@ -13,6 +13,11 @@ export {
 } from './packed-weight.js';
 export { skinnyMatmul } from './skinny-matmul.js';
 export {
+  disableWebgpuKernels,
+  enableWebgpuKernels,
+  type WebgpuKernelsOptions,
+} from './webgpu/enable-webgpu-kernels.js';
+export {
   bf16BitsToFloat32,
   float32ToBf16Bits,
   fp16BitsToFloat32,

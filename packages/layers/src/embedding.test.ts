@@ -4,7 +4,7 @@ import { assertClose, expectNoLeak } from '@tsformer/core-tensor/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { randomValues } from '../test/float64.js';
 import { Embedding, embeddingParameterCount } from './embedding.js';
-import { PositionOutOfRangeError } from './errors.js';
+import { MissingMaxPositionError, PositionOutOfRangeError } from './errors.js';
 import { LearnedPositionalEmbedding } from './learned-positional-embedding.js';
 import { Linear } from './linear.js';
 
@@ -46,7 +46,7 @@ describe('LearnedPositionalEmbedding', () => {
       expect(positions.weight.shape).toEqual([6, 2]);
       positions.weight.assign(tf.tensor2d(table, [6, 2]));
       const ids = tf.tensor2d([0, 1, 3], [1, 3], 'int32');
-      const out = positions.forward(ids);
+      const out = positions.forward(ids, 3);
       assertClose(
         out,
         [2, 3, 5].flatMap((r) => row(table, 2, r)),
@@ -63,9 +63,11 @@ describe('LearnedPositionalEmbedding', () => {
       const positions = new LearnedPositionalEmbedding(4, 2);
       positions.weight.assign(tf.zeros([4, 2]));
       const ids = tf.tensor2d([2, 3, 4], [1, 3], 'int32');
-      expect(() => positions.forward(ids)).toThrow(PositionOutOfRangeError);
-      expect(() => positions.forward(ids)).toThrow(/position 4 is outside the learned position table of 4/);
       expect(() => positions.forward(ids, 4)).toThrow(PositionOutOfRangeError);
+      expect(() => positions.forward(ids, 4)).toThrow(
+        /position 4 is outside the learned position table of 4/,
+      );
+      expect(() => positions.forward(ids)).toThrow(MissingMaxPositionError);
       ids.dispose();
       positions.dispose();
     });

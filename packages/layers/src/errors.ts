@@ -25,3 +25,14 @@ export class PositionOutOfRangeError extends TsformerError {
     );
   }
 }
+
+/** A learned position table called without the largest position id, which it needs to check the range. */
+export class MissingMaxPositionError extends TsformerError {
+  override name = 'MissingMaxPositionError';
+  constructor(readonly numPositions: number) {
+    super(
+      `LearnedPositionalEmbedding(${numPositions} positions).forward needs maxPosition, the largest position ` +
+        'id: tsformer never reads ids back from the device to find it',
+    );
+  }
+}

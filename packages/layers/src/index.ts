@@ -3,7 +3,7 @@ export { Conv1D } from './conv1d.js';
 export { crossEntropy, IGNORE_INDEX } from './cross-entropy.js';
 export { Dropout } from './dropout.js';
 export { Embedding, type EmbeddingOptions, embeddingParameterCount } from './embedding.js';
-export { PositionOutOfRangeError, UnknownActivationError } from './errors.js';
+export { MissingMaxPositionError, PositionOutOfRangeError, UnknownActivationError } from './errors.js';
 export { GatedMLP, type GatedMLPOptions } from './gated-mlp.js';
 export { LayerNorm, type LayerNormOptions } from './layer-norm.js';
 export {

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Embedding } from './embedding.js';
-import { PositionOutOfRangeError } from './errors.js';
+import { MissingMaxPositionError, PositionOutOfRangeError } from './errors.js';
 
 export interface LearnedPositionalEmbeddingOptions {
   /**
@@ -28,24 +28,15 @@ export class LearnedPositionalEmbedding extends Embedding {
   }
 
   /**
-   * `[...]` int32 positions -> `[..., embeddingDim]`. Pass `maxPosition` (the largest id, e.g. past
-   * length + new tokens - 1) when it is known; otherwise the ids are read back to check their range.
+   * `[...]` int32 positions -> `[..., embeddingDim]`. `maxPosition` is the largest id (e.g. past length
+   * + new tokens - 1), which the caller knows: the ids are never read back from the device (WebGPU
+   * cannot read synchronously), so without it the range cannot be checked and the call is refused.
    */
   override forward(positionIds: tf.Tensor, maxPosition?: number): tf.Tensor {
-    if (maxPosition === undefined) this.assertInRange(positionIds);
-    else if (maxPosition >= this.numPositions)
-      throw new PositionOutOfRangeError(maxPosition, this.numPositions);
+    if (maxPosition === undefined) throw new MissingMaxPositionError(this.numPositions);
+    if (maxPosition >= this.numPositions) throw new PositionOutOfRangeError(maxPosition, this.numPositions);
     return tf.tidy(() =>
       super.forward(this.offset === 0 ? positionIds : tf.add(positionIds, tf.scalar(this.offset, 'int32'))),
     );
-  }
-
-  private assertInRange(positionIds: tf.Tensor): void {
-    const positions = positionIds.dataSync();
-    for (const position of positions) {
-      if (position < 0 || position >= this.numPositions) {
-        throw new PositionOutOfRangeError(position, this.numPositions);
-      }
-    }
   }
 }

@@ -59,7 +59,7 @@ describe('SinusoidalPositionalEmbedding', () => {
       const positions = new SinusoidalPositionalEmbedding(6, 4, { layout: 'interleaved' });
       expect(positions.numParameters()).toBe(24);
       const ids = tf.tensor2d([5, 0, 2], [1, 3], 'int32');
-      const out = positions.forward(ids);
+      const out = positions.forward(ids, 5);
       const table = paperReference(6, 4);
       assertClose(
         out,
@@ -86,7 +86,7 @@ describe('SinusoidalPositionalEmbedding', () => {
     await expectNoLeak(() => {
       const positions = new SinusoidalPositionalEmbedding(4, 2);
       const ids = tf.tensor2d([4], [1, 1], 'int32');
-      expect(() => positions.forward(ids)).toThrow(PositionOutOfRangeError);
+      expect(() => positions.forward(ids, 4)).toThrow(PositionOutOfRangeError);
       ids.dispose();
       positions.dispose();
     });

@@ -54,6 +54,14 @@ describe('forward inputs that do not fit get a ModelInputError saying why', () =
       /positionIds must be an int32 tensor shaped like inputIds \[1,2\]/,
     ],
     [
+      'positions without their largest value',
+      () => ({
+        inputIds: tf.tensor2d([[1, 2]], undefined, 'int32'),
+        positionIds: tf.tensor2d([[0, 1]], undefined, 'int32'),
+      }),
+      /positionIds need maxPosition, their largest value/,
+    ],
+    [
       'a cache of another depth',
       () => ({ inputIds: tf.tensor2d([[1]], undefined, 'int32'), cache: new DynamicCache(3) }),
       /the cache has 3 layers but the model has 2/,

@@ -8,7 +8,7 @@ export interface ForwardStepOptions {
   attentionMask?: tf.Tensor2D;
   /** `[batch, newTokens]` int32 absolute positions; default `past … past + newTokens - 1`. */
   positionIds?: tf.Tensor2D;
-  /** The largest of `positionIds` when the caller knows it (spares a device read each step). */
+  /** The largest of `positionIds`; required with them (a forward never reads tensors back). */
   maxPosition?: number;
   /** One layer cache per layer, grown in place. */
   cache?: DecoderCache;
@@ -35,8 +35,8 @@ export class ForwardStep {
   readonly pastLength: number;
   /** `[batch, newTokens]` int32. */
   readonly positionIds: tf.Tensor2D;
-  /** The largest position id when known without reading the ids back (default positions). */
-  readonly maxPosition: number | undefined;
+  /** The largest position id: the caller's `maxPosition`, or the last default position. */
+  readonly maxPosition: number;
   readonly outputAttentions: boolean;
   /** Number of layers of the stack (and of its cache). */
   readonly numLayers: number;
@@ -84,6 +84,11 @@ export class ForwardStep {
       ) {
         throw new ModelInputError(
           `positionIds must be an int32 tensor shaped like inputIds [${inputIds.shape}], got ${positions.dtype} [${positions.shape}]`,
+        );
+      }
+      if (options.maxPosition === undefined) {
+        throw new ModelInputError(
+          'positionIds need maxPosition, their largest value: a forward never reads tensors back from the device',
         );
       }
       this.positionIds = positions;

@@ -1,3 +1,4 @@
+import * as tf from '@tensorflow/tfjs-core';
 import {
   type BackendName,
   ensureBackend,
@@ -6,6 +7,7 @@ import {
   withFile,
 } from '@tsformer/core-tensor';
 import type { GenerationOptions } from '@tsformer/decoding';
+import { disableWebgpuKernels, enableWebgpuKernels } from '@tsformer/kernels';
 import { getModelFamily } from './auto.js';
 import type { RawConfig } from './config-fields.js';
 import { ModelFileError } from './errors.js';
@@ -25,6 +27,11 @@ export interface FromPretrainedOptions extends CreateModelOptions {
   backend?: BackendName;
   /** Tensors loaded so far (`tensors` events); a `hubFiles` source reports its bytes through its own option. */
   onProgress?: LoadProgressListener;
+  /**
+   * On the webgpu backend, serve the fused ops (`linear` at decode) with tsformer's WGSL programs
+   * (`enableWebgpuKernels`): default true. `false` gives them back to tfjs's ops.
+   */
+  webgpuKernels?: boolean;
 }
 
 /** A loaded model folder. */
@@ -57,6 +64,10 @@ export async function fromPretrained(
 ): Promise<Pretrained> {
   if (options.backend !== undefined) await useBackend(options.backend);
   else await ensureBackend();
+  if (tf.getBackend() === 'webgpu') {
+    if (options.webgpuKernels === false) disableWebgpuKernels();
+    else enableWebgpuKernels();
+  }
   const files = typeof source === 'string' ? folderFiles(source) : source;
   const rawConfig = await readConfigJson(files);
   // Errors about the config's fields (the family's, RoPE's, model_type) name config.json.

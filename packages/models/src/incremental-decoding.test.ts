@@ -144,6 +144,7 @@ function expectBatchEqualsRows(
     cache,
     attentionMask: tf.tensor2d(fullMask, undefined, 'int32'),
     positionIds: ids(fullMask.map(positionsOf)),
+    maxPosition: Math.max(...fullMask.flatMap(positionsOf)),
     logitsToKeep: 1,
   }).logits;
   batchLogits.push(first);
@@ -155,6 +156,7 @@ function expectBatchEqualsRows(
         cache,
         attentionMask: tf.tensor2d(fullMask, undefined, 'int32'),
         positionIds: ids(positions),
+        maxPosition: Math.max(...positions.flat()),
       }).logits,
     );
   }

@@ -1,3 +1,6 @@
+import type * as tf from '@tensorflow/tfjs-core';
+import { assertClose, type Closeness } from '@tsformer/core-tensor/testing';
+
 /**
  * The outcome of one parity check: `tie` is a generate case that differs where HF's own top-2 margin
  * was a near-tie; `note` is a fact reported, not compared (which rule judged the training checks).
@@ -36,4 +39,21 @@ export function tally(results: readonly CheckResult[]): { passed: number; failed
 export function formatCheck(result: CheckResult): string {
   const label = { pass: 'PASS', fail: 'FAIL', tie: 'TIE ', note: 'NOTE' }[result.status];
   return `${label} ${result.name}${result.detail ? `  ${result.detail}` : ''}`;
+}
+
+/**
+ * `assertClose` on two tensors read with `await data()`: a check never reads a tensor synchronously,
+ * which the webgpu backend cannot do in Node. Throws when the shapes differ.
+ */
+export async function assertTensorsClose(
+  actual: tf.Tensor,
+  expected: tf.Tensor,
+  atol: number,
+  label: string,
+): Promise<Closeness> {
+  if (actual.shape.join() !== expected.shape.join()) {
+    throw new CheckFailure(`${label}: shape [${actual.shape}] differs from expected [${expected.shape}]`);
+  }
+  const [actualValues, expectedValues] = await Promise.all([actual.data(), expected.data()]);
+  return assertClose(actualValues as Float32Array, expectedValues as Float32Array, atol, label);
 }

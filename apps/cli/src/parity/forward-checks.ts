@@ -1,8 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { assertClose } from '@tsformer/core-tensor/testing';
 import { PretrainedCausalLM, type PretrainedModel, PretrainedSeq2SeqLM } from '@tsformer/models';
 import type { ForwardCase } from '@tsformer/models/testing';
-import { CheckFailure, type CheckResult, runCheck } from './check-result.js';
+import { assertTensorsClose, CheckFailure, type CheckResult, runCheck } from './check-result.js';
 import type { ReferenceFolder } from './reference-folder.js';
 
 /** One forward pass's outputs by reference-tensor suffix (`logits`, `hidden.3`, `cross_attn.0`, ...), batch axis dropped. */
@@ -63,7 +62,7 @@ async function compareWithReference(
   if (!actual) throw new CheckFailure('the model gives no such output');
   const expected = await folder.tensors.read(name);
   try {
-    const { maxAbsDiff } = assertClose(actual, expected, folder.atol, name);
+    const { maxAbsDiff } = await assertTensorsClose(actual, expected, folder.atol, name);
     return `max |diff| ${maxAbsDiff.toExponential(2)} (atol ${folder.atol})`;
   } finally {
     expected.dispose();

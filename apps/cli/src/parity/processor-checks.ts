@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { assertClose } from '@tsformer/core-tensor/testing';
 import {
   applyLogitsProcessors,
   EpsilonLogitsWarper,
@@ -15,7 +14,7 @@ import {
   TopPLogitsWarper,
   TypicalLogitsWarper,
 } from '@tsformer/decoding';
-import { CheckFailure, type CheckResult, runCheck } from './check-result.js';
+import { assertTensorsClose, CheckFailure, type CheckResult, runCheck } from './check-result.js';
 import type { ReferenceFolder } from './reference-folder.js';
 
 const NUMBER = String.raw`(\d+(?:\.\d+)?)`;
@@ -73,7 +72,7 @@ export async function checkProcessors(folder: ReferenceFolder): Promise<CheckRes
           // A clone: a processor with nothing to do returns its input, which is not ours to dispose.
           const actual = tf.tidy(() => tf.clone(applyLogitsProcessors(processors, inputIds, scores)));
           try {
-            const { maxAbsDiff } = assertClose(actual, expected, folder.atol, name);
+            const { maxAbsDiff } = await assertTensorsClose(actual, expected, folder.atol, name);
             return `max |diff| ${maxAbsDiff.toExponential(2)}`;
           } finally {
             tf.dispose([actual, expected]);

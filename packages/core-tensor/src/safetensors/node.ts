@@ -112,7 +112,7 @@ async function writeSafetensorsFile(
   const handle = await open(path, 'w');
   try {
     await handle.write(layout.header);
-    for (const tensor of layout.tensors) await handle.write(tensor.encode());
+    for (const tensor of layout.tensors) await handle.write(await tensor.encodeAsync());
     await handle.close();
   } catch (error) {
     await handle.close();

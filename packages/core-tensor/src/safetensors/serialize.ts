@@ -12,7 +12,10 @@ export interface PlannedTensor {
   readonly dtype: SafetensorsDtype;
   readonly shape: readonly number[];
   readonly byteLength: number;
+  /** The bytes, read synchronously (a tfjs tensor through `dataSync`: cpu and wasm only). */
   encode(): Uint8Array;
+  /** The bytes, a tfjs tensor read with `await data()` (any backend, webgpu included). */
+  encodeAsync(): Promise<Uint8Array>;
 }
 
 /** Everything about a file to write except the tensor bytes: its header and the tensors in file order. */
@@ -37,7 +40,14 @@ export function planTensor(name: string, input: SafetensorsInput, location: stri
   if (input instanceof tf.Tensor) {
     const dtype = TF_TO_SAFETENSORS[input.dtype];
     if (!dtype) throw fail(`tfjs dtype ${input.dtype} cannot be written (float32, int32 and bool can)`);
-    return plan(name, dtype, input.shape, () => input.dataSync(), fail);
+    return plan(
+      name,
+      dtype,
+      input.shape,
+      () => input.dataSync(),
+      fail,
+      () => input.data(),
+    );
   }
   const { dtype, shape, data } = input;
   if (!shape.every((dim) => Number.isSafeInteger(dim) && dim >= 0)) {
@@ -55,6 +65,7 @@ function plan(
   shape: readonly number[],
   data: () => ArrayLike<number | bigint>,
   fail: (detail: string) => SafetensorsError,
+  read: () => Promise<ArrayLike<number | bigint>> = async () => data(),
 ): PlannedTensor {
   return {
     name,
@@ -62,6 +73,7 @@ function plan(
     shape: [...shape],
     byteLength: elementCount(shape) * bytesPerElement(dtype),
     encode: () => encodeTensorData(dtype, data(), fail),
+    encodeAsync: async () => encodeTensorData(dtype, await read(), fail),
   };
 }
 
@@ -105,7 +117,12 @@ export function layoutSafetensors(
   return { header, tensors: ordered, fileSize: header.length + offset };
 }
 
-/** Serialises tensors (and optional `__metadata__`) to the bytes of a safetensors file. */
+/**
+ * Serialises tensors (and optional `__metadata__`) to the bytes of a safetensors file, synchronously: a
+ * tfjs tensor is read with `dataSync`, which the webgpu backend cannot do in Node. There, pass the
+ * values (`{ dtype, shape, data }` from `await tensor.data()`) or write a file with `saveSafetensors`,
+ * which reads tensors asynchronously.
+ */
 export function serializeSafetensors(
   tensors: Readonly<Record<string, SafetensorsInput>>,
   metadata?: Readonly<Record<string, string>>,

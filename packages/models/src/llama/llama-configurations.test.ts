@@ -70,7 +70,7 @@ function specOf(
 /** The model's logits `[seq, vocab]` for `tokens` (optionally at explicit positions). */
 function logitsOf(model: LlamaForCausalLM, tokens: number[], positions?: number[]): number[][] {
   return tf.tidy(() => {
-    const options = positions ? { positionIds: ids([positions]) } : {};
+    const options = positions ? { positionIds: ids([positions]), maxPosition: Math.max(...positions) } : {};
     const logits = model.forward(ids([tokens]), options).logits;
     return (logits.arraySync() as number[][][])[0]!;
   });
