@@ -190,9 +190,17 @@ function panelOneRow<T>(
 }
 
 /**
- * Panels [panelStart, panelEnd) of y = x · W (+ bias): for each panel, rows two at a time (the panel,
- * in × 16 weights, stays in L2 between row pairs), then a last odd row alone. Pointers are byte
- * offsets into the shared memory; `scales` is read for int8 only, `bias` is 0 when there is none.
+ * Rows per block of a many-row product (prefill): a block of x (ROW_BLOCK × in float32, 96–384 KB for
+ * in = 768–3072) stays in L2 while every panel of this thread passes over it, instead of x streaming
+ * from memory once per panel.
+ */
+const ROW_BLOCK: i32 = 32;
+
+/**
+ * Panels [panelStart, panelEnd) of y = x · W (+ bias): for each block of rows, for each panel, rows
+ * two at a time (the panel, in × 16 weights, stays in L2 between row pairs), then a last odd row
+ * alone. Pointers are byte offsets into the shared memory; `scales` is read for int8 only, `bias` is
+ * 0 when there is none.
  */
 @inline
 function skinnyMatmul<T>(
@@ -210,17 +218,22 @@ function skinnyMatmul<T>(
   const panelBytes = <usize>inF * <usize>(PANEL * sizeof<T>());
   const xRow = <usize>inF << 2;
   const yRow = <usize>out << 2;
-  for (let panel = panelStart; panel < panelEnd; panel++) {
-    const wp = w + <usize>panel * panelBytes;
-    const col = panel * PANEL;
-    const valid = min(PANEL, out - col);
-    let r = 0;
-    for (; r + 2 <= rows; r += 2) {
-      const xa = x + <usize>r * xRow;
-      const ya = y + <usize>r * yRow;
-      panelTwoRows<T>(xa, xa + xRow, inF, wp, scales, bias, ya, ya + yRow, col, valid);
+  for (let blockStart = 0; blockStart < rows; blockStart += ROW_BLOCK) {
+    const blockEnd = min(rows, blockStart + ROW_BLOCK);
+    for (let panel = panelStart; panel < panelEnd; panel++) {
+      const wp = w + <usize>panel * panelBytes;
+      const col = panel * PANEL;
+      const valid = min(PANEL, out - col);
+      let r = blockStart;
+      for (; r + 2 <= blockEnd; r += 2) {
+        const xa = x + <usize>r * xRow;
+        const ya = y + <usize>r * yRow;
+        panelTwoRows<T>(xa, xa + xRow, inF, wp, scales, bias, ya, ya + yRow, col, valid);
+      }
+      if (r < blockEnd) {
+        panelOneRow<T>(x + <usize>r * xRow, inF, wp, scales, bias, y + <usize>r * yRow, col, valid);
+      }
     }
-    if (r < rows) panelOneRow<T>(x + <usize>r * xRow, inF, wp, scales, bias, y + <usize>r * yRow, col, valid);
   }
 }
 

@@ -1,8 +1,15 @@
+export {
+  CPU_KERNEL_BACKENDS,
+  type CpuKernelsOptions,
+  cpuKernelsEnabled,
+  disableCpuKernels,
+  enableCpuKernels,
+} from './cpu-linear.js';
 export { KernelArgumentError, KernelPoolError } from './errors.js';
 export { type BackendImplementation, defineFusedOp, type FusedOp } from './fused-op.js';
 export { KernelPool, type KernelPoolOptions } from './kernel-pool.js';
 export { compileKernelsModule } from './kernels-module.js';
-export { linear } from './linear.js';
+export { type LinearWeightLayout, linear } from './linear.js';
 export { DEFAULT_SKINNY_ROWS, type LinearForwardOptions, linearForward } from './linear-forward.js';
 export {
   PackedWeight,
@@ -11,7 +18,9 @@ export {
   packWeight,
   type RawWeight,
 } from './packed-weight.js';
+export { defaultKernelThreads, kernelThreadsFromEnv, processKernelPool } from './process-kernel-pool.js';
 export { skinnyMatmul } from './skinny-matmul.js';
+export { threadsForProduct, WORK_PER_THREAD } from './thread-choice.js';
 export {
   bf16BitsToFloat32,
   float32ToBf16Bits,

@@ -73,6 +73,11 @@ export class PackedWeight {
     return this.freed;
   }
 
+  /** `free()`, under the name a `Parameter`'s derived layout is released by. */
+  dispose(): void {
+    this.free();
+  }
+
   /** Gives the packed bytes back to the pool's heap. Idempotent; the handle is unusable afterwards. */
   free(): void {
     if (this.freed) return;

@@ -1,3 +1,4 @@
+import * as tf from '@tensorflow/tfjs-core';
 import {
   type BackendName,
   ensureBackend,
@@ -6,6 +7,7 @@ import {
   withFile,
 } from '@tsformer/core-tensor';
 import type { GenerationOptions } from '@tsformer/decoding';
+import { CPU_KERNEL_BACKENDS, type CpuKernelsOptions, enableCpuKernels } from '@tsformer/kernels';
 import { getModelFamily } from './auto.js';
 import type { RawConfig } from './config-fields.js';
 import { ModelFileError } from './errors.js';
@@ -22,6 +24,12 @@ export interface FromPretrainedOptions extends CreateModelOptions {
    * backend has been set up, the default (`ensureBackend`: wasm in Node, as the CLI).
    */
   backend?: BackendName;
+  /**
+   * On the wasm and cpu backends, serve linear layers with tsformer's WebAssembly kernels on the
+   * process's thread pool (`enableCpuKernels`; threads from `TSFORMER_KERNEL_THREADS`, else chosen by
+   * size): default true. `false` leaves them to tfjs's ops (as before the kernels existed).
+   */
+  cpuKernels?: boolean | CpuKernelsOptions;
 }
 
 /** A loaded model folder. */
@@ -51,6 +59,10 @@ export async function fromPretrained(
 ): Promise<Pretrained> {
   if (options.backend !== undefined) await useBackend(options.backend);
   else await ensureBackend();
+  const { cpuKernels = true } = options;
+  if (cpuKernels !== false && (CPU_KERNEL_BACKENDS as readonly string[]).includes(tf.getBackend())) {
+    await enableCpuKernels(cpuKernels === true ? {} : cpuKernels);
+  }
   const files = typeof source === 'string' ? folderFiles(source) : source;
   const rawConfig = await readConfigJson(files);
   // Errors about the config's fields (the family's, RoPE's, model_type) name config.json.
