@@ -31,6 +31,8 @@ const { values: args } = parseArgs({
     cache: { type: 'string', default: 'dynamic' },
     // Threads of the wasm backend's kernels (see core-tensor's BackendOptions.threads).
     threads: { type: 'string', default: '1' },
+    // tsformer's CPU kernels on wasm/cpu (fromPretrained's cpuKernels): on (default) or off (tfjs's ops).
+    kernels: { type: 'string', default: 'on' },
     // tfjs environment flags as JSON, e.g. '{"WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE":64}', recorded with the figures.
     'tf-flags': { type: 'string', default: '{}' },
     out: { type: 'string', default: join(__dirname, '..', 'results') },
@@ -131,6 +133,8 @@ function childArgs(folder: string, name: string): string[] {
     args.backend,
     '--threads',
     args.threads,
+    '--kernels',
+    args.kernels,
     '--tf-flags',
     args['tf-flags'],
     '--suite',
@@ -146,7 +150,7 @@ function childArgs(folder: string, name: string): string[] {
 /** One model: load time, then for each cache kind a cold run (first of its shapes) and a warm one. */
 async function measureDecoderModel(folder: string, name: string, promptTokens: number, newTokens: number) {
   const loadStart = performance.now();
-  const { model, tokenizer } = await fromPretrained(folder);
+  const { model, tokenizer } = await fromPretrained(folder, { cpuKernels: args.kernels !== 'off' });
   const loadMs = Math.round(performance.now() - loadStart);
   const prompt = promptOfLength(tokenizer!.encode(sampleText), promptTokens);
   const rows = [];

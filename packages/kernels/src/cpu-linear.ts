@@ -1,16 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Parameter } from '@tsformer/core-tensor';
+import { embedding } from './embedding.js';
 import type { KernelPool } from './kernel-pool.js';
-import { type LinearWeightLayout, linear, linearFeatures, storedOrder } from './linear.js';
-import { type PackedWeight, packWeight } from './packed-weight.js';
+import { type LinearWeightLayout, linear } from './linear.js';
+import { packedLinearWeight } from './packed-parameter.js';
 import { kernelThreadsFromEnv, processKernelPool } from './process-kernel-pool.js';
 import { skinnyMatmul } from './skinny-matmul.js';
 
 /** The tfjs backends whose tensors live in CPU memory: the kernel reads them without a device round trip. */
 export const CPU_KERNEL_BACKENDS = ['wasm', 'cpu'] as const;
-
-/** The key of a Parameter's packed fp32 layout (`Parameter.derived`). */
-const PACKED_FP32 = 'cpu-kernels:packed-fp32';
 
 export interface CpuKernelsOptions {
   /**
@@ -36,13 +34,17 @@ export async function enableCpuKernels(options: CpuKernelsOptions = {}): Promise
   const pool = await processKernelPool(fixedThreads);
   if (removers.length === 0 || options.threads !== undefined) {
     disableCpuKernels();
-    const implementation = cpuLinear(pool, fixedThreads);
-    removers = CPU_KERNEL_BACKENDS.map((backend) => linear.register(backend, implementation));
+    const linearKernel = cpuLinear(pool, fixedThreads);
+    const embeddingKernel = cpuEmbedding(pool);
+    removers = CPU_KERNEL_BACKENDS.flatMap((backend) => [
+      linear.register(backend, linearKernel),
+      embedding.register(backend, embeddingKernel),
+    ]);
   }
   return pool;
 }
 
-/** Gives `linear` back to tfjs's ops on wasm and cpu (the pool stays, idle). */
+/** Gives `linear` and `embedding` back to tfjs's ops on wasm and cpu (the pool stays, idle). */
 export function disableCpuKernels(): void {
   for (const remove of removers) remove();
   removers = [];
@@ -55,8 +57,9 @@ export function cpuKernelsEnabled(): boolean {
 
 /**
  * The kernel behind `linear`: packs the weight once (a derived layout of the Parameter, freed when
- * it is written) and multiplies any number of rows — decode's one row and prefill's many — on as
- * `fixedThreads` threads, or as many as the product's size pays for.
+ * it is written) unless it was loaded packed (`loadPackedLinearWeight`), and multiplies any number
+ * of rows (decode's one, prefill's many) on `fixedThreads` threads, or as many as the product's size
+ * pays for.
  */
 function cpuLinear(pool: KernelPool, fixedThreads: number | undefined) {
   return (
@@ -66,7 +69,7 @@ function cpuLinear(pool: KernelPool, fixedThreads: number | undefined) {
     layout: LinearWeightLayout = 'out-in',
   ): tf.Tensor | undefined => {
     if (weight.isTrainable || bias?.isTrainable || x.dtype !== 'float32' || x.size === 0) return undefined;
-    const packed = weight.derived(PACKED_FP32, (parameter) => packParameter(pool, parameter, layout));
+    const packed = packedLinearWeight(pool, weight, layout, readCpuValues);
     const input = readCpuValues(x);
     const biasValues = bias ? readCpuValues(bias.tensor) : undefined;
     const rows = input.length / packed.inFeatures;
@@ -75,16 +78,18 @@ function cpuLinear(pool: KernelPool, fixedThreads: number | undefined) {
   };
 }
 
-/** A linear weight's value packed as fp32 panels in `pool`'s heap (exact: the same values). */
-function packParameter(pool: KernelPool, weight: Parameter, layout: LinearWeightLayout): PackedWeight {
-  const { inFeatures, outFeatures } = linearFeatures(weight, layout);
-  const order = storedOrder(weight, layout);
-  const shape = order === 'in-out' ? [inFeatures, outFeatures] : [outFeatures, inFeatures];
-  return packWeight(
-    pool,
-    { dtype: 'fp32', data: readCpuValues(weight.tensor), shape },
-    { order, version: weight.version },
-  );
+/**
+ * The lookup behind `embedding` for a table held only as its packed copy (loaded packed because a
+ * tied head multiplies by it, or to keep one copy): its columns, read straight from the panels.
+ * A table that has a tensor keeps tfjs's gather.
+ */
+function cpuEmbedding(pool: KernelPool) {
+  return (ids: tf.Tensor, table: Parameter): tf.Tensor | undefined => {
+    if (table.hasTensor || table.isTrainable || ids.dtype !== 'int32') return undefined;
+    const packed = packedLinearWeight(pool, table, 'out-in', readCpuValues);
+    const rows = packed.columns(tf.backend().readSync(ids.dataId) as Int32Array); // [tokens, dim]
+    return tf.tensor(rows, [...ids.shape, packed.inFeatures], 'float32');
+  };
 }
 
 /** tfjs-backend-wasm's view of a tensor's bytes in its heap (no copy). */

@@ -5,12 +5,20 @@ export {
   disableCpuKernels,
   enableCpuKernels,
 } from './cpu-linear.js';
+export { embedding } from './embedding.js';
 export { KernelArgumentError, KernelPoolError } from './errors.js';
 export { type BackendImplementation, defineFusedOp, type FusedOp } from './fused-op.js';
 export { KernelPool, type KernelPoolOptions } from './kernel-pool.js';
 export { compileKernelsModule } from './kernels-module.js';
 export { type LinearWeightLayout, linear } from './linear.js';
 export { DEFAULT_SKINNY_ROWS, type LinearForwardOptions, linearForward } from './linear-forward.js';
+export { packedWeightLoader } from './packed-loading.js';
+export {
+  loadPackedLinearWeight,
+  PACKED_LAYOUT_KEY,
+  PackedParameterLayout,
+  packedLinearWeight,
+} from './packed-parameter.js';
 export {
   PackedWeight,
   type PackOptions,

@@ -58,3 +58,8 @@ export class UnsupportedConfigError extends TsformerError {
 export class ModelInputError extends TsformerError {
   override name = 'ModelInputError';
 }
+
+/** A `fromPretrained` option that cannot be honoured where the model runs (a weight dtype off the CPU kernels). */
+export class LoadOptionError extends TsformerError {
+  override name = 'LoadOptionError';
+}

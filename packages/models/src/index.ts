@@ -24,6 +24,7 @@ export { ConfigFieldError, ModelConfigFields, type RawConfig } from './config-fi
 export { CrossAttention, type CrossAttentionOptions } from './cross-attention.js';
 export {
   ChatTemplateError,
+  LoadOptionError,
   ModelFileError,
   ModelInputError,
   TokenizerFileError,
@@ -36,6 +37,8 @@ export { ForwardStep, type ForwardStepOptions } from './forward-step.js';
 export {
   type FromPretrainedOptions,
   fromPretrained,
+  LOWER_PRECISION_DTYPES,
+  type LowerPrecisionDtype,
   type Pretrained,
 } from './from-pretrained.js';
 export * from './gemma/index.js';

@@ -8,7 +8,14 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend } from '@tsformer/core-tensor';
 import { expectNoLeak } from '@tsformer/core-tensor/testing';
-import { cpuKernelsEnabled, disableCpuKernels, enableCpuKernels } from '@tsformer/kernels';
+import {
+  cpuKernelsEnabled,
+  disableCpuKernels,
+  enableCpuKernels,
+  PACKED_LAYOUT_KEY,
+  type PackedParameterLayout,
+} from '@tsformer/kernels';
+import { packableWeights } from '@tsformer/layers';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PretrainedCausalLM } from '../src/causal-lm.js';
@@ -79,6 +86,42 @@ describe.each(['wasm', 'cpu'] as const)('models on the CPU kernels (%s backend)'
       model.dispose();
     });
   }
+});
+
+describe('weights under the CPU kernels', () => {
+  beforeAll(async () => {
+    await useBackend('wasm');
+  });
+
+  it('tiny-llama-docs (bf16): linear and embedding weights live once, 16-bit, in the packed layout; generating restores no tensor', async () => {
+    const before = tf.memory().numBytes;
+    const { model } = await fromPretrained(DECODER_FIXTURES['tiny-llama-docs']);
+    const packable = packableWeights(model);
+    // Every projection and the tied embedding/head table: all but the norms.
+    expect(packable.size).toBe(model.parameters().length - (2 * 6 + 1));
+    const packedBytes = [...packable.keys()].map((parameter) => {
+      const layout = parameter.derived<PackedParameterLayout>(PACKED_LAYOUT_KEY, () =>
+        expect.fail('not packed'),
+      );
+      expect(layout.packed.dtype).toBe('bf16');
+      return layout.packed.bytes;
+    });
+    const tensorBytes = model
+      .parameters()
+      .filter((p) => !packable.has(p))
+      .reduce((n, p) => n + 4 * p.size, 0);
+    // tfjs holds the norms and RoPE's cos/sin tables ([512 positions, head dim 48], float32), and
+    // not one packed weight.
+    const ropeTables = 2 * 512 * 48 * 4;
+    expect(tf.memory().numBytes - before).toBe(tensorBytes + ropeTables);
+    const causal = model as PretrainedCausalLM;
+    await causal.generateAll({ inputIds: PROMPT }, { maxNewTokens: 4 });
+    expect([...packable.keys()].some((parameter) => parameter.hasTensor)).toBe(false);
+    // bf16: 2 bytes a weight (panels of 16 columns; 288, 96 and 768 outputs fill them, 4096 too).
+    const weights = [...packable.keys()].reduce((n, p) => n + p.size, 0);
+    expect(packedBytes.reduce((a, b) => a + b, 0)).toBe(2 * weights);
+    model.dispose();
+  });
 });
 
 /**

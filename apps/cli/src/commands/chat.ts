@@ -1,5 +1,4 @@
 import { createInterface } from 'node:readline';
-import type { BackendName } from '@tsformer/core-tensor';
 import {
   type CausalLM,
   type GenerateOptions,
@@ -11,7 +10,13 @@ import type { ChatMessage } from '@tsformer/models';
 import { type Command, Option } from 'commander';
 import { ChatInterrupts, EXIT_INTERRUPTED } from '../chat-interrupts.js';
 import { UsageError } from '../cli-errors.js';
-import { addBackendOption, addOutputOptions, chosenBackend, type OutputOptions } from '../common-options.js';
+import {
+  addModelRunOptions,
+  addOutputOptions,
+  chosenBackend,
+  type ModelRunOptions,
+  type OutputOptions,
+} from '../common-options.js';
 import { Conversation, plainConversation } from '../conversation.js';
 import { ConversationCache } from '../conversation-cache.js';
 import {
@@ -35,11 +40,10 @@ import {
 import { integerAtLeast } from '../option-parsers.js';
 import type { SetStatus } from '../program.js';
 
-interface ChatOptions extends OutputOptions, GenerationFlagValues {
+interface ChatOptions extends OutputOptions, ModelRunOptions, GenerationFlagValues {
   model?: string;
   system?: string;
   maxContext?: number;
-  backend?: BackendName;
 }
 
 export function registerChat(program: Command, setStatus: SetStatus): void {
@@ -59,7 +63,7 @@ export function registerChat(program: Command, setStatus: SetStatus): void {
       ).argParser(integerAtLeast(1)),
     );
   addGenerationFlags(command);
-  addBackendOption(command);
+  addModelRunOptions(command);
   addOutputOptions(command);
   command.action((options: ChatOptions) => runChat(options, setStatus));
 }
@@ -103,7 +107,7 @@ async function runChat(options: ChatOptions, setStatus: SetStatus): Promise<void
   if (!generation.resolved.useCache) {
     throw new UsageError('chat keeps the KV cache across turns: it cannot run with --no-cache');
   }
-  const loaded = await loadModelFolder(dir, chosenBackend(options.backend));
+  const loaded = await loadModelFolder(dir, chosenBackend(options.backend), options.dtype);
   const model = loaded.model as unknown as CausalLM;
   let cache: ReturnType<CausalLM['createCache']> | undefined;
   try {
