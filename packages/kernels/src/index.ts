@@ -14,6 +14,7 @@ export { type LinearWeightLayout, linear } from './linear.js';
 export { DEFAULT_SKINNY_ROWS, type LinearForwardOptions, linearForward } from './linear-forward.js';
 export { packedWeightLoader } from './packed-loading.js';
 export {
+  holdPackedLinearWeight,
   loadPackedLinearWeight,
   PACKED_LAYOUT_KEY,
   PackedParameterLayout,
@@ -24,7 +25,9 @@ export {
   type PackOptions,
   packTensorWeight,
   packWeight,
+  packWeightByRows,
   type RawWeight,
+  type ReadRows,
 } from './packed-weight.js';
 export { defaultKernelThreads, kernelThreadsFromEnv, processKernelPool } from './process-kernel-pool.js';
 export { skinnyMatmul } from './skinny-matmul.js';

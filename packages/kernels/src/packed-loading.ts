@@ -1,14 +1,22 @@
 import type { Parameter, WeightSource } from '@tsformer/core-tensor';
 import type { KernelPool } from './kernel-pool.js';
 import type { LinearWeightLayout } from './linear.js';
-import { loadPackedLinearWeight } from './packed-parameter.js';
-import type { RawWeight } from './packed-weight.js';
+import { holdPackedLinearWeight, loadPackedLinearWeight } from './packed-parameter.js';
+import { packWeightByRows, type RawWeight } from './packed-weight.js';
 import type { PackedDtype } from './weight-dtypes.js';
 
 /** What a safetensors reader adds to a WeightSource: the stored dtype and the stored elements. */
 interface RawWeightSource extends WeightSource {
   dtype(name: string): string;
-  readRaw(name: string): Promise<{ dtype: string; shape: readonly number[]; data: ArrayLike<number> }>;
+  readRaw(name: string): Promise<StoredElements>;
+  /** Present on safetensors readers: pieces of rows, so a large tensor is never read whole. */
+  readRawRows?(name: string, firstRow: number, rowCount: number): Promise<StoredElements>;
+}
+
+interface StoredElements {
+  dtype: string;
+  shape: readonly number[];
+  data: ArrayLike<number>;
 }
 
 /** Safetensors dtypes the kernel packs as they are stored. */
@@ -29,6 +37,26 @@ export function packedWeightLoader(
   return async (parameter, checkpointName, source) => {
     const layout = layouts.get(parameter);
     if (layout === undefined) return false;
+    const stored = hasRawElements(source)
+      ? STORED_AS[source.dtype(checkpointName) as keyof typeof STORED_AS]
+      : undefined;
+    if (
+      stored !== undefined &&
+      dtype !== 'int8' &&
+      typeof (source as RawWeightSource).readRawRows === 'function'
+    ) {
+      // Read a few MiB of rows at a time: the whole tensor never sits in memory beside its packed copy.
+      const reader = source as RawWeightSource;
+      const readRows = async (first: number, count: number) =>
+        ({ ...(await reader.readRawRows!(checkpointName, first, count)), dtype: stored }) as RawWeight;
+      const packed = await packWeightByRows(pool, source.shape(checkpointName), stored, readRows, {
+        order: layout,
+        dtype,
+        version: parameter.version + 1,
+      });
+      holdPackedLinearWeight(parameter, layout, packed);
+      return true;
+    }
     loadPackedLinearWeight(pool, parameter, layout, await readRawWeight(source, checkpointName), dtype);
     return true;
   };

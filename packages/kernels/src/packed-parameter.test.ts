@@ -8,7 +8,7 @@ import type { KernelPool } from './kernel-pool.js';
 import { linear } from './linear.js';
 import { packedWeightLoader } from './packed-loading.js';
 import { PACKED_LAYOUT_KEY, type PackedParameterLayout } from './packed-parameter.js';
-import { packWeight } from './packed-weight.js';
+import { packWeight, packWeightByRows, type RawWeight } from './packed-weight.js';
 import { skinnyMatmul } from './skinny-matmul.js';
 import { bf16BitsToFloat32, float32ToBf16Bits, PACKED_DTYPES } from './weight-dtypes.js';
 
@@ -107,5 +107,44 @@ describe('packedWeightLoader', () => {
       table.dispose();
       head.dispose();
     });
+  });
+});
+
+describe('packWeightByRows', () => {
+  it('packs what packWeight packs, from pieces of rows, in either order, widening or rounding', async () => {
+    // 1100 × 1001 fp32 rows are 4.4 MB: two reads of rows; 1001 columns leave a partial last panel.
+    const [rows, columns] = [1100, 1001];
+    const values = new SeededRandom(8).normalArray(rows * columns);
+    const bf16 = float32ToBf16Bits(values);
+    const reads: number[][] = [];
+    for (const order of ['in-out', 'out-in'] as const) {
+      for (const [source, dtype] of [
+        [{ dtype: 'fp32', data: values, shape: [rows, columns] }, 'fp32'],
+        [{ dtype: 'fp32', data: values, shape: [rows, columns] }, 'bf16'],
+        [{ dtype: 'bf16', data: bf16, shape: [rows, columns] }, 'bf16'],
+        [{ dtype: 'bf16', data: bf16, shape: [rows, columns] }, 'fp32'],
+      ] as const) {
+        const readRows = async (first: number, count: number): Promise<RawWeight> => {
+          reads.push([first, count]);
+          const data = source.data.slice(first * columns, (first + count) * columns);
+          return { ...source, data, shape: [count, columns] } as RawWeight;
+        };
+        const byRows = await packWeightByRows(pool, [rows, columns], source.dtype, readRows, {
+          order,
+          dtype,
+        });
+        const whole = packWeight(pool, source as RawWeight, { order, dtype });
+        expect(byRows.dtype).toBe(dtype);
+        expect(byRows.values()).toEqual(whole.values());
+        const x = new SeededRandom(9).normalArray(3 * byRows.inFeatures);
+        expect(skinnyMatmul(byRows, x, 3)).toEqual(skinnyMatmul(whole, x, 3));
+        byRows.free();
+        whole.free();
+      }
+    }
+    expect(reads.slice(0, 2)).toEqual([
+      [0, 1047],
+      [1047, 53],
+    ]);
   });
 });

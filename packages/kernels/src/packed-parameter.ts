@@ -64,5 +64,14 @@ export function loadPackedLinearWeight(
   dtype?: PackedDtype,
 ): void {
   const packed = packWeight(pool, raw, { order: layout, dtype, version: weight.version + 1 });
+  holdPackedLinearWeight(weight, layout, packed);
+}
+
+/** Makes `packed` (`weight`'s new value, in the checkpoint's `layout`) the weight's only copy. */
+export function holdPackedLinearWeight(
+  weight: Parameter,
+  layout: LinearWeightLayout,
+  packed: PackedWeight,
+): void {
   weight.assignLayout(PACKED_LAYOUT_KEY, new PackedParameterLayout(packed, storedOrder(weight, layout)));
 }

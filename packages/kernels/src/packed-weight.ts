@@ -192,6 +192,79 @@ export function packWeight(pool: KernelPool, raw: RawWeight, options: PackOption
   );
 }
 
+/** A piece of rows of a checkpoint-shaped matrix, as a reader gives them. */
+export type ReadRows = (firstRow: number, rowCount: number) => Promise<RawWeight>;
+
+/** Bytes of source rows read at a time by `packWeightByRows`. */
+const ROWS_READ_BYTES = 4 * 2 ** 20;
+
+/**
+ * Packs a `shape` weight (in `order`) read a few MiB of rows at a time by `readRows`, so that loading
+ * never holds the whole source beside the packed copy. As `packWeight` for fp32, bf16 and fp16
+ * (exact widening, or rounding to nearest even); int8 needs every row before its first (per-column
+ * scales), so it packs with `packWeight`.
+ */
+export async function packWeightByRows(
+  pool: KernelPool,
+  shape: readonly number[],
+  sourceDtype: RawWeight['dtype'],
+  readRows: ReadRows,
+  options: PackOptions & { dtype?: Exclude<PackedDtype, 'int8'> } = {},
+): Promise<PackedWeight> {
+  const dtype = options.dtype ?? sourceDtype;
+  const layout = weightLayout(shape, options.order ?? 'in-out', 'packWeightByRows');
+  const { inFeatures, outFeatures } = layout;
+  const panels = Math.ceil(outFeatures / PANEL_COLUMNS);
+  const count = panels * PANEL_COLUMNS * inFeatures;
+  const offset = pool.heap.allocate(count * PACKED_DTYPE_BYTES[dtype]);
+  const packed = () =>
+    dtype === 'fp32'
+      ? new Float32Array(pool.heap.memory.buffer, offset, count)
+      : new Uint16Array(pool.heap.memory.buffer, offset, count);
+  // The last panel's padding columns stay zero: clear that panel before the rows arrive.
+  if (outFeatures % PANEL_COLUMNS !== 0) packed().fill(0, (panels - 1) * PANEL_COLUMNS * inFeatures);
+  const [rows, columns] = shape as [number, number];
+  const rowsPerRead = Math.max(1, Math.floor(ROWS_READ_BYTES / (columns * PACKED_DTYPE_BYTES.fp32)));
+  try {
+    for (let first = 0; first < rows; first += rowsPerRead) {
+      const piece = await readRows(first, Math.min(rowsPerRead, rows - first));
+      const values = inDtype(piece, dtype);
+      const target = packed(); // a new view: the heap may have grown while reading
+      const inOut = layout.outStride === 1;
+      for (let r = 0; r < values.length / columns; r++) {
+        for (let c = 0; c < columns; c++) {
+          const [i, o] = inOut ? [first + r, c] : [c, first + r];
+          target[
+            Math.floor(o / PANEL_COLUMNS) * PANEL_COLUMNS * inFeatures +
+              i * PANEL_COLUMNS +
+              (o % PANEL_COLUMNS)
+          ] = values[r * columns + c]!;
+        }
+      }
+    }
+  } catch (error) {
+    pool.heap.release(offset);
+    throw error;
+  }
+  return new PackedWeight(
+    pool,
+    dtype,
+    inFeatures,
+    outFeatures,
+    offset,
+    0,
+    options.version ?? 0,
+    options.portable,
+  );
+}
+
+/** `raw`'s elements as `dtype` holds them: float32 values or 16-bit patterns. */
+function inDtype(raw: RawWeight, dtype: Exclude<PackedDtype, 'int8'>): Float32Array | Uint16Array {
+  if (raw.dtype === dtype) return raw.data;
+  if (dtype === 'fp32') return asFloat32(raw);
+  return (dtype === 'bf16' ? float32ToBf16Bits : float32ToFp16Bits)(asFloat32(raw));
+}
+
 /**
  * Packs a float32 tensor: `[in, out]`, or `[out, in]` with `order: 'out-in'` (read with `await data()`).
  * The tensor also serves backends the kernel does not, unless `portable` names another (it must then
