@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import type { BackendInfo } from '@tsformer/core-tensor';
 
@@ -23,8 +24,16 @@ export function describeMachine(backend: BackendInfo): MachineInfo {
   };
 }
 
-/** The process's peak resident memory so far, in MiB. */
+/**
+ * The process's peak resident memory so far, in MiB. On Linux, VmHWM of /proc/self/status: it belongs
+ * to this process's address space, whereas getrusage's maxRSS survives exec and so reports a
+ * parent's peak in a child (the decoder suite's parent builds models and runs the 512 MiB probe).
+ */
 export function peakRssMiB(): number {
+  try {
+    const kib = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+    if (kib !== undefined) return Math.round(Number(kib) / 1024);
+  } catch {}
   // maxRSS is in KiB on Linux and macOS.
   return Math.round(process.resourceUsage().maxRSS / 1024);
 }

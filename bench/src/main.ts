@@ -1,6 +1,6 @@
 // tsformer benchmarks. Usage (after `node build.mjs`):
 //   node bench-dist/bench.cjs [--backend wasm|cpu|webgpu|tensorflow]
-//                             [--suite parity|decoder|generate|seq2seq|training|bandwidth|kernels|serving|load|webgpu-decode|all]
+//                             [--suite parity|decoder|generate|seq2seq|training|bandwidth|kernels|peer|serving|load|webgpu-decode|all]
 //                             [--quick] [--out bench/results]
 // Figures are written as JSON to the results folder (one file per suite and backend) and printed.
 import { spawnSync } from 'node:child_process';
@@ -11,13 +11,15 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { type BackendName, useBackend } from '@tsformer/core-tensor';
 import { type CausalLM, parseGenerationConfig } from '@tsformer/decoding';
-import { fromPretrained } from '@tsformer/models';
-import { probeBandwidth } from './bandwidth-probe.js';
+import { defaultKernelThreads, kernelThreadsFromEnv } from '@tsformer/kernels';
+import { fromPretrained, type LowerPrecisionDtype } from '@tsformer/models';
+import { type BandwidthFigure, probeBandwidth } from './bandwidth-probe.js';
 import { benchmarkKernels } from './kernel-bench.js';
 import { runLoadTest } from './load-test.js';
 import { describeMachine, type MachineInfo } from './machine.js';
 import { measureForwardDecode, promptOfLength } from './measure.js';
 import { checkBundledModelParity } from './parity.js';
+import { peerPromptIds, runPeerHarness } from './peer.js';
 import { profileDecodeStep } from './profile.js';
 import { BART_BASE, ensureRandomModel, GPT2_124M } from './random-model.js';
 import { measureSeq2Seq } from './seq2seq.js';
@@ -25,6 +27,7 @@ import { measureServing } from './serving.js';
 import { measureStrategies } from './strategies.js';
 import { measureTraining } from './training.js';
 import { measureWebgpuModel } from './webgpu-decode-profile.js';
+import { weightFootprint } from './weight-footprint.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -35,11 +38,20 @@ const { values: args } = parseArgs({
     cache: { type: 'string', default: 'dynamic' },
     // Threads of the wasm backend's kernels (see core-tensor's BackendOptions.threads).
     threads: { type: 'string', default: '1' },
+    // tsformer's CPU kernels on wasm/cpu (fromPretrained's cpuKernels): on (default) or off (tfjs's ops).
+    kernels: { type: 'string', default: 'on' },
+    // Opt-in lower-precision weights (fromPretrained's dtype): bf16 or int8.
+    dtype: { type: 'string' },
     // tfjs environment flags as JSON, e.g. '{"WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE":64}', recorded with the figures.
     'tf-flags': { type: 'string', default: '{}' },
     out: { type: 'string', default: join(__dirname, '..', 'results') },
     repo: { type: 'string', default: join(__dirname, '..', '..') },
     scratch: { type: 'string', default: join(tmpdir(), 'tsformer-bench') },
+    // The peer suite: a copy of ../shared/peer-bench (npm ci done) and the model folder its
+    // build_model_folder.py --out wrote (outside shared/); --rounds interleaved process pairs.
+    peer: { type: 'string' },
+    'peer-model': { type: 'string' },
+    rounds: { type: 'string', default: '3' },
     // Internal: the decoder suite measures each model in a child process (`--suite decoder-model`).
     model: { type: 'string' },
     name: { type: 'string' },
@@ -56,7 +68,8 @@ async function main(): Promise<void> {
     wasmPaths: `${__dirname}/`,
     threads: Number(args.threads),
   });
-  if (args.suite === 'decoder-model' || args.suite === 'training-model') {
+  // A child process's one model: its figures as one JSON line for the parent, nothing recorded.
+  if (args.suite === 'decoder-model' || args.suite === 'training-model' || args.suite === 'peer-model') {
     console.log(JSON.stringify(await runSuite(args.suite)));
     return;
   }
@@ -106,29 +119,61 @@ async function runSuite(suite: string): Promise<unknown> {
     const [batch, length] = args.quick ? [2, 32] : [4, 128];
     return measureTraining(args.model!, args.name!, batch, length, args.quick ? 2 : 5);
   }
-  if (suite === 'decoder' || suite === 'training') {
+  if (suite === 'training') {
     const gpt2 = await ensureRandomModel(
       join(args.scratch, 'gpt2-124m-random'),
       GPT2_124M,
       join(repo, 'fixtures/hf-reference/gpt2'),
     );
-    // Each model in a process of its own, so that its peak RSS is its own.
+    // Each model in a process of its own, so that its peak RSS is its own; a model whose training
+    // state does not fit (GPT-2-124M's in the wasm heap) is a figure too.
     const rows = [];
     for (const [name, folder] of [
       ['tiny-llama-docs', tinyLlama],
       ['gpt2-124m-random-fp32', gpt2],
     ] as const) {
+      const child = spawnSync(process.execPath, [__filename, ...childArgs(folder, name, 'training-model')], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      if (child.status !== 0) rows.push({ model: name, failed: `exit ${child.status}` });
+      else rows.push(...[JSON.parse(child.stdout.trim().split('\n').at(-1)!)].flat());
+    }
+    return rows;
+  }
+  if (suite === 'peer-model') return measurePeerModel(args.model!, args.peer!);
+  if (suite === 'peer') return comparePeer();
+  if (suite === 'decoder') {
+    const gpt2 = await ensureRandomModel(
+      join(args.scratch, 'gpt2-124m-random'),
+      GPT2_124M,
+      join(repo, 'fixtures/hf-reference/gpt2'),
+    );
+    const gpt2Bf16 = await ensureRandomModel(
+      join(args.scratch, 'gpt2-124m-random-bf16'),
+      GPT2_124M,
+      join(repo, 'fixtures/hf-reference/gpt2'),
+      'BF16',
+    );
+    // The bandwidth limit in this run (here, in the parent: its 512 MiB stay out of the models' RSS).
+    const loadBefore = loadavg();
+    const bandwidth = await probeBandwidth([1, 2]);
+    // Each model in a process of its own, so that its peak RSS is its own.
+    const rows = [];
+    for (const [name, folder] of [
+      ['tiny-llama-docs', tinyLlama],
+      ['gpt2-124m-random-fp32', gpt2],
+      ['gpt2-124m-random-bf16', gpt2Bf16],
+    ] as const) {
       const child = spawnSync(process.execPath, [__filename, ...childArgs(folder, name, `${suite}-model`)], {
         encoding: 'utf8',
         stdio: ['ignore', 'pipe', 'inherit'],
       });
-      // a model that does not fit (GPT-2-124M's training state in the wasm heap) is a figure too
-      if (child.status !== 0 && suite === 'training')
-        rows.push({ model: name, failed: `exit ${child.status}` });
-      else if (child.status !== 0) throw new Error(`measuring ${name} failed (exit ${child.status})`);
-      else rows.push(...[JSON.parse(child.stdout.trim().split('\n').at(-1)!)].flat());
+      if (child.status !== 0) throw new Error(`measuring ${name} failed (exit ${child.status})`);
+      rows.push(...withBandwidthShare(JSON.parse(child.stdout.trim().split('\n').at(-1)!), bandwidth));
     }
-    return rows;
+    for (const row of rows) console.log(decoderLine(row));
+    return { bandwidth, loadAverage: { before: loadBefore, after: loadavg() }, rows };
   }
   if (suite === 'generate') {
     const { model, tokenizer, generationConfig } = await fromPretrained(tinyLlama);
@@ -166,7 +211,7 @@ async function runSuite(suite: string): Promise<unknown> {
     return runLoadTest(args.model ?? tinyLlama, { total: args.quick ? 100 : 1000, concurrency: 32 });
   }
   throw new Error(
-    `unknown suite "${suite}" (parity, decoder, generate, seq2seq, training, bandwidth, kernels, serving, load, webgpu-decode, all)`,
+    `unknown suite "${suite}" (parity, decoder, generate, seq2seq, training, bandwidth, kernels, peer, serving, load, webgpu-decode, all)`,
   );
 }
 
@@ -188,6 +233,9 @@ function childArgs(folder: string, name: string, suite: string): string[] {
     args.backend,
     '--threads',
     args.threads,
+    '--kernels',
+    args.kernels,
+    ...(args.dtype === undefined ? [] : ['--dtype', args.dtype]),
     '--tf-flags',
     args['tf-flags'],
     '--suite',
@@ -203,8 +251,14 @@ function childArgs(folder: string, name: string, suite: string): string[] {
 /** One model: load time, then for each cache kind a cold run (first of its shapes) and a warm one. */
 async function measureDecoderModel(folder: string, name: string, promptTokens: number, newTokens: number) {
   const loadStart = performance.now();
-  const { model, tokenizer } = await fromPretrained(folder);
+  const kernels = args.kernels !== 'off';
+  const dtype = args.dtype === undefined ? undefined : (args.dtype as LowerPrecisionDtype);
+  const { model, tokenizer } = await fromPretrained(folder, { cpuKernels: kernels, dtype });
   const loadMs = Math.round(performance.now() - loadStart);
+  const footprint = weightFootprint(model);
+  const threads = kernels
+    ? (kernelThreadsFromEnv() ?? `auto (${defaultKernelThreads()})`)
+    : Number(args.threads);
   const prompt = promptOfLength(tokenizer!.encode(sampleText), promptTokens);
   const rows = [];
   for (const cache of ['dynamic', 'static'] as const) {
@@ -213,6 +267,13 @@ async function measureDecoderModel(folder: string, name: string, promptTokens: n
     const warm = await measureForwardDecode(model as CausalLM, prompt, newTokens, 1, cache);
     rows.push({
       model: name,
+      backend: tf.getBackend(),
+      // Whose matrix kernels ran: tsformer's (threads: TSFORMER_KERNEL_THREADS or auto by size) or tfjs's.
+      kernels: kernels ? 'tsformer' : 'tfjs',
+      threads,
+      weightDtypes: footprint.dtypes,
+      weightBytes: footprint.bytes,
+      decodeGBPerSecond: round2((warm.decodeTokensPerSecond * footprint.bytes) / 1e9),
       parameters: model.numParameters(),
       loadMs,
       coldTimeToFirstTokenMs: cold.timeToFirstTokenMs,
@@ -222,6 +283,122 @@ async function measureDecoderModel(folder: string, name: string, promptTokens: n
   model.dispose();
   return rows;
 }
+
+/** The peer harness's setting: batch 1, prompt 32, 64 new tokens, greedy (issue 12's table). */
+const PEER_PROMPT_TOKENS = 32;
+const PEER_NEW_TOKENS = 64;
+
+/** tsformer on the peer's model folder (its model.safetensors), the peer's prompt: one warm-up, one timed run. */
+async function measurePeerModel(folder: string, peerDir: string) {
+  const kernels = args.kernels !== 'off';
+  const dtype = args.dtype === undefined ? undefined : (args.dtype as LowerPrecisionDtype);
+  const { model, tokenizer } = await fromPretrained(folder, { cpuKernels: kernels, dtype });
+  const prompt = peerPromptIds(
+    peerDir,
+    (text) => tokenizer!.encode(text, { addSpecialTokens: false }),
+    PEER_PROMPT_TOKENS,
+  );
+  await measureForwardDecode(model as CausalLM, prompt, 4);
+  const figures = await measureForwardDecode(model as CausalLM, prompt, PEER_NEW_TOKENS);
+  const footprint = weightFootprint(model);
+  model.dispose();
+  return {
+    threads: kernels ? (kernelThreadsFromEnv() ?? `auto (${defaultKernelThreads()})`) : Number(args.threads),
+    weightDtypes: footprint.dtypes,
+    weightBytes: footprint.bytes,
+    ...figures,
+  };
+}
+
+/**
+ * tsformer and transformers.js (../shared/peer-bench's harness, keep-last graph) on identical
+ * GPT-2-124M weights, in interleaved processes (`--rounds` pairs): medians and the ratios.
+ */
+async function comparePeer() {
+  if (!args.peer || !args['peer-model']) {
+    throw new Error(
+      '--suite peer needs --peer DIR (a copy of shared/peer-bench, npm ci done) and --peer-model DIR (its build_model_folder.py --out folder)',
+    );
+  }
+  const peerDir = resolve(args.peer);
+  const modelDir = resolve(args['peer-model']);
+  const ours = [];
+  const theirs = [];
+  for (let round = 0; round < Number(args.rounds); round++) {
+    theirs.push(runPeerHarness(peerDir, modelDir, PEER_PROMPT_TOKENS, PEER_NEW_TOKENS));
+    const passed = ['--backend', args.backend, '--threads', args.threads, '--kernels', args.kernels];
+    if (args.dtype !== undefined) passed.push('--dtype', args.dtype);
+    const child = spawnSync(
+      process.execPath,
+      [__filename, ...passed, '--suite', 'peer-model', '--model', modelDir, '--peer', peerDir],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    if (child.status !== 0) throw new Error(`measuring tsformer failed (exit ${child.status})`);
+    ours.push(JSON.parse(child.stdout.trim().split('\n').at(-1)!));
+  }
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+  const tsformer = {
+    prefillTokensPerSecond: median(ours.map((r) => r.prefillTokensPerSecond)),
+    decodeTokensPerSecond: median(ours.map((r) => r.decodeTokensPerSecond)),
+    peakRssMiB: median(ours.map((r) => r.peakRssMiB)),
+  };
+  const transformersJs = {
+    prefillTokensPerSecond: median(theirs.map((r) => r.prefill_tok_s)),
+    decodeTokensPerSecond: median(theirs.map((r) => r.decode_tok_s)),
+    peakRssMiB: median(theirs.map((r) => r.peak_rss_mib)),
+  };
+  const ratios = {
+    decode: round2(tsformer.decodeTokensPerSecond / transformersJs.decodeTokensPerSecond),
+    prefill: round2(tsformer.prefillTokensPerSecond / transformersJs.prefillTokensPerSecond),
+    peakRss: round2(tsformer.peakRssMiB / transformersJs.peakRssMiB),
+  };
+  console.log(
+    `tsformer / transformers.js (median of ${ours.length} interleaved process pairs): decode ${ratios.decode}×, prefill ${ratios.prefill}×, peak RSS ${ratios.peakRss}×`,
+  );
+  return {
+    promptTokens: PEER_PROMPT_TOKENS,
+    newTokens: PEER_NEW_TOKENS,
+    tsformer,
+    transformersJs,
+    ratios,
+    runs: { tsformer: ours, transformersJs: theirs },
+  };
+}
+
+function round2(value: number): number {
+  return Math.round(value * 100) / 100;
+}
+
+/**
+ * A row's decode bandwidth as a share of the probe's limit in the same run, on the threads its
+ * products could use (the pool's, at most the probed counts).
+ */
+function withBandwidthShare(rows: DecoderRow[], bandwidth: BandwidthFigure[]): DecoderRow[] {
+  return rows.map((row) => {
+    const threads = typeof row.threads === 'number' ? row.threads : Number(/\d+/.exec(row.threads)?.[0] ?? 1);
+    const limit = bandwidth.filter((figure) => figure.threads <= threads).at(-1) ?? bandwidth[0]!;
+    return {
+      ...row,
+      bandwidthLimitGBPerSecond: limit.gbPerSecond,
+      percentOfBandwidthLimit: Math.round((100 * row.decodeGBPerSecond) / limit.gbPerSecond),
+    };
+  });
+}
+
+/** One line per run, as the issue asks `bench` to print. */
+function decoderLine(row: DecoderRow & { percentOfBandwidthLimit?: number }): string {
+  return [
+    `${row.model} [${row.cache}]`,
+    `backend ${row.backend} (${row.kernels} kernels, threads ${row.threads})`,
+    `weights ${row.weightDtypes.join('+')} ${(row.weightBytes / 2 ** 20).toFixed(0)} MiB`,
+    `prefill ${row.prefillTokensPerSecond} tok/s`,
+    `decode ${row.decodeTokensPerSecond} tok/s = ${row.decodeGBPerSecond} GB/s (${row.percentOfBandwidthLimit}% of the measured limit)`,
+    `peak RSS ${row.peakRssMiB} MiB`,
+  ].join(' | ');
+}
+
+/** A decoder-model row as the child process reports it. */
+type DecoderRow = Awaited<ReturnType<typeof measureDecoderModel>>[number];
 
 function record(suite: string, machine: MachineInfo, results: unknown, wallMs: number): void {
   mkdirSync(args.out, { recursive: true });

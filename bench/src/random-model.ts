@@ -49,6 +49,8 @@ export async function ensureRandomModel(
   folder: string,
   config: RawConfig,
   tokenizerFolder: string,
+  /** The stored dtype: F32, or BF16 (the same random values rounded, as most Hub checkpoints are stored). */
+  dtype: 'F32' | 'BF16' = 'F32',
 ): Promise<string> {
   if (existsSync(join(folder, 'config.json'))) return folder;
   mkdirSync(folder, { recursive: true });
@@ -62,7 +64,7 @@ export async function ensureRandomModel(
     const data = tf.tidy(() =>
       parameter.transposed ? tf.transpose(parameter.tensor) : parameter.tensor.clone(),
     );
-    tensors[name] = { dtype: 'F32', shape: [...parameter.shape], data: (await data.data()) as Float32Array };
+    tensors[name] = { dtype, shape: [...parameter.shape], data: (await data.data()) as Float32Array };
     data.dispose();
   }
   model.dispose();
@@ -70,6 +72,7 @@ export async function ensureRandomModel(
   for (const file of ['tokenizer.json', 'tokenizer_config.json']) {
     copyFileSync(join(tokenizerFolder, file), join(folder, file));
   }
-  writeFileSync(join(folder, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+  const stored = dtype === 'BF16' ? { ...config, dtype: 'bfloat16' } : config;
+  writeFileSync(join(folder, 'config.json'), `${JSON.stringify(stored, null, 2)}\n`);
   return folder;
 }

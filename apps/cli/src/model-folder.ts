@@ -7,7 +7,13 @@ import {
   requireDirectory,
   useBackend,
 } from '@tsformer/core-tensor';
-import { folderFiles, fromPretrained, type ModelFiles, type Pretrained } from '@tsformer/models';
+import {
+  folderFiles,
+  fromPretrained,
+  type LowerPrecisionDtype,
+  type ModelFiles,
+  type Pretrained,
+} from '@tsformer/models';
 import { InputFileError } from './cli-errors.js';
 import { progressBar } from './progress-bar.js';
 
@@ -37,15 +43,20 @@ export interface LoadedModel extends Pretrained {
 
 /**
  * Activates `backend`, then loads the model folder `dir` (config, safetensors, tokenizer,
- * generation_config.json), with a progress bar over the weight bytes when stderr is a terminal.
+ * generation_config.json), with a progress bar over the weight bytes when stderr is a terminal;
+ * `dtype` holds the weights in a lower precision (opt-in).
  */
-export async function loadModelFolder(dir: string, backend: BackendName): Promise<LoadedModel> {
+export async function loadModelFolder(
+  dir: string,
+  backend: BackendName,
+  dtype?: LowerPrecisionDtype,
+): Promise<LoadedModel> {
   await requireFolder(dir);
   const backendInfo = await useBackend(backend);
   const progress = progressBar(`loading ${dir}`);
   const start = performance.now();
   try {
-    const pretrained = await fromPretrained(withReadProgress(folderFiles(dir), progress.update));
+    const pretrained = await fromPretrained(withReadProgress(folderFiles(dir), progress.update), { dtype });
     return { ...pretrained, dir, backend: backendInfo, loadMs: performance.now() - start };
   } finally {
     progress.finish();

@@ -48,7 +48,13 @@ export {
   requireRegularFile,
   writeFolderFile,
 } from './node-files.js';
-export { type DerivedLayout, Parameter, type ParameterOptions, sameShape } from './parameter.js';
+export {
+  type DerivedLayout,
+  Parameter,
+  type ParameterOptions,
+  type RestorableLayout,
+  sameShape,
+} from './parameter.js';
 export { SeededRandom } from './random.js';
 export { type ByteSource, memoryByteSource } from './safetensors/byte-source.js';
 export type { RawTensor, SafetensorsTypedArray } from './safetensors/decode.js';

@@ -18,6 +18,12 @@ export interface LoadWeightsOptions {
    * same `WeightLoadingError` loading would throw is thrown.
    */
   dryRun?: boolean;
+  /**
+   * Loads one checkpoint tensor into its parameter in place of `parameter.assign(await
+   * source.read(checkpointName))` — a backend's kernels packing it straight from the checkpoint's
+   * bytes — or resolves false to leave it to that default.
+   */
+  loadParameter?: (parameter: Parameter, checkpointName: string, source: WeightSource) => Promise<boolean>;
 }
 
 /** A checkpoint tensor whose shape differs from the parameter it maps to. */
@@ -244,8 +250,10 @@ export abstract class Module {
       report.loaded.push(...plan.values());
       return report;
     }
+    const { loadParameter } = options;
     for (const [parameter, checkpointName] of plan) {
-      parameter.assign(await source.read(checkpointName));
+      const loaded = loadParameter !== undefined && (await loadParameter(parameter, checkpointName, source));
+      if (!loaded) parameter.assign(await source.read(checkpointName));
       report.loaded.push(checkpointName);
     }
     return report;

@@ -119,3 +119,47 @@ describe('Parameter.derived', () => {
     parameter.dispose();
   });
 });
+
+describe('Parameter.assignLayout', () => {
+  it('holds the value only as the layout, restores a tensor from it once when read, and drops it on the next write', async () => {
+    await expectNoLeak(async () => {
+      const parameter = new Parameter([2, 3], { transposed: true });
+      let restored = 0;
+      let disposed = 0;
+      const layout = {
+        restore: () => {
+          restored += 1;
+          return tf.tensor2d([1, 4, 2, 5, 3, 6], [3, 2]); // stored [3, 2]
+        },
+        dispose: () => {
+          disposed += 1;
+        },
+      };
+      parameter.assignLayout('test:packed', layout);
+      expect([parameter.isSet, parameter.hasTensor, parameter.version]).toEqual([true, false, 1]);
+      expect(parameter.derived('test:packed', () => expect.fail('made again'))).toBe(layout);
+      expect(restored).toBe(0);
+
+      const checkpoint = parameter.checkpointValue(); // reads `tensor`: restored and kept
+      expect(Array.from(await checkpoint.data())).toEqual([1, 2, 3, 4, 5, 6]);
+      checkpoint.dispose();
+      expect(parameter.tensor).toBe(parameter.tensor);
+      expect([restored, parameter.hasTensor]).toEqual([1, true]);
+
+      parameter.assign(tf.tensor2d([0, 0, 0, 0, 0, 0], [2, 3]));
+      expect([disposed, parameter.version]).toEqual([1, 2]);
+      expect(parameter.derived('test:packed', () => ({ dispose() {} }))).not.toBe(layout);
+      parameter.dispose();
+    });
+  });
+
+  it('restores the tensor a variable needs for training', async () => {
+    await expectNoLeak(async () => {
+      const parameter = new Parameter([2]);
+      parameter.assignLayout('test:packed', { restore: () => tf.tensor1d([7, 8]), dispose() {} });
+      const variable = parameter.makeTrainable();
+      expect(Array.from(await variable.data())).toEqual([7, 8]);
+      parameter.dispose();
+    });
+  });
+});

@@ -16,6 +16,15 @@ export interface DerivedLayout {
 }
 
 /**
+ * A derived layout that holds the whole value (a packed fp32 or 16-bit copy, not a lossy one made from
+ * a tensor), so the parameter can keep it alone and rebuild a tensor from it when one is needed.
+ */
+export interface RestorableLayout extends DerivedLayout {
+  /** A new tensor of the value, in the parameter's `storedShape`. */
+  restore(): tf.Tensor;
+}
+
+/**
  * A named weight slot of a module: its shape is known when the module is built, its value arrives
  * later (loaded from a checkpoint or initialised). A model can therefore be built, named and
  * counted without a single byte of weights (`tsformer inspect --config`).
@@ -27,6 +36,8 @@ export interface DerivedLayout {
  */
 export class Parameter {
   private value: tf.Tensor | undefined;
+  /** The derived layout that holds the value while there is no tensor (`assignLayout`). */
+  private valueLayout: RestorableLayout | undefined;
   private writes = 0;
   private readonly derivedLayouts = new Map<string, DerivedLayout>();
   readonly transposed: boolean;
@@ -60,6 +71,11 @@ export class Parameter {
   }
 
   get isSet(): boolean {
+    return this.value !== undefined || this.valueLayout !== undefined;
+  }
+
+  /** Whether a tensor of the value exists now (false while only a layout from `assignLayout` holds it). */
+  get hasTensor(): boolean {
     return this.value !== undefined;
   }
 
@@ -68,8 +84,12 @@ export class Parameter {
     return this.writes;
   }
 
-  /** The weight tensor, in `storedShape`; throws when nothing was loaded into this parameter. */
+  /**
+   * The weight tensor, in `storedShape`; throws when nothing was loaded into this parameter. A value
+   * held only as a layout (`assignLayout`) is restored to a tensor here, once, and kept.
+   */
   get tensor(): tf.Tensor {
+    if (!this.value && this.valueLayout) this.value = tf.keep(this.valueLayout.restore());
     if (!this.value) throw new TsformerError(`parameter of shape [${this.shape}] was never loaded`);
     return this.value;
   }
@@ -116,6 +136,21 @@ export class Parameter {
     const stored = this.transposed ? tf.transpose(tensor) : tensor;
     if (stored !== tensor) tensor.dispose();
     this.replaceStored(stored);
+  }
+
+  /**
+   * Takes a new value held only as `layout`, the derived layout under `key` (a kernel's packed copy
+   * made straight from checkpoint bytes): no tensor exists until something reads `tensor` (a tied
+   * embedding's gather on a backend without the kernel, `makeTrainable`), which restores one from it.
+   * Inference on the kernel's backend then keeps one copy of the weight, in the kernel's layout.
+   */
+  assignLayout(key: string, layout: RestorableLayout): void {
+    this.writes += 1;
+    this.disposeDerived();
+    this.value?.dispose();
+    this.value = undefined;
+    this.valueLayout = layout;
+    this.derivedLayouts.set(key, layout);
   }
 
   /**
@@ -173,6 +208,7 @@ export class Parameter {
   private disposeDerived(): void {
     for (const layout of this.derivedLayouts.values()) layout.dispose();
     this.derivedLayouts.clear();
+    this.valueLayout = undefined;
   }
 
   /** Takes ownership of `stored` (in `storedShape`) as the new value. */

@@ -133,6 +133,63 @@ function panelTwoRows<T>(
 }
 
 /**
+ * Four rows against one half panel (8 columns, `half` 0 or 1): 8 accumulators, each weight read and
+ * widened once for four rows instead of two — the tile of many-row products (prefill), where
+ * widening 16-bit and int8 weights would otherwise cost as much as the arithmetic. Each output is the
+ * same index-order sum as in panelTwoRows, so results do not depend on the tile.
+ */
+@inline
+function halfPanelFourRows<T>(
+  x: usize,
+  xRow: usize,
+  inF: i32,
+  w: usize,
+  half: i32,
+  scales: usize,
+  bias: usize,
+  y: usize,
+  yRow: usize,
+  col: i32,
+  valid: i32,
+): void {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), b0 = f32x4.splat(0), b1 = f32x4.splat(0);
+  let c0 = f32x4.splat(0), c1 = f32x4.splat(0), d0 = f32x4.splat(0), d1 = f32x4.splat(0);
+  const step = <usize>(PANEL * sizeof<T>());
+  const lane = <usize>(4 * sizeof<T>());
+  let p = w + <usize>half * 2 * lane;
+  for (let i: usize = 0; i < <usize>inF; i++, p += step) {
+    const w0 = load4<T>(p), w1 = load4<T>(p + lane);
+    const at = x + (i << 2);
+    const va = v128.load32_splat(at);
+    a0 = f32x4.add(a0, f32x4.mul(va, w0));
+    a1 = f32x4.add(a1, f32x4.mul(va, w1));
+    const vb = v128.load32_splat(at + xRow);
+    b0 = f32x4.add(b0, f32x4.mul(vb, w0));
+    b1 = f32x4.add(b1, f32x4.mul(vb, w1));
+    const vc = v128.load32_splat(at + 2 * xRow);
+    c0 = f32x4.add(c0, f32x4.mul(vc, w0));
+    c1 = f32x4.add(c1, f32x4.mul(vc, w1));
+    const vd = v128.load32_splat(at + 3 * xRow);
+    d0 = f32x4.add(d0, f32x4.mul(vd, w0));
+    d1 = f32x4.add(d1, f32x4.mul(vd, w1));
+  }
+  const first = col + half * 8;
+  const left = valid - half * 8;
+  storeHalfRow<T>(y, a0, a1, scales, bias, first, left);
+  storeHalfRow<T>(y + yRow, b0, b1, scales, bias, first, left);
+  storeHalfRow<T>(y + 2 * yRow, c0, c1, scales, bias, first, left);
+  storeHalfRow<T>(y + 3 * yRow, d0, d1, scales, bias, first, left);
+}
+
+/** Writes 8 outputs of one row: columns col .. col+7, of which `valid` (may be ≤ 0) exist. */
+@inline
+function storeHalfRow<T>(y: usize, a0: v128, a1: v128, scales: usize, bias: usize, col: i32, valid: i32): void {
+  const p = y + (<usize>col << 2);
+  storeLanes(p, finish<T>(a0, scales, bias, col), valid);
+  storeLanes(p + 16, finish<T>(a1, scales, bias, col + 4), valid - 4);
+}
+
+/**
  * One row against one panel: even and odd input indices go to two sets of 4 accumulators (two
  * independent add chains, so the loop waits on memory rather than on add latency), summed at the end.
  */
@@ -190,9 +247,17 @@ function panelOneRow<T>(
 }
 
 /**
- * Panels [panelStart, panelEnd) of y = x · W (+ bias): for each panel, rows two at a time (the panel,
- * in × 16 weights, stays in L2 between row pairs), then a last odd row alone. Pointers are byte
- * offsets into the shared memory; `scales` is read for int8 only, `bias` is 0 when there is none.
+ * Rows per block of a many-row product (prefill): a block of x (ROW_BLOCK × in float32, 96–384 KB for
+ * in = 768–3072) stays in L2 while every panel of this thread passes over it, instead of x streaming
+ * from memory once per panel.
+ */
+const ROW_BLOCK: i32 = 32;
+
+/**
+ * Panels [panelStart, panelEnd) of y = x · W (+ bias): for each block of rows, for each panel, rows
+ * four at a time (half a panel each pass), then two, then a last odd row alone; the panel, in × 16
+ * weights, stays in L2 between row groups. Pointers are byte offsets into the shared memory; `scales` is read for int8 only, `bias` is
+ * 0 when there is none.
  */
 @inline
 function skinnyMatmul<T>(
@@ -210,17 +275,28 @@ function skinnyMatmul<T>(
   const panelBytes = <usize>inF * <usize>(PANEL * sizeof<T>());
   const xRow = <usize>inF << 2;
   const yRow = <usize>out << 2;
-  for (let panel = panelStart; panel < panelEnd; panel++) {
-    const wp = w + <usize>panel * panelBytes;
-    const col = panel * PANEL;
-    const valid = min(PANEL, out - col);
-    let r = 0;
-    for (; r + 2 <= rows; r += 2) {
-      const xa = x + <usize>r * xRow;
-      const ya = y + <usize>r * yRow;
-      panelTwoRows<T>(xa, xa + xRow, inF, wp, scales, bias, ya, ya + yRow, col, valid);
+  for (let blockStart = 0; blockStart < rows; blockStart += ROW_BLOCK) {
+    const blockEnd = min(rows, blockStart + ROW_BLOCK);
+    for (let panel = panelStart; panel < panelEnd; panel++) {
+      const wp = w + <usize>panel * panelBytes;
+      const col = panel * PANEL;
+      const valid = min(PANEL, out - col);
+      let r = blockStart;
+      for (; r + 4 <= blockEnd; r += 4) {
+        const xa = x + <usize>r * xRow;
+        const ya = y + <usize>r * yRow;
+        halfPanelFourRows<T>(xa, xRow, inF, wp, 0, scales, bias, ya, yRow, col, valid);
+        if (valid > 8) halfPanelFourRows<T>(xa, xRow, inF, wp, 1, scales, bias, ya, yRow, col, valid);
+      }
+      for (; r + 2 <= blockEnd; r += 2) {
+        const xa = x + <usize>r * xRow;
+        const ya = y + <usize>r * yRow;
+        panelTwoRows<T>(xa, xa + xRow, inF, wp, scales, bias, ya, ya + yRow, col, valid);
+      }
+      if (r < blockEnd) {
+        panelOneRow<T>(x + <usize>r * xRow, inF, wp, scales, bias, y + <usize>r * yRow, col, valid);
+      }
     }
-    if (r < rows) panelOneRow<T>(x + <usize>r * xRow, inF, wp, scales, bias, y + <usize>r * yRow, col, valid);
   }
 }
 

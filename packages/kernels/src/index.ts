@@ -1,17 +1,37 @@
+export {
+  CPU_KERNEL_BACKENDS,
+  type CpuKernelsOptions,
+  cpuKernelsEnabled,
+  disableCpuKernels,
+  enableCpuKernels,
+} from './cpu-linear.js';
+export { embedding } from './embedding.js';
 export { KernelArgumentError, KernelPoolError } from './errors.js';
 export { type BackendImplementation, defineFusedOp, type FusedOp } from './fused-op.js';
 export { KernelPool, type KernelPoolOptions } from './kernel-pool.js';
 export { compileKernelsModule } from './kernels-module.js';
-export { linear } from './linear.js';
+export { type LinearWeightLayout, linear } from './linear.js';
 export { DEFAULT_SKINNY_ROWS, type LinearForwardOptions, linearForward } from './linear-forward.js';
+export { packedWeightLoader } from './packed-loading.js';
+export {
+  holdPackedLinearWeight,
+  loadPackedLinearWeight,
+  PACKED_LAYOUT_KEY,
+  PackedParameterLayout,
+  packedLinearWeight,
+} from './packed-parameter.js';
 export {
   PackedWeight,
   type PackOptions,
   packTensorWeight,
   packWeight,
+  packWeightByRows,
   type RawWeight,
+  type ReadRows,
 } from './packed-weight.js';
+export { defaultKernelThreads, kernelThreadsFromEnv, processKernelPool } from './process-kernel-pool.js';
 export { skinnyMatmul } from './skinny-matmul.js';
+export { threadsForProduct, WORK_PER_THREAD } from './thread-choice.js';
 export {
   disableWebgpuKernels,
   enableWebgpuKernels,

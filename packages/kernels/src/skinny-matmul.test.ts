@@ -5,7 +5,10 @@ import { type PackedWeight, packWeight, type RawWeight } from './packed-weight.j
 import { skinnyMatmul } from './skinny-matmul.js';
 import { bf16BitsToFloat32, float32ToBf16Bits, fp16BitsToFloat32 } from './weight-dtypes.js';
 
-/** [rows, in, out]: sizes not divisible by 4, 8 or 16 (and some that are), 1 row, odd rows, many rows. */
+/**
+ * [rows, in, out]: sizes not divisible by 4, 8 or 16 (and some that are), 1 row, odd rows, many rows
+ * (prefill: more than one 32-row block, and a last block with an odd row).
+ */
 const SHAPES: [number, number, number][] = [
   [1, 1, 1],
   [1, 37, 5],
@@ -17,6 +20,7 @@ const SHAPES: [number, number, number][] = [
   [8, 255, 31],
   [13, 40, 23],
   [32, 19, 70],
+  [67, 33, 21],
 ];
 
 /** 2^-24: float32's unit roundoff. */

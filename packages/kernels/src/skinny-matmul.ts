@@ -1,5 +1,6 @@
 import { KernelArgumentError } from './errors.js';
 import type { PackedWeight } from './packed-weight.js';
+import { threadsForProduct } from './thread-choice.js';
 import { PACKED_DTYPES, PANEL_COLUMNS } from './weight-dtypes.js';
 
 /** Bytes of `values` float32 rounded up to whole cache lines (blocks in the scratch stay aligned). */
@@ -9,8 +10,9 @@ function lineBytes(values: number): number {
 
 /**
  * y = x · W + bias on the pool of `weight`: `x` is `[rows, in]` row-major, the result `[rows, out]`.
- * Copies x (and bias) into the pool's scratch, runs the kernel on `threads` threads (default: the
- * pool's), copies y out. Synchronous: the calling thread takes part and waits for the others.
+ * Copies x (and bias) into the pool's scratch, runs the kernel on `threads` threads (default: as
+ * many of the pool's as the product's size pays for, `threadsForProduct`), copies y out.
+ * Synchronous: the calling thread takes part and waits for the others.
  */
 export function skinnyMatmul(
   weight: PackedWeight,
@@ -52,7 +54,7 @@ export function skinnyMatmul(
       y,
       outFeatures,
     },
-    threads,
+    threads ?? threadsForProduct(weight.bytes, rows, pool.threads),
   );
   return new Float32Array(pool.heap.memory.buffer, y, rows * outFeatures).slice();
 }

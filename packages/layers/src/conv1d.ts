@@ -1,5 +1,6 @@
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
 import { Module, type Parameter } from '@tsformer/core-tensor';
+import { linear } from '@tsformer/kernels';
 
 /**
  * GPT-2's `Conv1D`: a linear layer whose `weight` is stored `[inFeatures, outFeatures]`
@@ -18,13 +19,8 @@ export class Conv1D extends Module {
     this.bias = this.parameter('bias', [outFeatures]);
   }
 
-  /** `[..., inFeatures]` -> `[..., outFeatures]`. */
+  /** `[..., inFeatures]` -> `[..., outFeatures]`, through the `linear` op with the weight read `[in, out]`. */
   forward(input: tf.Tensor): tf.Tensor {
-    return tf.tidy(() => {
-      const leading = input.shape.slice(0, -1);
-      const rows = tf.reshape(input, [-1, this.inFeatures]); // [tokens, in]
-      const output = tf.add(tf.matMul(rows, this.weight.tensor), this.bias.tensor); // [tokens, out]
-      return tf.reshape(output, [...leading, this.outFeatures]);
-    });
+    return linear(input, this.weight, this.bias, 'in-out');
   }
 }

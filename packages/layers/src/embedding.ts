@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Module, type Parameter } from '@tsformer/core-tensor';
+import { embedding } from '@tsformer/kernels';
 
 /** PyTorch's `nn.Embedding`: a `[numEmbeddings, embeddingDim]` table looked up by int32 ids. */
 /**
@@ -44,16 +45,14 @@ export class Embedding extends Module {
     this.paddingIdx = options.paddingIdx ?? null;
   }
 
-  /** `[...]` int32 ids -> `[..., embeddingDim]`. */
+  /** `[...]` int32 ids -> `[..., embeddingDim]`, through the `embedding` op. */
   forward(ids: tf.Tensor): tf.Tensor {
     return tf.tidy(() => {
-      const flat = tf.reshape(ids, [-1]);
-      const rows = this.weight.transposed
-        ? tf.transpose(tf.gather(this.weight.tensor, flat, 1)) // [dim, tokens] -> [tokens, dim]
-        : tf.gather(this.weight.tensor, flat); // [tokens, dim]
-      const trained = this.paddingIdx !== null && this.weight.isTrainable;
-      const kept = trained ? blockGradient(rows, tf.equal(flat, this.paddingIdx!)) : rows;
-      return tf.reshape(kept, [...ids.shape, this.embeddingDim]);
+      const looked = embedding(ids, this.weight); // [..., dim]
+      if (this.paddingIdx === null || !this.weight.isTrainable) return looked;
+      const rows = tf.reshape(looked, [-1, this.embeddingDim]); // [tokens, dim]
+      const padding = tf.equal(tf.reshape(ids, [-1]), this.paddingIdx); // [tokens]
+      return tf.reshape(blockGradient(rows, padding), looked.shape);
     });
   }
 }

@@ -12,6 +12,7 @@ export {
 } from './learned-positional-embedding.js';
 export { Linear, type LinearOptions } from './linear.js';
 export { MLP, type MLPOptions } from './mlp.js';
+export { packableWeights } from './packable-weights.js';
 export { RMSNorm, type RMSNormOptions } from './rms-norm.js';
 export {
   SinusoidalPositionalEmbedding,

@@ -80,3 +80,8 @@ export class ModelDownloadError extends ModelFileError {
     super(`${url}: ${detail}`);
   }
 }
+
+/** A `fromPretrained` option that cannot be honoured where the model runs (a weight dtype off the CPU kernels). */
+export class LoadOptionError extends TsformerError {
+  override name = 'LoadOptionError';
+}

@@ -7,10 +7,18 @@ import {
   withFile,
 } from '@tsformer/core-tensor';
 import type { GenerationOptions } from '@tsformer/decoding';
-import { disableWebgpuKernels, enableWebgpuKernels } from '@tsformer/kernels';
+import {
+  CPU_KERNEL_BACKENDS,
+  type CpuKernelsOptions,
+  disableWebgpuKernels,
+  enableCpuKernels,
+  enableWebgpuKernels,
+  packedWeightLoader,
+} from '@tsformer/kernels';
+import { packableWeights } from '@tsformer/layers';
 import { getModelFamily } from './auto.js';
 import type { RawConfig } from './config-fields.js';
-import { ModelFileError } from './errors.js';
+import { LoadOptionError, ModelFileError } from './errors.js';
 import { folderFiles } from './folder-files.js';
 import { generationDefaults } from './generation-defaults.js';
 import { countTensorReads, type LoadProgressListener } from './load-progress.js';
@@ -32,7 +40,27 @@ export interface FromPretrainedOptions extends CreateModelOptions {
    * (`enableWebgpuKernels`): default true. `false` gives them back to tfjs's ops.
    */
   webgpuKernels?: boolean;
+  /**
+   * On the wasm and cpu backends, serve linear layers and embedding tables with tsformer's
+   * WebAssembly kernels on the process's thread pool (`enableCpuKernels`; threads from
+   * `TSFORMER_KERNEL_THREADS`, else chosen by size), their weights loaded once into the kernel's
+   * packed layout (bf16/fp16 kept 16-bit) with no tfjs tensor beside it: default true. `false`
+   * leaves them to tfjs's ops and tensors (as before the kernels existed).
+   */
+  cpuKernels?: boolean | CpuKernelsOptions;
+  /**
+   * Opt-in lower precision for the weights the CPU kernels hold (linear layers and embedding tables):
+   * `bf16` rounds fp32 weights to bfloat16 (half the bytes), `int8` quantizes them with one scale per
+   * output channel (a quarter). Outputs change (packages/kernels/README.md gives the measured cost);
+   * never the default: without it a checkpoint's own dtype is kept exactly. Needs the CPU kernels
+   * (wasm or cpu backend).
+   */
+  dtype?: LowerPrecisionDtype;
 }
+
+/** The weight dtypes `fromPretrained`'s `dtype` option offers. */
+export const LOWER_PRECISION_DTYPES = ['bf16', 'int8'] as const;
+export type LowerPrecisionDtype = (typeof LOWER_PRECISION_DTYPES)[number];
 
 /** A loaded model folder. */
 export interface Pretrained<Model extends PretrainedModel = PretrainedModel> {
@@ -68,6 +96,22 @@ export async function fromPretrained(
     if (options.webgpuKernels === false) disableWebgpuKernels();
     else enableWebgpuKernels();
   }
+  const { cpuKernels = true } = options;
+  const kernelPool =
+    cpuKernels !== false && (CPU_KERNEL_BACKENDS as readonly string[]).includes(tf.getBackend())
+      ? await enableCpuKernels(cpuKernels === true ? {} : cpuKernels)
+      : undefined;
+  const { dtype } = options;
+  if (dtype !== undefined && !(LOWER_PRECISION_DTYPES as readonly string[]).includes(dtype)) {
+    throw new LoadOptionError(
+      `fromPretrained: dtype "${dtype}" is not one of ${LOWER_PRECISION_DTYPES.join(', ')}`,
+    );
+  }
+  if (dtype !== undefined && !kernelPool) {
+    throw new LoadOptionError(
+      `fromPretrained: dtype "${dtype}" needs the CPU kernels: the wasm or cpu backend (active: ${tf.getBackend()}) with cpuKernels on`,
+    );
+  }
   const files = typeof source === 'string' ? folderFiles(source) : source;
   const rawConfig = await readConfigJson(files);
   // Errors about the config's fields (the family's, RoPE's, model_type) name config.json.
@@ -91,11 +135,14 @@ export async function fromPretrained(
   });
   let weights: LoadWeightsReport;
   try {
+    // With the CPU kernels, linear and embedding weights load straight into their packed layout,
+    // 16-bit checkpoints staying 16-bit, and no tfjs tensor holds a second copy.
+    const loadParameter = kernelPool && packedWeightLoader(kernelPool, packableWeights(model), dtype);
     if (options.onProgress === undefined) {
-      weights = await family.loadWeights(model, weightsSource);
+      weights = await family.loadWeights(model, weightsSource, { loadParameter });
     } else {
       const counted = countTensorReads(weightsSource, options.onProgress);
-      weights = await family.loadWeights(model, counted.source);
+      weights = await family.loadWeights(model, counted.source, { loadParameter });
       counted.finish();
     }
   } catch (error) {

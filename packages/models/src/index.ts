@@ -33,6 +33,7 @@ export { ConversationCache } from './conversation-cache.js';
 export { CrossAttention, type CrossAttentionOptions } from './cross-attention.js';
 export {
   ChatTemplateError,
+  LoadOptionError,
   ModelDownloadError,
   ModelFileError,
   ModelInputError,
@@ -47,6 +48,8 @@ export { ForwardStep, type ForwardStepOptions } from './forward-step.js';
 export {
   type FromPretrainedOptions,
   fromPretrained,
+  LOWER_PRECISION_DTYPES,
+  type LowerPrecisionDtype,
   type Pretrained,
 } from './from-pretrained.js';
 export * from './gemma/index.js';

@@ -19,9 +19,10 @@ export interface CreateModelOptions {
 
 /**
  * Options of a family's `loadWeights` (the family supplies the name mapping): `dryRun` checks a
- * checkpoint's names and shapes against the model without reading a tensor.
+ * checkpoint's names and shapes against the model without reading a tensor; `loadParameter` lets a
+ * backend's kernels load a weight in their own layout.
  */
-export type FamilyLoadOptions = Pick<LoadWeightsOptions, 'strict' | 'dryRun'>;
+export type FamilyLoadOptions = Pick<LoadWeightsOptions, 'strict' | 'dryRun' | 'loadParameter'>;
 
 /**
  * One Hugging Face `model_type` (DESIGN.md "A model family"): how its config.json resolves, what

@@ -2,16 +2,21 @@ import * as tf from '@tensorflow/tfjs-core';
 import { type BackendName, SeededRandom } from '@tsformer/core-tensor';
 import { type GenerateOptions, generate } from '@tsformer/decoding';
 import type { Command } from 'commander';
-import { addBackendOption, addOutputOptions, chosenBackend, type OutputOptions } from '../common-options.js';
+import {
+  addModelRunOptions,
+  addOutputOptions,
+  chosenBackend,
+  type ModelRunOptions,
+  type OutputOptions,
+} from '../common-options.js';
 import { DEFAULT_MODEL_DIR, type LoadedModel, loadModelFolder } from '../model-folder.js';
 import { integerAtLeast } from '../option-parsers.js';
 import { formatBytes, printJson } from '../output.js';
 import type { SetStatus } from '../program.js';
 import { progressBar } from '../progress-bar.js';
 
-interface BenchOptions extends OutputOptions {
+interface BenchOptions extends OutputOptions, ModelRunOptions {
   model?: string;
-  backend?: BackendName;
   promptTokens: number;
   newTokens: number;
   batch: number;
@@ -49,14 +54,14 @@ export function registerBench(program: Command, _setStatus: SetStatus): void {
     .option('--prompt-tokens <n>', 'prompt length in tokens', integerAtLeast(1), 128)
     .option('--new-tokens <n>', 'tokens to generate (EOS does not stop the run)', integerAtLeast(1), 64)
     .option('--batch <n>', 'prompts generated together', integerAtLeast(1), 1);
-  addBackendOption(command);
+  addModelRunOptions(command);
   addOutputOptions(command);
   command.action((options: BenchOptions) => runBench(options));
 }
 
 async function runBench(options: BenchOptions): Promise<void> {
   const dir = options.model ?? DEFAULT_MODEL_DIR;
-  const loaded = await loadModelFolder(dir, chosenBackend(options.backend));
+  const loaded = await loadModelFolder(dir, chosenBackend(options.backend), options.dtype);
   try {
     const result = await measure(loaded, options);
     if (options.json) printJson(result);

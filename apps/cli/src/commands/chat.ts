@@ -1,5 +1,4 @@
 import { createInterface } from 'node:readline';
-import type { BackendName } from '@tsformer/core-tensor';
 import {
   type CausalLM,
   type GenerateOptions,
@@ -11,7 +10,13 @@ import { type ChatMessage, Conversation, ConversationCache, plainConversation } 
 import { type Command, Option } from 'commander';
 import { ChatInterrupts, EXIT_INTERRUPTED } from '../chat-interrupts.js';
 import { UsageError } from '../cli-errors.js';
-import { addBackendOption, addOutputOptions, chosenBackend, type OutputOptions } from '../common-options.js';
+import {
+  addModelRunOptions,
+  addOutputOptions,
+  chosenBackend,
+  type ModelRunOptions,
+  type OutputOptions,
+} from '../common-options.js';
 import {
   addGenerationFlags,
   type GenerationFlagValues,
@@ -33,11 +38,10 @@ import {
 import { integerAtLeast } from '../option-parsers.js';
 import type { SetStatus } from '../program.js';
 
-interface ChatOptions extends OutputOptions, GenerationFlagValues {
+interface ChatOptions extends OutputOptions, ModelRunOptions, GenerationFlagValues {
   model?: string;
   system?: string;
   maxContext?: number;
-  backend?: BackendName;
 }
 
 export function registerChat(program: Command, setStatus: SetStatus): void {
@@ -57,7 +61,7 @@ export function registerChat(program: Command, setStatus: SetStatus): void {
       ).argParser(integerAtLeast(1)),
     );
   addGenerationFlags(command);
-  addBackendOption(command);
+  addModelRunOptions(command);
   addOutputOptions(command);
   command.action((options: ChatOptions) => runChat(options, setStatus));
 }
@@ -101,7 +105,7 @@ async function runChat(options: ChatOptions, setStatus: SetStatus): Promise<void
   if (!generation.resolved.useCache) {
     throw new UsageError('chat keeps the KV cache across turns: it cannot run with --no-cache');
   }
-  const loaded = await loadModelFolder(dir, chosenBackend(options.backend));
+  const loaded = await loadModelFolder(dir, chosenBackend(options.backend), options.dtype);
   const model = loaded.model as unknown as CausalLM;
   let cache: ReturnType<CausalLM['createCache']> | undefined;
   try {

@@ -1,7 +1,12 @@
-import type { BackendName } from '@tsformer/core-tensor';
 import { type GenerateOptions, type GenerateOutput, generate } from '@tsformer/decoding';
 import type { Command } from 'commander';
-import { addBackendOption, addOutputOptions, chosenBackend, type OutputOptions } from '../common-options.js';
+import {
+  addModelRunOptions,
+  addOutputOptions,
+  chosenBackend,
+  type ModelRunOptions,
+  type OutputOptions,
+} from '../common-options.js';
 import {
   addGenerationFlags,
   type GenerationFlagValues,
@@ -22,10 +27,9 @@ import { progressBar } from '../progress-bar.js';
 /** The prompt when none is given on the command line or stdin (the bundled model writes docstrings). */
 export const DEFAULT_PROMPT = 'Return the number of';
 
-interface GenerateCommandOptions extends OutputOptions, GenerationFlagValues {
+interface GenerateCommandOptions extends OutputOptions, ModelRunOptions, GenerationFlagValues {
   model?: string;
   prompt?: string;
-  backend?: BackendName;
 }
 
 export function registerGenerate(program: Command, _setStatus: SetStatus): void {
@@ -38,7 +42,7 @@ export function registerGenerate(program: Command, _setStatus: SetStatus): void 
     .option('--model <dir>', 'Hugging Face model folder (default: the bundled models/tiny-llama-docs)')
     .option('--prompt <text>', `the prompt (default: stdin when piped, else "${DEFAULT_PROMPT}")`);
   addGenerationFlags(command);
-  addBackendOption(command);
+  addModelRunOptions(command);
   addOutputOptions(command);
   command.action((options: GenerateCommandOptions) => runGenerate(options));
 }
@@ -55,7 +59,7 @@ async function runGenerate(options: GenerateCommandOptions): Promise<void> {
   await requireFolder(dir);
   const generation = await checkGenerationOptions(dir, generationOptionsFromFlags(options));
   const prompt = await readPrompt(options.prompt);
-  const loaded = await loadModelFolder(dir, chosenBackend(options.backend));
+  const loaded = await loadModelFolder(dir, chosenBackend(options.backend), options.dtype);
   try {
     checkTokenIds(generation, loaded.model.vocabSize);
     const tokenizer = requireTokenizer(loaded);

@@ -61,6 +61,28 @@ export class SafetensorsFile implements SafetensorsReader {
     return { dtype, shape, data: typedArrayFromBytes(dtype, await this.readBytes(name)) };
   }
 
+  async readRawRows(name: string, firstRow: number, rowCount: number): Promise<RawTensor> {
+    const { dtype, shape, dataOffsets } = this.info(name);
+    const rows = shape[0] ?? 1;
+    if (
+      !Number.isInteger(firstRow) ||
+      !Number.isInteger(rowCount) ||
+      firstRow < 0 ||
+      rowCount < 1 ||
+      firstRow + rowCount > rows
+    ) {
+      throw new SafetensorsError(
+        this.location,
+        `rows ${firstRow}..${firstRow + rowCount - 1} are not rows of [${shape}]`,
+        name,
+      );
+    }
+    const rowBytes = (dataOffsets[1] - dataOffsets[0]) / rows;
+    const start = this.header.dataStart + dataOffsets[0] + firstRow * rowBytes;
+    const bytes = await readExactly(this.source, start, rowCount * rowBytes, this.location, name);
+    return { dtype, shape: [rowCount, ...shape.slice(1)], data: typedArrayFromBytes(dtype, bytes) };
+  }
+
   /** A tensor as float32 (floating dtypes) or int32 (integer and bool dtypes); the caller owns it. */
   async read(name: string): Promise<tf.Tensor> {
     const { dtype, shape } = this.info(name);

@@ -8,4 +8,9 @@ export interface SafetensorsReader extends WeightSource {
   dtype(name: string): SafetensorsDtype;
   /** A tensor's stored elements, unconverted (F16/BF16 as 16-bit patterns): for tests and tools. */
   readRaw(name: string): Promise<RawTensor>;
+  /**
+   * Rows `firstRow .. firstRow + rowCount - 1` of a tensor (along its first dimension), stored
+   * elements unconverted: a large tensor read in pieces, never whole in memory (packing weights).
+   */
+  readRawRows(name: string, firstRow: number, rowCount: number): Promise<RawTensor>;
 }

@@ -302,3 +302,20 @@ describe('serializeSafetensors rejects what it cannot write', () => {
     expect(shape).toEqual([3]);
   });
 });
+
+describe('SafetensorsFile.readRawRows', () => {
+  it('reads any run of rows of a tensor as stored, and refuses rows it does not have', async () => {
+    const data = Uint16Array.from({ length: 5 * 3 }, (_, k) => 0x3f80 + k); // BF16 patterns, [5, 3]
+    const file = await openSafetensorsBytes(
+      serializeSafetensors({
+        a: { dtype: 'F32', shape: [2], data: [1, 2] },
+        t: { dtype: 'BF16', shape: [5, 3], data },
+      }),
+    );
+    const rows = await file.readRawRows('t', 1, 3);
+    expect(rows.dtype).toBe('BF16');
+    expect(rows.shape).toEqual([3, 3]);
+    expect(bits16(rows.data)).toEqual([...data.subarray(3, 12)]);
+    await expect(file.readRawRows('t', 4, 2)).rejects.toThrow(/rows 4\.\.5 are not rows of \[5,3\]/);
+  });
+});

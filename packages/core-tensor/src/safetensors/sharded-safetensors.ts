@@ -95,6 +95,10 @@ export class ShardedSafetensors implements SafetensorsReader {
     return this.shardOf(name).readRaw(name);
   }
 
+  readRawRows(name: string, firstRow: number, rowCount: number): Promise<RawTensor> {
+    return this.shardOf(name).readRawRows(name, firstRow, rowCount);
+  }
+
   read(name: string): Promise<tf.Tensor> {
     return this.shardOf(name).read(name);
   }
