@@ -21,7 +21,9 @@ export function startPoolThread(start: WorkerStart): PoolThread {
       'kernel pool: more than one thread needs Node worker_threads (browsers: not yet)',
     );
   }
-  const source = `(${poolWorkerMain.toString()})(require('node:worker_threads').workerData);`;
+  // The worker reaches worker_threads as this thread does (no `require` of a node: module in the
+  // package's text, so a browser bundle names none).
+  const source = `(${poolWorkerMain.toString()})(process.getBuiltinModule('node:worker_threads').workerData);`;
   const worker = new workerThreads.Worker(source, { eval: true, workerData: start });
   worker.unref();
   return {

@@ -10,6 +10,7 @@ import type { GenerationOptions } from '@tsformer/decoding';
 import {
   CPU_KERNEL_BACKENDS,
   type CpuKernelsOptions,
+  disableCpuKernels,
   disableWebgpuKernels,
   enableCpuKernels,
   enableWebgpuKernels,
@@ -45,7 +46,8 @@ export interface FromPretrainedOptions extends CreateModelOptions {
    * WebAssembly kernels on the process's thread pool (`enableCpuKernels`; threads from
    * `TSFORMER_KERNEL_THREADS`, else chosen by size), their weights loaded once into the kernel's
    * packed layout (bf16/fp16 kept 16-bit) with no tfjs tensor beside it: default true. `false`
-   * leaves them to tfjs's ops and tensors (as before the kernels existed).
+   * leaves them to tfjs's ops and tensors (as before the kernels existed) — for every model of the
+   * process, since a backend's fused ops are registered once per process (as `webgpuKernels`).
    */
   cpuKernels?: boolean | CpuKernelsOptions;
   /**
@@ -97,6 +99,7 @@ export async function fromPretrained(
     else enableWebgpuKernels();
   }
   const { cpuKernels = true } = options;
+  if (cpuKernels === false) disableCpuKernels();
   const kernelPool =
     cpuKernels !== false && (CPU_KERNEL_BACKENDS as readonly string[]).includes(tf.getBackend())
       ? await enableCpuKernels(cpuKernels === true ? {} : cpuKernels)
