@@ -4,6 +4,9 @@ import { TrainingOptionError } from './errors.js';
 
 const FLOAT32_BYTES = 4;
 
+/** The counts are averages (a mask is a quarter of the scores): estimates are rounded to whole bytes. */
+const wholeBytes = Math.round;
+
 /** The optimizer whose state is counted: AdamW keeps two tensors per parameter, SGD one with momentum. */
 export type MemoryOptimizer = 'adamw' | 'sgd' | 'sgd-momentum';
 
@@ -80,16 +83,17 @@ export function trainingMemory(
     const headWeights = stack === decoder ? vocabSize * stack.hiddenSize : 0;
     const perLayerWeights = (stack.matmulWeights - headWeights) / stack.layers;
     return Array.from({ length: stack.layers }, (_, index): LayerActivationBytes => {
-      const tokenBytes =
+      const tokenBytes = wholeBytes(
         FLOAT32_BYTES *
-        tokens *
-        (layerCounts.hidden * stack.hiddenSize +
-          layerCounts.queries * stack.heads * stack.headDim +
-          layerCounts.keyValues * stack.kvHeads * stack.headDim +
-          layerCounts.headDim * stack.headDim);
-      const scoreBytes = FLOAT32_BYTES * layerCounts.scores * batch * stack.heads * seq * seq;
-      const mlpBytes = FLOAT32_BYTES * layerCounts.ffn * tokens * stack.ffnSize;
-      const weightBytes = FLOAT32_BYTES * perLayerWeights;
+          tokens *
+          (layerCounts.hidden * stack.hiddenSize +
+            layerCounts.queries * stack.heads * stack.headDim +
+            layerCounts.keyValues * stack.kvHeads * stack.headDim +
+            layerCounts.headDim * stack.headDim),
+      );
+      const scoreBytes = wholeBytes(FLOAT32_BYTES * layerCounts.scores * batch * stack.heads * seq * seq);
+      const mlpBytes = wholeBytes(FLOAT32_BYTES * layerCounts.ffn * tokens * stack.ffnSize);
+      const weightBytes = wholeBytes(FLOAT32_BYTES * perLayerWeights);
       return {
         name: `${prefix}.${index}`,
         tokenBytes,
@@ -107,11 +111,12 @@ export function trainingMemory(
       ]
     : layerBytes(decoder, counts.layer, 'layers');
   const { stack } = counts;
-  const embeddingBytes =
+  const embeddingBytes = wholeBytes(
     FLOAT32_BYTES *
-    (tokens * (stack.hidden * decoder.hiddenSize + stack.headDim * decoder.headDim) +
-      stack.vocabTables * vocabSize * decoder.hiddenSize);
-  const headAndLossBytes = FLOAT32_BYTES * stack.vocab * tokens * vocabSize;
+      (tokens * (stack.hidden * decoder.hiddenSize + stack.headDim * decoder.headDim) +
+        stack.vocabTables * vocabSize * decoder.hiddenSize),
+  );
+  const headAndLossBytes = wholeBytes(FLOAT32_BYTES * stack.vocab * tokens * vocabSize);
   const activationTotal =
     embeddingBytes + headAndLossBytes + layers.reduce((sum, layer) => sum + layer.total, 0);
   const parameterBytes = FLOAT32_BYTES * parameterCount;
