@@ -44,3 +44,10 @@ export {
 } from './trainer.js';
 export { languageModelLoss, type TrainableLanguageModel, type TrainingBatch } from './training-batch.js';
 export { epochOrder, type TrainingDataset } from './training-dataset.js';
+export {
+  type LayerActivationBytes,
+  type MemoryOptimizer,
+  type TrainingMemory,
+  type TrainingMemoryOptions,
+  trainingMemory,
+} from './training-memory.js';

@@ -2,7 +2,8 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSafetensors, type SafetensorsTensorData, serializeSafetensors } from '@tsformer/core-tensor';
-import { fromPretrained, MODEL_FAMILIES } from '@tsformer/models';
+import { fromPretrained, getModelFamily, MODEL_FAMILIES } from '@tsformer/models';
+import { type TrainingMemory, trainingMemory } from '@tsformer/training';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUNDLED_MODEL, FIXTURES, runCli, runCliJson } from '../../test/run-cli.js';
 import { EXIT_FAILURE } from '../cli-errors.js';
@@ -136,6 +137,45 @@ describe('tsformer inspect --config', () => {
     expect(run.stdout).toContain('parameters  134,515,008');
     expect(run.stdout).toMatch(/^KV cache\s+45\.0 KiB per token/m);
     expect(run.stdout).toMatch(/9 heads × 64, 3 key\/value heads/);
+  });
+
+  it('adds the memory of a training step with --training, as trainingMemory computes it', () => {
+    const config = PARAM_COUNTS['bart-base']!.config;
+    const path = join(folder, 'bart-base-training.json');
+    writeFileSync(path, JSON.stringify(config));
+    const report = runCliJson<InspectJson & { training: TrainingMemory }>([
+      'inspect',
+      '--config',
+      path,
+      '--training',
+      '--batch',
+      '2',
+      '--seq',
+      '64',
+      '--optimizer',
+      'sgd',
+    ]);
+    const family = getModelFamily(config.model_type);
+    const expected = trainingMemory(family.describe(family.resolveConfig(config)), {
+      batch: 2,
+      seq: 64,
+      optimizer: 'sgd',
+    });
+    expect(report.training).toEqual(expected);
+    expect(report.training.optimizerStateBytes).toBe(0);
+    expect(report.training.activations.layers).toHaveLength(12);
+  });
+
+  it('prints each part and each layer of the training memory without --json', () => {
+    const path = join(folder, 'smollm.json');
+    writeFileSync(path, JSON.stringify(PARAM_COUNTS['smollm-135m']!.config));
+    const run = runCli(['inspect', '--config', path, '--training', '--batch', '4', '--seq', '256']);
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/^training\s+\S+ \S+ for one step of batch 4 × 256 tokens with adamw/m);
+    expect(run.stdout).toMatch(/^ {2}gradients\s+513 MiB$/m);
+    expect(run.stdout).toMatch(/^ {2}optimizer\s+1\.00 GiB of adamw states$/m);
+    expect(run.stdout).toMatch(/^ {2}activations\s+.*embeddings .*, layers .*, head and loss /m);
+    expect(run.stdout).toMatch(/^ {4}layers\.29\s+.*attention scores .*MLP .*weight temporaries/m);
   });
 });
 

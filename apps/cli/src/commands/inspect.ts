@@ -14,6 +14,7 @@ import {
   type ModelFamily,
   openModelWeights,
 } from '@tsformer/models';
+import { type MemoryOptimizer, type TrainingMemory, trainingMemory } from '@tsformer/training';
 import { type Command, Option } from 'commander';
 import { UsageError } from '../cli-errors.js';
 import { addOutputOptions, type OutputOptions } from '../common-options.js';
@@ -29,7 +30,12 @@ interface InspectOptions extends OutputOptions {
   config?: string;
   batch: number;
   seqLen?: number;
+  seq?: number;
+  training?: boolean;
+  optimizer: MemoryOptimizer;
 }
+
+const MEMORY_OPTIMIZERS: readonly MemoryOptimizer[] = ['adamw', 'sgd', 'sgd-momentum'];
 
 /** Stored weight bytes of one dtype. */
 interface DtypeBytes {
@@ -60,6 +66,18 @@ export function registerInspect(program: Command, _setStatus: SetStatus): void {
       '--seq-len <n>',
       `sequence length for FLOPs and activations (default: the full context; ${UNBOUNDED_DEFAULT_SEQ_LEN} without a position limit)`,
       integerAtLeast(1),
+    )
+    .addOption(
+      new Option('--seq <n>', 'the same as --seq-len').argParser(integerAtLeast(1)).conflicts('seqLen'),
+    )
+    .option(
+      '--training',
+      'also the memory of one training step: parameters, gradients, optimizer states, activations per layer',
+    )
+    .addOption(
+      new Option('--optimizer <name>', 'the optimizer whose states --training counts')
+        .choices(MEMORY_OPTIMIZERS)
+        .default('adamw'),
     );
   addOutputOptions(command);
   command.action((options: InspectOptions) => runInspect(options));
@@ -74,8 +92,11 @@ async function runInspect(options: InspectOptions): Promise<void> {
   // Sizes and counts come from the config's numbers: no module is built for them.
   const raw = await readJsonObject(configPath);
   const { family, config, description } = withFile(configPath, () => describeConfig(raw));
-  const seqLen = options.seqLen ?? description.maxPositions ?? UNBOUNDED_DEFAULT_SEQ_LEN;
+  const seqLen = options.seqLen ?? options.seq ?? description.maxPositions ?? UNBOUNDED_DEFAULT_SEQ_LEN;
   const costs = estimateCosts(description, options.batch, seqLen);
+  const training = options.training
+    ? trainingMemory(description, { batch: options.batch, seq: seqLen, optimizer: options.optimizer })
+    : undefined;
   const weights = options.model === undefined ? undefined : await checkWeights(options.model, family, config);
   const report = {
     source: options.model ?? configPath,
@@ -86,9 +107,13 @@ async function runInspect(options: InspectOptions): Promise<void> {
     seqLen,
     ...costs,
     ...(weights && { weights }),
+    ...(training && { training }),
   };
   if (options.json) printJson(report);
-  else printReport(report, description, costs, weights);
+  else {
+    printReport(report, description, costs, weights);
+    if (training) printTrainingMemory(training);
+  }
 }
 
 /**
@@ -178,4 +203,28 @@ function printReport(
     ],
   ];
   for (const [label, text] of lines) process.stdout.write(`${label.padEnd(12)}${text}\n`);
+}
+
+/** The --training lines: the step's total, then each part, then each layer's activations. */
+function printTrainingMemory(memory: TrainingMemory): void {
+  const { activations } = memory;
+  const layersTotal = activations.layers.reduce((sum, layer) => sum + layer.total, 0);
+  const lines: [string, string][] = [
+    [
+      'training',
+      `${formatBytes(memory.totalBytes)} for one step of batch ${memory.batch} × ${memory.seq} tokens with ${memory.optimizer} (float32 estimate)`,
+    ],
+    ['  parameters', formatBytes(memory.parameterBytes)],
+    ['  gradients', formatBytes(memory.gradientBytes)],
+    ['  optimizer', `${formatBytes(memory.optimizerStateBytes)} of ${memory.optimizer} states`],
+    [
+      '  activations',
+      `${formatBytes(activations.total)}: embeddings ${formatBytes(activations.embeddingBytes)}, layers ${formatBytes(layersTotal)}, head and loss ${formatBytes(activations.headAndLossBytes)}`,
+    ],
+    ...activations.layers.map((layer): [string, string] => [
+      `    ${layer.name}`,
+      `${formatBytes(layer.total)}: tokens ${formatBytes(layer.tokenBytes)}, attention scores ${formatBytes(layer.scoreBytes)}, MLP ${formatBytes(layer.mlpBytes)}, weight temporaries ${formatBytes(layer.weightBytes)}`,
+    ]),
+  ];
+  for (const [label, text] of lines) process.stdout.write(`${label.padEnd(16)}${text}\n`);
 }
