@@ -93,43 +93,48 @@ describe.each(FAMILIES)('$family against Hugging Face', ({ family, entry }) => {
     tf.dispose([...expected.values()]);
   });
 
-  it('decodes incrementally with a cache exactly as a full forward', async () => {
-    const forwardCase = reference.forward[1]!;
-    await expectNoLeak(() => {
-      const inputIds = ids(forwardCase.input_ids);
-      const target = forwardCase.decoder_input_ids[0]!;
-      const decoderInputIds = ids([target]);
-      const full = model.forward({ inputIds, decoderInputIds });
-      const encoding = model.encode(inputIds);
-      const cache = model.createCache(1, target.length);
-      // a two-token prefill, then one token a step
-      const chunks = [target.slice(0, 2), ...target.slice(2).map((id) => [id])];
-      let position = 0;
-      for (const chunk of chunks) {
-        const stepIds = ids([chunk]);
-        const logits = model.decodeLogits({
-          decoderInputIds: stepIds,
-          encoderHiddenStates: encoding.lastHiddenState,
-          cache,
-        });
-        const expected = tf.slice(full.logits, [0, position, 0], [1, chunk.length, -1]);
-        assertClose(logits, expected, 1e-4, `step at position ${position}`);
-        // the first step computed every layer's cross-attention keys/values; later steps reuse them
-        const layers = [...Array(model.config.decoderLayers).keys()];
-        expect(layers.every((layer) => cache.isCrossFilled(layer))).toBe(true);
-        position += chunk.length;
-        tf.dispose([stepIds, logits, expected]);
-      }
-      expect(cache.getSeqLength()).toBe(target.length);
-      cache.dispose();
-      tf.dispose([
-        inputIds,
-        decoderInputIds,
-        full as unknown as tf.TensorContainer,
-        encoding.lastHiddenState,
-      ]);
-    });
-  });
+  it.each(['dynamic', 'static'] as const)(
+    'decodes incrementally through a %s cache exactly as a full forward',
+    async (implementation) => {
+      const forwardCase = reference.forward[1]!;
+      // The case's decoder ids and a few more, so that steps run past the fixture (T5: the position bias
+      // of the new rows only; a static cache: slots left over).
+      const target = [...forwardCase.decoder_input_ids[0]!, 5, 17, 364];
+      await expectNoLeak(() => {
+        const inputIds = ids(forwardCase.input_ids);
+        const decoderInputIds = ids([target]);
+        const full = model.forward({ inputIds, decoderInputIds });
+        const encoding = model.encode(inputIds);
+        const cache = model.createCache(1, target.length + 2, implementation);
+        // a two-token prefill, then one token a step
+        const chunks = [target.slice(0, 2), ...target.slice(2).map((id) => [id])];
+        let position = 0;
+        for (const chunk of chunks) {
+          const stepIds = ids([chunk]);
+          const logits = model.decodeLogits({
+            decoderInputIds: stepIds,
+            encoderHiddenStates: encoding.lastHiddenState,
+            cache,
+          });
+          const expected = tf.slice(full.logits, [0, position, 0], [1, chunk.length, -1]);
+          assertClose(logits, expected, 1e-4, `step at position ${position}`);
+          // the first step computed every layer's cross-attention keys/values; later steps reuse them
+          const layers = [...Array(model.config.decoderLayers).keys()];
+          expect(layers.every((layer) => cache.isCrossFilled(layer))).toBe(true);
+          position += chunk.length;
+          tf.dispose([stepIds, logits, expected]);
+        }
+        expect(cache.getSeqLength()).toBe(target.length);
+        cache.dispose();
+        tf.dispose([
+          inputIds,
+          decoderInputIds,
+          full as unknown as tf.TensorContainer,
+          encoding.lastHiddenState,
+        ]);
+      });
+    },
+  );
 
   it('keeps only the last logitsToKeep positions', async () => {
     const forwardCase = reference.forward[2]!;
