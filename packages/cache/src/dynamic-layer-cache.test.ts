@@ -114,6 +114,28 @@ describe('DynamicLayerCache', () => {
     });
   });
 
+  it('reorders rows in runs, out of order and repeated, across several blocks', async () => {
+    await expectNoLeak(() => {
+      const rows = [0, 1, 2, 3, 4];
+      const cache = new DynamicLayerCache({ blockSize: 2 });
+      step(cache, range(0, 3), rows);
+      step(cache, [3], rows);
+      step(cache, [4], rows);
+      cache.reorder([3, 4, 0, 1, 1, 2]);
+      const order = [3, 4, 0, 1, 1, 2];
+      const returned = step(cache, [5], order);
+      expect(returned.blockLengths).toEqual([3, 2, 1]);
+      expect(returned.keys).toEqual(expectedData(range(0, 6), order, keyAt));
+      expect(returned.values).toEqual(expectedData(range(0, 6), order, valueAt));
+      cache.reorder([1, 2, 3]);
+      const kept = [4, 0, 1];
+      const after = step(cache, [6], kept);
+      expect(after.keys).toEqual(expectedData(range(0, 7), kept, keyAt));
+      expect(cache.bytes()).toBe(kvBytes(7, 3));
+      cache.dispose();
+    });
+  });
+
   it('rejects bad crop lengths, reorder indices and block sizes with typed errors', async () => {
     await expectNoLeak(() => {
       expect(() => new DynamicLayerCache({ blockSize: 0 })).toThrow(CacheArgumentError);
