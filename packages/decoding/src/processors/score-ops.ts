@@ -24,9 +24,14 @@ export function rowTokenMask(tokensPerRow: readonly (readonly number[])[], vocab
   return tf.greater(hits, 0);
 }
 
-/** `scores` with `value` wherever `mask` (broadcast to the scores' shape) is true. */
+/**
+ * `scores` with `value` wherever `mask` (broadcast to the scores' shape) is true. The mask and the
+ * fill are broadcast explicitly: `tf.where` with a scalar and a smaller mask takes a broadcasting path
+ * that is several times slower on the wasm backend (a serving step pays it once per row).
+ */
 export function fillWhere(scores: tf.Tensor2D, mask: tf.Tensor, value: number): tf.Tensor2D {
-  return tf.where(mask, value, scores);
+  const fullMask = tf.util.arraysEqual(mask.shape, scores.shape) ? mask : tf.broadcastTo(mask, scores.shape);
+  return tf.where(fullMask, tf.fill(scores.shape, value), scores);
 }
 
 /** `[rows, 1]`: each row's k-th largest value (k counts from 1). */
