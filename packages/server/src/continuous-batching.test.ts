@@ -156,6 +156,66 @@ for (const family of ['llama', 'gpt2'] as const) {
       });
     });
 
+    it('prefills requests that arrive together in one forward, joining the running batch as a group', async () => {
+      await expectNoLeak(async () => {
+        const random = new SeededRandom(family === 'llama' ? 21 : 22);
+        const eos = (model.generationConfig?.eosTokenId ?? []) as number[] | number;
+        const avoid = Array.isArray(eos) ? eos : [eos];
+        const prompt = (length: number) => randomPrompt(random, length, model.vocabSize, avoid);
+        const plans: Plan[] = [
+          // Three at once: one padded prefill of prompts 4, 9 and 1 tokens long.
+          { prompt: prompt(4), options: { maxNewTokens: 16 } },
+          { prompt: prompt(9), options: { maxNewTokens: 3 } },
+          {
+            prompt: prompt(1),
+            options: { maxNewTokens: 11, doSample: true, seed: 5, temperature: 0.7 },
+            cancelAfter: 6,
+          },
+          // Two join the running batch together after request 0's 4th token (request 1 has left):
+          // one shorter than the batch's rows, one longer.
+          {
+            prompt: prompt(2),
+            options: { maxNewTokens: 9, repetitionPenalty: 1.2 },
+            after: { request: 0, tokens: 4 },
+          },
+          { prompt: prompt(17), options: { maxNewTokens: 7 }, after: { request: 0, tokens: 4 } },
+          // Three more when request 3 is half done (0, 3 and 4 run; 2 was cancelled): two rows are free
+          // (maxBatch 5), so one waits for a row.
+          { prompt: prompt(6), options: { maxNewTokens: 5 }, after: { request: 3, tokens: 4 } },
+          {
+            prompt: prompt(3),
+            options: { maxNewTokens: 8, minNewTokens: 8 },
+            after: { request: 3, tokens: 4 },
+          },
+          { prompt: prompt(5), options: { maxNewTokens: 6 }, after: { request: 3, tokens: 4 } },
+        ];
+        const prefillRows: number[] = [];
+        const forward = model.forwardLogits;
+        const counting = Object.create(model) as PretrainedCausalLM;
+        counting.forwardLogits = (inputs) => {
+          if (inputs.inputIds.shape[1] > 1) prefillRows.push(inputs.inputIds.shape[0]);
+          return forward.call(model, inputs);
+        };
+        const scheduler = new BatchScheduler(counting, { maxBatch: 5 });
+        const settled = await runPlans(scheduler, plans, () => {});
+        // Groups were prefilled together: 3 at the start, then 2, then 2, then the one that waited.
+        expect(prefillRows).toEqual([3, 2, 2, 1]);
+        for (const [index, plan] of plans.entries()) {
+          const outcome = settled[index]!;
+          if (plan.cancelAfter !== undefined) {
+            expect((outcome as PromiseRejectedResult).reason).toBeInstanceOf(GenerationAbortedError);
+            continue;
+          }
+          expect(outcome.status, `request ${index}`).toBe('fulfilled');
+          const { sequence } = (outcome as PromiseFulfilledResult<BatchResult>).value;
+          const alone = await generateAll(model, { inputIds: [plan.prompt] }, plan.options);
+          expect(sequence, `request ${index}`).toEqual(alone.sequences[0]);
+        }
+        expect(scheduler.stats()).toMatchObject({ waiting: 0, running: 0 });
+        await scheduler.close();
+      });
+    });
+
     it('reports log-probabilities of the model’s own distribution, as a full forward computes them', async () => {
       await expectNoLeak(async () => {
         const scheduler = new BatchScheduler(model);

@@ -41,8 +41,9 @@ export interface BatchSchedulerStats {
 /**
  * Continuous batching for one decoder-only model: requests join a running batch between decode steps
  * and leave it when they end, so concurrent requests share each step's forward instead of queueing
- * behind one another. A joining request is prefilled on its own (its first token comes from that
- * forward), then its cache rows are merged into the batch's (`Cache.joinRows`, left-padded); every
+ * behind one another. The requests that arrived since the last step are prefilled together (one
+ * forward over their left-padded prompts; each row's first token comes from it), then their cache rows
+ * are merged into the batch's (`Cache.joinRows`, left-padded); every
  * decode step then feeds each row its last token with its own position and an attention mask that
  * hides the padding. A row that ends or is cancelled leaves at the next step (`Cache.reorder` with the
  * rows that stay), and padding no row needs any more is dropped (`Cache.dropStart`). Each request is
@@ -210,50 +211,72 @@ export class BatchScheduler {
     if (sharedPadding > 0) this.cache!.dropStart!(sharedPadding);
   }
 
-  /** Prefills waiting requests, one at a time, into free rows of the batch. */
+  /**
+   * Waiting requests take the free rows: they are prefilled together (one forward, as `generate`
+   * prefills a batch of left-padded prompts), then their cache rows join the batch's.
+   */
   private async admitWaitingRows(): Promise<void> {
-    while (this.running.length < this.maxBatch && this.waiting.length > 0) {
-      const row = this.waiting.shift()!;
-      const cache = await this.prefill(row);
-      if (cache === undefined) continue;
-      if (row.ended) {
-        cache.dispose();
-        continue;
-      }
-      if (this.cache === undefined) this.cache = cache;
-      else this.cache.joinRows!(cache);
-      this.running.push(row);
-    }
+    const free = this.maxBatch - this.running.length;
+    if (free <= 0 || this.waiting.length === 0) return;
+    const joining = this.waiting.splice(0, free);
+    const prefilled = await this.prefill(joining);
+    if (prefilled === undefined) return;
+    if (this.cache === undefined) this.cache = prefilled.cache;
+    else this.cache.joinRows!(prefilled.cache);
+    this.running.push(...prefilled.rows);
   }
 
   /**
-   * Runs the row's prompt through the model on its own (in chunks, as `generate` does) and takes its
-   * first token; returns the filled cache, or undefined when the request failed or was cancelled.
+   * Runs the rows' prompts through the model together, left-padded to the longest with a mask that
+   * hides the padding (in chunks, as `generate` does), and takes each row's first token. Returns the
+   * filled cache with the rows that go on (those that ended or were cancelled meanwhile are left
+   * out), or undefined when none does.
    */
-  private async prefill(row: BatchRow): Promise<Cache | undefined> {
-    const { config, maxLength } = row.plan;
-    const session = new CausalSession(this.model, [row.prompt.map(() => 1)], 'dynamic', maxLength);
+  private async prefill(rows: BatchRow[]): Promise<{ cache: Cache; rows: BatchRow[] } | undefined> {
+    const length = Math.max(...rows.map((row) => row.prompt.length));
+    const padding = rows.map((row) => length - row.prompt.length);
+    // Padding takes each row's first token: any id is fine under a mask of zeros.
+    const prompts = rows.map((row, index) => [
+      ...new Array<number>(padding[index]!).fill(row.prompt[0]!),
+      ...row.prompt,
+    ]);
+    const masks = rows.map((row, index) => [
+      ...new Array<number>(padding[index]!).fill(0),
+      ...row.prompt.map(() => 1),
+    ]);
+    const maxLength = Math.max(...rows.map((row) => row.plan.maxLength));
+    const chunkSize = Math.min(...rows.map((row) => row.plan.config.prefillChunkSize));
+    const session = new CausalSession(this.model, masks, 'dynamic', maxLength);
     try {
-      await session.prefill([row.prompt], config.prefillChunkSize, async () => {
+      await session.prefill(prompts, chunkSize, async () => {
         await yieldToEventLoop();
-        if (row.aborted) throw row.signal!.reason;
+        if (rows.every((row) => row.aborted))
+          throw new GenerationAbortedError('every joining request was cancelled');
       });
-      if (row.aborted) {
-        row.abort();
-        return undefined;
-      }
-      const logits = tf.tidy(() => session.nextLogits([row.prompt]));
+      const logits = tf.tidy(() => session.nextLogits(prompts));
       try {
-        const [token] = await selectTokens([row], logits);
-        row.cachedLength = row.prompt.length;
-        this.accept(row, token!);
+        const tokens = await selectTokens(rows, logits);
+        rows.forEach((row, index) => {
+          if (row.aborted) row.abort();
+          row.cachedLength = row.prompt.length;
+          this.accept(row, tokens[index]!);
+        });
       } finally {
         logits.dispose();
       }
-      return session.takeCache();
+      const kept = rows.flatMap((row, index) => (row.ended ? [] : [index]));
+      const cache = session.takeCache()!;
+      if (kept.length === 0) {
+        cache.dispose();
+        return undefined;
+      }
+      if (kept.length < rows.length) cache.reorder(kept);
+      return { cache, rows: kept.map((index) => rows[index]!) };
     } catch (error) {
-      if (row.aborted) row.abort();
-      else row.fail(error);
+      for (const row of rows) {
+        if (row.aborted) row.abort();
+        else row.fail(error);
+      }
       return undefined;
     } finally {
       session.dispose();
