@@ -2,7 +2,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import { integerAtLeast, tokenIdOrIds } from '../config/field-readers.js';
 import type { TokenRows } from '../config/generation-options.js';
 import type { LogitsProcessor } from './logits-processor.js';
-import { fillWhere, vocabularyMask } from './score-ops.js';
+import { fillTokens } from './score-ops.js';
 
 /** Forbids EOS while rows are shorter than `minLength` (prompt included for decoder-only models). */
 export class MinLengthLogitsProcessor implements LogitsProcessor {
@@ -18,6 +18,6 @@ export class MinLengthLogitsProcessor implements LogitsProcessor {
 
   process(inputIds: TokenRows, scores: tf.Tensor2D): tf.Tensor2D {
     if ((inputIds[0]?.length ?? 0) >= this.minLength) return scores;
-    return fillWhere(scores, vocabularyMask(this.eosTokenIds, scores.shape[1]), -Infinity);
+    return fillTokens(scores, this.eosTokenIds, -Infinity);
   }
 }

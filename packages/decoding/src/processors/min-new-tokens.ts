@@ -2,7 +2,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import { integerAtLeast, tokenIdOrIds } from '../config/field-readers.js';
 import type { TokenRows } from '../config/generation-options.js';
 import type { LogitsProcessor } from './logits-processor.js';
-import { fillWhere, vocabularyMask } from './score-ops.js';
+import { fillTokens } from './score-ops.js';
 
 /** Forbids EOS until `minNewTokens` tokens follow the first `promptLengthToSkip` ones. */
 export class MinNewTokensLengthLogitsProcessor implements LogitsProcessor {
@@ -20,6 +20,6 @@ export class MinNewTokensLengthLogitsProcessor implements LogitsProcessor {
 
   process(inputIds: TokenRows, scores: tf.Tensor2D): tf.Tensor2D {
     if ((inputIds[0]?.length ?? 0) - this.promptLengthToSkip >= this.minNewTokens) return scores;
-    return fillWhere(scores, vocabularyMask(this.eosTokenIds, scores.shape[1]), -Infinity);
+    return fillTokens(scores, this.eosTokenIds, -Infinity);
   }
 }

@@ -34,6 +34,22 @@ export function fillWhere(scores: tf.Tensor2D, mask: tf.Tensor, value: number): 
   return tf.where(fullMask, tf.fill(scores.shape, value), scores);
 }
 
+/**
+ * `scores` with `value` at the given token ids of every row (ids outside the vocabulary are ignored,
+ * as `torch.isin` does): a scatter of a few elements rather than a select over the whole vocabulary.
+ */
+export function fillTokens(scores: tf.Tensor2D, tokenIds: readonly number[], value: number): tf.Tensor2D {
+  const [rows, vocabSize] = scores.shape;
+  const inVocabulary = tokenIds.filter((id) => id < vocabSize);
+  if (inVocabulary.length === 0) return scores;
+  const coordinates = Array.from({ length: rows }, (_, row) => inVocabulary.map((id) => [row, id])).flat();
+  return tf.tensorScatterUpdate(
+    scores,
+    tf.tensor2d(coordinates, [coordinates.length, 2], 'int32'),
+    tf.fill([coordinates.length], value),
+  );
+}
+
 /** `[rows, 1]`: each row's k-th largest value (k counts from 1). */
 export function kthLargest(values: tf.Tensor2D, k: number): tf.Tensor2D {
   return tf.slice(tf.topk(values, k).values, [0, k - 1], [-1, 1]);

@@ -2,7 +2,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import { integerAtLeast, tokenIdList } from '../config/field-readers.js';
 import type { TokenRows } from '../config/generation-options.js';
 import type { LogitsProcessor } from './logits-processor.js';
-import { fillWhere, vocabularyMask } from './score-ops.js';
+import { fillTokens } from './score-ops.js';
 
 /** Sets the scores of `beginSuppressTokens` to -inf at the step where rows are `beginIndex` tokens long. */
 export class SuppressTokensAtBeginLogitsProcessor implements LogitsProcessor {
@@ -21,6 +21,6 @@ export class SuppressTokensAtBeginLogitsProcessor implements LogitsProcessor {
 
   process(inputIds: TokenRows, scores: tf.Tensor2D): tf.Tensor2D {
     if ((inputIds[0]?.length ?? 0) !== this.beginIndex) return scores;
-    return fillWhere(scores, vocabularyMask(this.beginSuppressTokens, scores.shape[1]), -Infinity);
+    return fillTokens(scores, this.beginSuppressTokens, -Infinity);
   }
 }

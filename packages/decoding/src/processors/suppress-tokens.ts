@@ -2,7 +2,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import { tokenIdList } from '../config/field-readers.js';
 import type { TokenRows } from '../config/generation-options.js';
 import type { LogitsProcessor } from './logits-processor.js';
-import { fillWhere, vocabularyMask } from './score-ops.js';
+import { fillTokens } from './score-ops.js';
 
 /** Sets the scores of `suppressTokens` to -inf at every step. */
 export class SuppressTokensLogitsProcessor implements LogitsProcessor {
@@ -13,6 +13,6 @@ export class SuppressTokensLogitsProcessor implements LogitsProcessor {
   }
 
   process(_inputIds: TokenRows, scores: tf.Tensor2D): tf.Tensor2D {
-    return fillWhere(scores, vocabularyMask(this.suppressTokens, scores.shape[1]), -Infinity);
+    return fillTokens(scores, this.suppressTokens, -Infinity);
   }
 }
