@@ -41,6 +41,11 @@ export class BatchRow {
     return this.signal?.aborted ?? false;
   }
 
+  /** Greedy search without processors: its token is the argmax of the model's logits. */
+  get plainGreedy(): boolean {
+    return this.plan.random === undefined && this.plan.processors.length === 0;
+  }
+
   /** The token the next decode step feeds. */
   get lastToken(): number {
     return this.sequence[this.sequence.length - 1]!;

@@ -25,9 +25,17 @@ export async function selectTokens(
   const wantLogprobs = rows.some((row) => row.topLogprobs !== undefined);
   const topCount = Math.min(vocabSize, Math.max(0, ...rows.map((row) => row.topLogprobs ?? 0)));
   const selection: Selection = tf.tidy((): Selection => {
-    const tokens = tf.concat(
-      rows.map((row, index) => row.chooseToken(tf.slice(logits, [index, 0], [1, vocabSize]))),
-    ) as tf.Tensor1D;
+    // [rows]: one argmax over the batch serves every row that is plain greedy search.
+    const best = rows.some((row) => row.plainGreedy) ? (tf.argMax(logits, 1) as tf.Tensor1D) : undefined;
+    const tokens = rows.every((row) => row.plainGreedy)
+      ? best!
+      : (tf.concat(
+          rows.map((row, index) =>
+            row.plainGreedy
+              ? tf.slice(best!, [index], [1])
+              : row.chooseToken(tf.slice(logits, [index, 0], [1, vocabSize])),
+          ),
+        ) as tf.Tensor1D);
     if (!wantLogprobs) return { tokens };
     // [rows, vocab]: the model's own next-token distribution, before any processor.
     const logSoftmax = tf.logSoftmax(logits);
