@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import * as tf from '@tensorflow/tfjs-core';
 import { SeededRandom } from '@tsformer/core-tensor';
+import { processKernelPool } from '@tsformer/kernels';
 import { createServer, loadServedModel, type ServedModel } from '@tsformer/server';
 import { percentile, streamCompletion } from './http-client.js';
 
@@ -23,16 +24,34 @@ interface LoadRequest {
 /** A client waits this long for an answer before the request counts as unanswered (a server that hangs). */
 const NO_ANSWER_MS = 120_000;
 
+/** What the process holds, in MiB: resident set, JS heap, array buffers, and the wasm backend's heap. */
+interface MemorySnapshot {
+  rssMiB: number;
+  jsHeapUsedMiB: number;
+  /** What V8 has reserved for the JS heap (it keeps what it grew to for a while). */
+  jsHeapTotalMiB: number;
+  arrayBuffersMiB: number;
+  /** The tfjs wasm module's linear memory (it grows to its high-water mark and never shrinks). */
+  wasmHeapMiB: number | null;
+  /** tsformer's kernel pool's shared memory (packed weights and scratch; it never shrinks either). */
+  kernelHeapMiB: number;
+  tensors: number;
+}
+
 /**
- * The load test: `total` requests, at most `concurrency` in flight, against an in-process server with
- * a small queue (so some get 429): 10% invalid JSON, 5% an invalid field, 15% clients that disconnect
- * mid-request, the rest valid (streamed or not, greedy or seeded sampling, 1–16 tokens). Afterwards the
- * server must still answer `/health`, every request must have had its answer (or its client left),
- * and the tensors alive must be those alive before; latency percentiles and throughput are recorded.
+ * The load test: `rounds` rounds of the same `total` requests, at most `concurrency` in flight,
+ * against an in-process server with a small queue (so some get 429): 10% invalid JSON, 5% an invalid
+ * field, 15% clients that disconnect mid-request, the rest valid (streamed or not, greedy or seeded
+ * sampling, 1–16 tokens). Afterwards the server must still answer `/health`, every request must have
+ * had its answer (or its client left), and the tensors alive must be those alive before; latency
+ * percentiles and throughput are recorded per round. Memory is recorded before and after each round
+ * (after a garbage collection when node runs with `--expose-gc`): growth in the first round that
+ * stops in the second is a high-water mark (the wasm heap, the JS heap's size), growth that repeats
+ * is a leak.
  */
 export async function runLoadTest(
   folder: string,
-  { total, concurrency }: { total: number; concurrency: number },
+  { total, concurrency, rounds = 2 }: { total: number; concurrency: number; rounds?: number },
 ) {
   const served = await loadServedModel(folder, { id: 'load', maxBatch: 8, maxQueue: 16 });
   const app = createServer({ models: [served] });
@@ -41,37 +60,15 @@ export async function runLoadTest(
   try {
     await streamCompletion(baseUrl, { model: 'load', prompt: 'warm up', max_tokens: 4 });
     await idle(served);
-    const tensorsBefore = tf.memory().numTensors;
-    const rssBeforeMiB = process.memoryUsage().rss / 2 ** 20;
     const random = new SeededRandom(2026);
     const requests = Array.from({ length: total }, (_, index) => loadRequest(random, index));
-    const outcomes: Outcome[] = [];
-    const latencies: number[] = [];
-    let completionTokens = 0;
-    let next = 0;
-    const started = performance.now();
-    await Promise.all(
-      Array.from({ length: concurrency }, async () => {
-        while (next < total) {
-          const request = requests[next++]!;
-          const result = await send(baseUrl, request);
-          outcomes.push(result.outcome);
-          if (result.outcome === 'ok') {
-            latencies.push(result.latencyMs);
-            completionTokens += result.completionTokens;
-          }
-        }
-      }),
-    );
-    const wallMs = performance.now() - started;
-    while (served.stats().running > 0 || served.stats().waiting > 0)
-      await new Promise((resolve) => setTimeout(resolve, 50));
+    const before = await memorySnapshot();
+    const results = [];
+    for (let round = 0; round < rounds; round++) {
+      const result = await runRound(baseUrl, served, requests, concurrency);
+      results.push({ ...result, memoryAfter: await memorySnapshot() });
+    }
     const health = await fetch(`${baseUrl}/health`);
-    const counts = Object.fromEntries(
-      (
-        ['ok', 'rejected-400', 'queue-full-429', 'client-disconnected', 'server-error', 'no-answer'] as const
-      ).map((outcome) => [outcome, outcomes.filter((seen) => seen === outcome).length]),
-    );
     return {
       model: folder,
       total,
@@ -82,22 +79,73 @@ export async function runLoadTest(
           requests.filter((request) => request.kind === kind).length,
         ]),
       ),
-      outcomes: counts,
       serverUpAfter: health.status === 200,
-      tensorsBefore,
-      tensorsAfter: tf.memory().numTensors,
-      rssBeforeMiB: Math.round(rssBeforeMiB),
-      rssAfterMiB: Math.round(process.memoryUsage().rss / 2 ** 20),
-      wallMs: Math.round(wallMs),
-      requestsPerSecond: (total / wallMs) * 1000,
-      completionTokensPerSecond: (completionTokens / wallMs) * 1000,
-      latencyMsP50: percentile(latencies, 50),
-      latencyMsP99: percentile(latencies, 99),
+      gcBeforeSnapshots: typeof globalThis.gc === 'function',
+      memoryBefore: before,
+      rounds: results,
     };
   } finally {
     await app.close();
     (served.model as { dispose?: () => void }).dispose?.();
   }
+}
+
+/** One pass over the requests; waits until the scheduler is empty again. */
+async function runRound(
+  baseUrl: string,
+  served: ServedModel,
+  requests: readonly LoadRequest[],
+  concurrency: number,
+) {
+  const outcomes: Outcome[] = [];
+  const latencies: number[] = [];
+  let completionTokens = 0;
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < requests.length) {
+        const request = requests[next++]!;
+        const result = await send(baseUrl, request);
+        outcomes.push(result.outcome);
+        if (result.outcome === 'ok') {
+          latencies.push(result.latencyMs);
+          completionTokens += result.completionTokens;
+        }
+      }
+    }),
+  );
+  const wallMs = performance.now() - started;
+  await idle(served);
+  const counts = Object.fromEntries(
+    (
+      ['ok', 'rejected-400', 'queue-full-429', 'client-disconnected', 'server-error', 'no-answer'] as const
+    ).map((outcome) => [outcome, outcomes.filter((seen) => seen === outcome).length]),
+  );
+  return {
+    outcomes: counts,
+    wallMs: Math.round(wallMs),
+    requestsPerSecond: (requests.length / wallMs) * 1000,
+    completionTokensPerSecond: (completionTokens / wallMs) * 1000,
+    latencyMsP50: percentile(latencies, 50),
+    latencyMsP99: percentile(latencies, 99),
+  };
+}
+
+async function memorySnapshot(): Promise<MemorySnapshot> {
+  (globalThis as { gc?: () => void }).gc?.();
+  const usage = process.memoryUsage();
+  const mib = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10;
+  const wasm = (tf.backend() as { wasm?: { HEAPU8?: Uint8Array } }).wasm?.HEAPU8;
+  return {
+    rssMiB: mib(usage.rss),
+    jsHeapUsedMiB: mib(usage.heapUsed),
+    jsHeapTotalMiB: mib(usage.heapTotal),
+    arrayBuffersMiB: mib(usage.arrayBuffers),
+    wasmHeapMiB: wasm === undefined ? null : mib(wasm.buffer.byteLength),
+    kernelHeapMiB: mib((await processKernelPool()).heap.memory.buffer.byteLength),
+    tensors: tf.memory().numTensors,
+  };
 }
 
 /** Resolves once the model's batch is empty and its loop has freed the batch's cache. */

@@ -24,6 +24,7 @@ import { profileDecodeStep } from './profile.js';
 import { BART_BASE, ensureRandomModel, GPT2_124M } from './random-model.js';
 import { measureSeq2Seq } from './seq2seq.js';
 import { measureServing } from './serving.js';
+import { profileServing } from './serving-profile.js';
 import { measureStrategies } from './strategies.js';
 import { measureTraining } from './training.js';
 import { measureWebgpuModel } from './webgpu-decode-profile.js';
@@ -202,6 +203,19 @@ async function runSuite(suite: string): Promise<unknown> {
       join(repo, 'fixtures/hf-reference/gpt2'),
     );
     return measureServing(gpt2, {
+      clients: 8,
+      requestsPerClient: args.quick ? 1 : 3,
+      newTokens: args.quick ? 8 : 32,
+      rounds: Number(args.rounds),
+    });
+  }
+  if (suite === 'serving-profile') {
+    const gpt2 = await ensureRandomModel(
+      join(args.scratch, 'gpt2-124m-random'),
+      GPT2_124M,
+      join(repo, 'fixtures/hf-reference/gpt2'),
+    );
+    return profileServing(gpt2, {
       clients: 8,
       requestsPerClient: args.quick ? 1 : 3,
       newTokens: args.quick ? 8 : 32,

@@ -22,8 +22,10 @@ export interface ServingRun {
 /**
  * The batching benchmark: `requestsPerClient` greedy streaming completions per client, each exactly
  * `newTokens` long (`min_tokens`), from 1 client and then from `clients` concurrent ones, against an
- * in-process server on `folder`. The second run shares decode steps; its texts must equal the first
- * run's (each request alone), which the result records as `identicalToAlone`.
+ * in-process server on `folder`, `rounds` times in turn (alone, together, alone, …: on a shared
+ * machine the ratio of neighbouring runs is the figure to trust; the medians are reported). The
+ * concurrent runs share decode steps; their texts must equal the first alone run's (each request
+ * alone), which the result records as `identicalToAlone`.
  */
 export async function measureServing(
   folder: string,
@@ -31,7 +33,8 @@ export async function measureServing(
     clients,
     requestsPerClient,
     newTokens,
-  }: { clients: number; requestsPerClient: number; newTokens: number },
+    rounds = 1,
+  }: { clients: number; requestsPerClient: number; newTokens: number; rounds?: number },
 ) {
   const served = await loadServedModel(folder, { id: 'bench', maxBatch: clients, maxQueue: clients * 4 });
   const app = createServer({ models: [served] });
@@ -44,41 +47,44 @@ export async function measureServing(
     min_tokens: newTokens,
     temperature: 0,
   });
+  const requestAt = (index: number) => {
+    const client = index % clients;
+    const request = Math.floor(index / clients);
+    return { key: `${client}/${request}`, body: body(client, request) };
+  };
   try {
     await streamCompletion(baseUrl, { ...body(0, 0), max_tokens: 4, min_tokens: 4 }); // warm-up
-    // Alone: the same requests one after another (one client).
     const aloneTexts = new Map<string, string>();
-    const alone = await run(
-      baseUrl,
-      1,
-      clients * requestsPerClient,
-      (index) => {
-        const client = index % clients;
-        const request = Math.floor(index / clients);
-        return { key: `${client}/${request}`, body: body(client, request) };
-      },
-      aloneTexts,
-    );
-    const togetherTexts = new Map<string, string>();
-    const together = await run(
-      baseUrl,
-      clients,
-      clients * requestsPerClient,
-      (index) => {
-        const client = index % clients;
-        const request = Math.floor(index / clients);
-        return { key: `${client}/${request}`, body: body(client, request) };
-      },
-      togetherTexts,
-    );
-    const identicalToAlone = [...aloneTexts].every(([key, text]) => togetherTexts.get(key) === text);
+    const runs: { alone: ServingRun; together: ServingRun }[] = [];
+    let identicalToAlone = true;
+    for (let round = 0; round < rounds; round++) {
+      // Alone: the same requests one after another (one client).
+      const alone = await runClients(baseUrl, 1, clients * requestsPerClient, requestAt, aloneTexts);
+      const togetherTexts = new Map<string, string>();
+      const together = await runClients(
+        baseUrl,
+        clients,
+        clients * requestsPerClient,
+        requestAt,
+        togetherTexts,
+      );
+      identicalToAlone &&= [...aloneTexts].every(([key, text]) => togetherTexts.get(key) === text);
+      runs.push({ alone, together });
+    }
+    const median = (values: number[]) => percentile(values, 50);
     return {
       model: folder,
       newTokens,
-      alone,
-      together,
-      speedup: together.aggregateTokensPerSecond / alone.aggregateTokensPerSecond,
-      decodeSpeedup: together.aggregateDecodeTokensPerSecond / alone.aggregateDecodeTokensPerSecond,
+      rounds: runs,
+      speedup: median(
+        runs.map(({ alone, together }) => together.aggregateTokensPerSecond / alone.aggregateTokensPerSecond),
+      ),
+      decodeSpeedup: median(
+        runs.map(
+          ({ alone, together }) =>
+            together.aggregateDecodeTokensPerSecond / alone.aggregateDecodeTokensPerSecond,
+        ),
+      ),
       identicalToAlone,
     };
   } finally {
@@ -88,12 +94,12 @@ export async function measureServing(
 }
 
 /** `total` requests from `clients` concurrent loops, each taking the next request index. */
-async function run(
+export async function runClients(
   baseUrl: string,
   clients: number,
   total: number,
   request: (index: number) => { key: string; body: Record<string, unknown> },
-  texts: Map<string, string>,
+  texts = new Map<string, string>(),
 ): Promise<ServingRun> {
   let next = 0;
   const latencies: number[] = [];
