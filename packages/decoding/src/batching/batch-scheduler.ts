@@ -17,6 +17,9 @@ import type { BatchRequestOptions, BatchResult, GeneratedToken } from './batch-r
 import { BatchRow } from './batch-row.js';
 import { selectTokens } from './step-selection.js';
 
+/** Padding every row has is dropped once it is at least 1/DROP_PADDING_SHARE of the cache's length. */
+const DROP_PADDING_SHARE = 4;
+
 export interface BatchSchedulerOptions {
   /** Most rows decoded together (default 8); further requests wait. */
   readonly maxBatch?: number;
@@ -43,12 +46,12 @@ export interface BatchSchedulerStats {
  * and leave it when they end, so concurrent requests share each step's forward instead of queueing
  * behind one another. The requests that arrived since the last step are prefilled together (one
  * forward over their left-padded prompts; each row's first token comes from it), then their cache rows
- * are merged into the batch's (`Cache.joinRows`, left-padded); every
- * decode step then feeds each row its last token with its own position and an attention mask that
- * hides the padding. A row that ends or is cancelled leaves at the next step (`Cache.reorder` with the
- * rows that stay), and padding no row needs any more is dropped (`Cache.dropStart`). Each request is
- * greedy search or sampling with its own parameters, processors, stopping criteria and seed, so its
- * tokens are those `generate` gives for it alone: rows never influence each other.
+ * are merged into the batch's (`Cache.joinRows`, left-padded); every decode step then feeds each row
+ * its last token with its own position and an attention mask that hides the padding. A row that ends or is cancelled leaves at the next step (`Cache.reorder` with the
+ * rows that stay), and padding no row needs any more is dropped (`Cache.dropStart`) once it is a
+ * quarter of the cache. Each request is greedy search or sampling with its own parameters,
+ * processors, stopping criteria and seed, so its tokens are those `generate` gives for it alone: rows
+ * never influence each other.
  */
 export class BatchScheduler {
   private readonly maxBatch: number;
@@ -208,7 +211,10 @@ export class BatchScheduler {
     this.cache!.reorder(kept);
     const length = this.cache!.getSeqLength();
     const sharedPadding = Math.min(...this.running.map((row) => length - row.cachedLength));
-    if (sharedPadding > 0) this.cache!.dropStart!(sharedPadding);
+    // Masked padding costs a step little; dropping it copies the front of every layer. Drop it once
+    // it is a good part of the cache, so that the cache stays within a bound of what the rows need.
+    if (sharedPadding > 0 && sharedPadding * DROP_PADDING_SHARE >= length)
+      this.cache!.dropStart!(sharedPadding);
   }
 
   /**
