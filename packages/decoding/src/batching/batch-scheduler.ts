@@ -49,9 +49,9 @@ export interface BatchSchedulerStats {
  * are merged into the batch's (`Cache.joinRows`, left-padded); every decode step then feeds each row
  * its last token with its own position and an attention mask that hides the padding. A row that ends
  * or is cancelled leaves at the next step (`Cache.reorder` with the rows that stay), and padding no
- * row needs any more is dropped (`Cache.dropStart`) once it is a quarter of the cache. Each request is greedy search or sampling with its own parameters,
- * processors, stopping criteria and seed, so its tokens are those `generate` gives for it alone: rows
- * never influence each other.
+ * row needs any more is dropped (`Cache.dropStart`) once it is a quarter of the cache. Each request
+ * is greedy search or sampling with its own parameters, processors, stopping criteria and seed, so
+ * its tokens are those `generate` gives for it alone: rows never influence each other.
  */
 export class BatchScheduler {
   private readonly maxBatch: number;
