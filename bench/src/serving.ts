@@ -7,6 +7,11 @@ export interface ServingRun {
   requests: number;
   completionTokens: number;
   wallMs: number;
+  /**
+   * CPU time the process spent meanwhile, all its threads (user + system): on a shared machine it
+   * moves less with other work than wall time does.
+   */
+  cpuMs: number;
   /** Generated tokens per second over all clients (prefills included, as a user sees it). */
   aggregateTokensPerSecond: number;
   /**
@@ -85,6 +90,8 @@ export async function measureServing(
             together.aggregateDecodeTokensPerSecond / alone.aggregateDecodeTokensPerSecond,
         ),
       ),
+      // Tokens per CPU second, together over alone: the hint to read when the machine was busy.
+      cpuSpeedup: median(runs.map(({ alone, together }) => alone.cpuMs / together.cpuMs)),
       identicalToAlone,
     };
   } finally {
@@ -107,6 +114,7 @@ export async function runClients(
   const decodeIntervals: [number, number][] = [];
   let completionTokens = 0;
   const started = performance.now();
+  const cpuStarted = process.cpuUsage();
   await Promise.all(
     Array.from({ length: clients }, async () => {
       while (next < total) {
@@ -123,11 +131,13 @@ export async function runClients(
     }),
   );
   const wallMs = performance.now() - started;
+  const cpu = process.cpuUsage(cpuStarted);
   return {
     clients,
     requests: total,
     completionTokens,
     wallMs: Math.round(wallMs),
+    cpuMs: Math.round((cpu.user + cpu.system) / 1000),
     aggregateTokensPerSecond: (completionTokens / wallMs) * 1000,
     aggregateDecodeTokensPerSecond: ((completionTokens - total) / unionLength(decodeIntervals)) * 1000,
     timeToFirstTokenMsP50: percentile(firstTokens, 50),
