@@ -40,7 +40,7 @@ export interface LayerCache {
    * Appends the batch rows of `other` (a layer cache of the same kind) after these rows, left-padding
    * the shorter with zero positions so both hold the longer length (continuous batching: the joined
    * rows' attention masks hide the padding). Takes `other`'s tensors, leaving it empty. Absent where a
-   * cache cannot join rows (a sliding window or a static cache counts positions for every row at once).
+   * cache cannot join rows (a static cache counts positions for every row at once).
    */
   joinRows?(other: LayerCache): void;
   /** Drops the first `count` positions of every row (padding no row attends to any more). */

@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { expectedData, keyAt, kvBytes, range, step, valueAt } from '../test/kv-fixtures.js';
 import { DynamicLayerCache } from './dynamic-layer-cache.js';
 import { CacheArgumentError } from './errors.js';
-import { DynamicCache, SlidingWindowCache } from './layered-cache.js';
+import { DynamicCache, SlidingWindowCache, StaticCache } from './layered-cache.js';
 
 beforeAll(async () => {
   await useBackend('wasm');
@@ -85,13 +85,14 @@ describe('DynamicLayerCache.joinRows and dropStart', () => {
       expect(() => running.joinRows(new DynamicLayerCache())).toThrow(/joining cache holds no token/);
       const other = new SlidingWindowCache(1, 4);
       expect(() => running.joinRows(other.layer(0))).toThrow(CacheArgumentError);
+      other.dispose();
       running.dispose();
     });
   });
 });
 
 describe('LayeredCache.joinRows', () => {
-  it('joins every layer, and refuses caches with sliding-window layers before changing anything', async () => {
+  it('joins every layer, and refuses caches with static layers before changing anything', async () => {
     await expectNoLeak(() => {
       const running = new DynamicCache(2);
       const joining = new DynamicCache(2);
@@ -105,11 +106,9 @@ describe('LayeredCache.joinRows', () => {
       expect(running.bytes()).toBe(2 * kvBytes(2, 3));
       running.dropStart(1);
       expect(running.getSeqLength(0)).toBe(1);
-      const windowed = new SlidingWindowCache(2, 4);
+      const windowed = new StaticCache(2, 8);
       expect(windowed.canJoinRows()).toBe(false);
-      expect(() => windowed.joinRows(running)).toThrow(
-        /layer 0 \(SlidingWindowLayerCache\) cannot join rows/,
-      );
+      expect(() => windowed.joinRows(running)).toThrow(/layer 0 \(StaticLayerCache\) cannot join rows/);
       expect(() => running.joinRows(new DynamicCache(3))).toThrow(/LayeredCache of 2 layers/);
       running.dispose();
       windowed.dispose();

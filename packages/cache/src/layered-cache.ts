@@ -56,7 +56,7 @@ export class LayeredCache<L extends LayerCache = LayerCache> implements DecoderC
     for (const layer of this.layers) layer.reorder(indices);
   }
 
-  /** Whether every layer can join rows (dynamic layers can; sliding-window and static ones cannot). */
+  /** Whether every layer can join rows (dynamic and sliding-window layers can; static ones cannot). */
   canJoinRows(): boolean {
     return this.layers.every((layer) => layer.joinRows !== undefined && layer.dropStart !== undefined);
   }
@@ -89,7 +89,7 @@ export class LayeredCache<L extends LayerCache = LayerCache> implements DecoderC
     if (layerIndex >= 0) {
       throw new CacheArgumentError(
         `LayeredCache.${method}: layer ${layerIndex} (${this.layers[layerIndex]!.constructor.name}) cannot join rows; ` +
-          'only dynamic layers can',
+          'only dynamic and sliding-window layers can',
       );
     }
   }

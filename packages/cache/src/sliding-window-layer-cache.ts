@@ -8,7 +8,7 @@ import {
   resolveBlockSize,
 } from './cache-arguments.js';
 import type { KeyValueBlocks, LayerCache } from './cache-types.js';
-import { CacheCropError } from './errors.js';
+import { CacheArgumentError, CacheCropError } from './errors.js';
 
 /**
  * A layer cache for sliding-window attention (HF's `DynamicSlidingWindowLayer`): it stores only the
@@ -73,6 +73,39 @@ export class SlidingWindowLayerCache implements LayerCache {
 
   reorder(indices: readonly number[]): void {
     this.blocks.gatherRows(indices, 'SlidingWindowLayerCache.reorder');
+  }
+
+  /**
+   * Appends the rows of another sliding-window cache of the same window (see `LayerCache.joinRows`).
+   * Positions count from the first of the longer cache's tokens: the shorter cache's rows are shifted
+   * right (left-padded), so every row keeps its keys' distances to its queries and the window, which
+   * the mask measures in those positions, hides the same keys for it as before. Both keep their
+   * last positions; the one holding fewer (its rows have seen fewer tokens than the window keeps, so
+   * the missing positions are padding) is padded with zeros in front.
+   */
+  joinRows(other: LayerCache): void {
+    if (!(other instanceof SlidingWindowLayerCache) || other.window !== this.window) {
+      throw new CacheArgumentError(
+        `SlidingWindowLayerCache.joinRows: the joining cache must be a SlidingWindowLayerCache of window ${this.window} too`,
+      );
+    }
+    const seen = Math.max(this.seen, other.seen);
+    this.blocks.joinRows(other.blocks, 'SlidingWindowLayerCache.joinRows');
+    this.seen = seen;
+    other.seen = 0;
+  }
+
+  /** Drops the first `count` positions of every row (positions count from the new first one). */
+  dropStart(count: number): void {
+    checkInteger(count, 0, 'count', 'SlidingWindowLayerCache.dropStart');
+    if (count > this.seen) {
+      throw new CacheArgumentError(
+        `SlidingWindowLayerCache.dropStart: cannot drop ${count} positions of ${this.seen}`,
+      );
+    }
+    const heldStart = this.seen - this.blocks.tokenCount;
+    this.blocks.dropStart(Math.max(0, count - heldStart));
+    this.seen -= count;
   }
 
   bytes(): number {

@@ -76,7 +76,7 @@ export class BatchScheduler {
     probe.dispose();
     if (!joinable) {
       throw new GenerationInputError(
-        "continuous batching needs a cache whose layers can join rows (dynamic layers); this model's cache cannot (sliding-window layers)",
+        "continuous batching needs a cache whose layers can join rows (dynamic or sliding-window layers); this model's cache cannot",
       );
     }
   }
