@@ -60,22 +60,16 @@ function consecutiveRuns(indices: readonly number[]): { start: number; count: nu
   return runs;
 }
 
-/** The blocks as one (a copy when there are several). */
-function wholeBlock(blocks: readonly KeyValueBlock[]): KeyValueBlock {
-  return blocks.length === 1 ? blocks[0]! : concatBlocks(blocks);
-}
-
-/** The block with zero positions in front so that it is `length` long. */
-function padStart(block: KeyValueBlock, length: number): KeyValueBlock {
-  const missing = length - blockLength(block);
-  if (missing === 0) return block;
-  const padding: [number, number][] = [
-    [0, 0],
-    [0, 0],
-    [missing, 0],
-    [0, 0],
-  ];
-  return { key: tf.pad(block.key, padding), value: tf.pad(block.value, padding) };
+/**
+ * The blocks as one `length` positions long, zero positions in front: one concatenation (none when a
+ * single block needs no padding).
+ */
+function paddedWhole(blocks: readonly KeyValueBlock[], length: number): KeyValueBlock {
+  const [rows, heads, , headDim] = blocks[0]!.key.shape;
+  const missing = length - blocks.reduce((total, block) => total + blockLength(block), 0);
+  const zeros = (): tf.Tensor4D => tf.zeros([rows, heads, missing, headDim]);
+  const pieces = missing > 0 ? [{ key: zeros(), value: zeros() }, ...blocks] : blocks;
+  return pieces.length === 1 ? pieces[0]! : concatBlocks(pieces);
 }
 
 /** Exact bytes of a block's two float32 tensors. */
@@ -247,8 +241,8 @@ export class BlockList {
     }
     const length = Math.max(held[2]!, joining[2]!);
     const joined = tf.tidy(() => {
-      const mine = padStart(wholeBlock(this.blocks), length);
-      const theirs = padStart(wholeBlock(other.blocks), length);
+      const mine = paddedWhole(this.blocks, length);
+      const theirs = paddedWhole(other.blocks, length);
       return {
         key: tf.concat([mine.key, theirs.key], 0),
         value: tf.concat([mine.value, theirs.value], 0),
