@@ -38,6 +38,13 @@ export {
   type WebgpuKernelsOptions,
 } from './webgpu/enable-webgpu-kernels.js';
 export {
+  dispatchKernel,
+  type FastDispatchStats,
+  fastDispatchStats,
+  type KernelOutput,
+} from './webgpu/fast-dispatch.js';
+export type { WgslBuffer, WgslElement, WgslKernel, WgslUniform } from './webgpu/wgsl-kernel.js';
+export {
   bf16BitsToFloat32,
   float32ToBf16Bits,
   fp16BitsToFloat32,
