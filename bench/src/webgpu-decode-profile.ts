@@ -153,3 +153,33 @@ export async function measureWebgpuModel(
   model.dispose();
   return rows;
 }
+
+/**
+ * The per-step counts alone (dispatches, bind groups, submits, read-backs) of one model folder with
+ * tsformer's WGSL kernels off, then on: a few profiled steps, no throughput runs, so it fits WebGPU on
+ * the CPU (SwiftShader), where the counts are exact and the times are not.
+ */
+export async function countWebgpuDispatches(
+  folder: string,
+  name: string,
+  promptTokens: number,
+  steps: number,
+) {
+  const { model, tokenizer } = await fromPretrained(folder);
+  const causal = model as unknown as CausalLM;
+  const prompt = promptOfLength(
+    tokenizer!.encode('Return the number of elements along a given axis.'),
+    promptTokens,
+  );
+  const rows = [];
+  for (const kernels of [false, true]) {
+    if (kernels) enableWebgpuKernels();
+    else disableWebgpuKernels();
+    const profile = await profileWebgpuStep(causal, prompt, steps);
+    rows.push({ model: name, parameters: model.numParameters(), webgpuKernels: kernels, profile });
+    console.error(JSON.stringify(rows.at(-1)));
+  }
+  enableWebgpuKernels();
+  model.dispose();
+  return rows;
+}

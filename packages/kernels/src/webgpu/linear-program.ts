@@ -1,3 +1,4 @@
+import { wgslActivation } from './wgsl-activations.js';
 import type { WgslKernel } from './wgsl-kernel.js';
 
 /** How a linear weight lies in its GPU buffer: PyTorch's `[out, in]`, or transposed `[in, out]`. */
@@ -33,13 +34,25 @@ export function weightElement(dtype: GpuWeightDtype): 'f32' | 'i32' {
   return dtype === 'fp32' ? 'f32' : 'i32';
 }
 
-/** A linear kernel variant: `rows` decode rows, the weight's order and dtype, whether a bias is added. */
+/** A linear kernel variant: `rows` decode rows, the weight's order and dtype, and its epilogue. */
 export interface LinearVariant {
   rows: number;
   order: WeightOrder;
   dtype: GpuWeightDtype;
   hasBias: boolean;
+  /** An activation applied after the bias (an HF name `hasWgslActivation` accepts). */
+  activation?: string;
+  /** Adds the input `residual` `[rows, out]` last. */
+  hasResidual?: boolean;
+  /**
+   * A second weight `U` of the same shape and order, read in the same pass (a gated MLP's up
+   * projection): the result is `activate(x·Wᵀ + bias) · (x·Uᵀ + upBias)`.
+   */
+  up?: { dtype: GpuWeightDtype; hasBias: boolean };
 }
+
+/** The most rows a gated variant takes: its two partial-sum arrays must fit 16 KiB of workgroup memory. */
+export const MAX_GATED_ROWS = 4;
 
 /** Workgroups for `outFeatures` outputs. */
 export function linearWorkgroups(order: WeightOrder, outFeatures: number): number {
@@ -50,13 +63,15 @@ export function linearWorkgroups(order: WeightOrder, outFeatures: number): numbe
 const kernels = new Map<string, WgslKernel>();
 
 /**
- * `result[r, o] = Σ_k x[r, k] · W[o, k] (+ bias[o])` for a few rows r (decode): a matrix-vector product
- * that reads the weight once for all rows, sums in float32 in a fixed order (partial sums per thread,
- * then a tree in workgroup memory), and widens bf16 weights by a 16-bit shift (exact). Inputs: `x`
- * `[rows, in]`, `W`, `bias`; uniforms `inFeatures`, `outFeatures`; `linearWorkgroups` workgroups.
+ * `result[r, o] = Σ_k x[r, k] · W[o, k] (+ bias[o])`, then the variant's epilogue, for a few rows r
+ * (decode): a matrix-vector product that reads the weight once for all rows, sums in float32 in a fixed
+ * order (partial sums per thread, then a tree in workgroup memory), and widens bf16 weights by a 16-bit
+ * shift (exact). Inputs in order: `x` `[rows, in]`, `W`, `bias`, `U`, `upBias`, `residual` (those the
+ * variant has); uniforms `inFeatures`, `outFeatures`; `linearWorkgroups` workgroups.
  */
-export function linearKernel({ rows, order, dtype, hasBias }: LinearVariant): WgslKernel {
-  const key = `tsformer.linear.${order}.${dtype}.${hasBias}.${rows}`;
+export function linearKernel(variant: LinearVariant): WgslKernel {
+  const { rows, order, dtype, hasBias, activation, hasResidual, up } = variant;
+  const key = `tsformer.linear.${order}.${dtype}.${hasBias}.${rows}.${activation}.${hasResidual}.${up?.dtype}.${up?.hasBias}`;
   const known = kernels.get(key);
   if (known) return known;
   const [groupSize, groups] =
@@ -70,6 +85,13 @@ export function linearKernel({ rows, order, dtype, hasBias }: LinearVariant): Wg
       ? `let lane = tid % ${groupSize}; let group = tid / ${groupSize};`
       : `let lane = tid / ${groups}; let group = tid % ${groups};`;
   const weightIndex = order === 'out-in' ? 'o * inFeatures + k' : 'k * outFeatures + o';
+  // Each reduced quantity (the product with W, and with U when gated) gets its sums and partial array.
+  const sums = up ? ['sums', 'upSums'] : ['sums'];
+  const partials = up ? ['partial', 'upPartial'] : ['partial'];
+  let value = `partial[r][group * ${groupSize}]${hasBias ? ' + bias[o]' : ''}`;
+  if (activation) value = `activate(${value})`;
+  if (up) value = `${value} * (upPartial[r][group * ${groupSize}]${up.hasBias ? ' + upBias[o]' : ''})`;
+  if (hasResidual) value = `${value} + residual[r * outFeatures + o]`;
   const kernel: WgslKernel = {
     key,
     outputs: [{ name: 'result', type: 'f32' }],
@@ -77,6 +99,9 @@ export function linearKernel({ rows, order, dtype, hasBias }: LinearVariant): Wg
       { name: 'x', type: 'f32' },
       { name: 'W', type: weightElement(dtype) },
       ...(hasBias ? [{ name: 'bias', type: 'f32' as const }] : []),
+      ...(up ? [{ name: 'U', type: weightElement(up.dtype) }] : []),
+      ...(up?.hasBias ? [{ name: 'upBias', type: 'f32' as const }] : []),
+      ...(hasResidual ? [{ name: 'residual', type: 'f32' as const }] : []),
     ],
     uniforms: [
       { name: 'inFeatures', type: 'i32' },
@@ -85,34 +110,43 @@ export function linearKernel({ rows, order, dtype, hasBias }: LinearVariant): Wg
     workgroupSize: THREADS,
     helpers: `
       ${weightReader('W', dtype)}
-      var<workgroup> partial : array<array<f32, ${THREADS}>, ${rows}>;
+      ${up ? weightReader('U', up.dtype, 'upWeightAt') : ''}
+      ${activation ? wgslActivation(activation) : ''}
+      ${partials.map((name) => `var<workgroup> ${name} : array<array<f32, ${THREADS}>, ${rows}>;`).join('\n')}
     `,
     body: `
       let inFeatures = uniforms.inFeatures;
       let outFeatures = uniforms.outFeatures;
       ${assignment}
       let o = workgroupIndex * ${groups} + group;
-      var sums : array<f32, ${rows}>;
+      ${sums.map((name) => `var ${name} : array<f32, ${rows}>;`).join(' ')}
       if (o < outFeatures) {
         for (var k = lane; k < inFeatures; k += ${groupSize}) {
           let w = weightAt(${weightIndex});
-          for (var r = 0; r < ${rows}; r++) { sums[r] += x[r * inFeatures + k] * w; }
+          ${up ? `let u = upWeightAt(${weightIndex});` : ''}
+          for (var r = 0; r < ${rows}; r++) {
+            let xk = x[r * inFeatures + k];
+            sums[r] += xk * w;
+            ${up ? 'upSums[r] += xk * u;' : ''}
+          }
         }
       }
-      for (var r = 0; r < ${rows}; r++) { partial[r][group * ${groupSize} + lane] = sums[r]; }
+      let at = group * ${groupSize} + lane;
+      for (var r = 0; r < ${rows}; r++) {
+        ${partials.map((name, i) => `${name}[r][at] = ${sums[i]}[r];`).join(' ')}
+      }
       workgroupBarrier();
       for (var stride = ${groupSize / 2}; stride > 0; stride = stride / 2) {
         if (lane < stride) {
           for (var r = 0; r < ${rows}; r++) {
-            let at = group * ${groupSize} + lane;
-            partial[r][at] = partial[r][at] + partial[r][at + stride];
+            ${partials.map((name) => `${name}[r][at] = ${name}[r][at] + ${name}[r][at + stride];`).join(' ')}
           }
         }
         workgroupBarrier();
       }
       if (lane == 0 && o < outFeatures) {
         for (var r = 0; r < ${rows}; r++) {
-          result[r * outFeatures + o] = partial[r][group * ${groupSize}] + ${hasBias ? 'bias[o]' : '0.0'};
+          result[r * outFeatures + o] = ${value};
         }
       }
     `,
