@@ -117,15 +117,18 @@ async function runSuite(suite: string): Promise<unknown> {
   // Dispatches per decode step, kernels off and on, without the throughput runs (fits SwiftShader). The
   // GPT-2 model has GPT-2-124M's layers, heads and vocabulary at width 96: the same ops, so the same counts.
   if (suite === 'webgpu-counts') {
-    const gpt2 = await ensureRandomModel(
-      join(args.scratch, 'gpt2-12-layer-narrow-random'),
-      { ...GPT2_124M, n_embd: 96 },
-      join(repo, 'fixtures/hf-reference/gpt2'),
-    );
-    const models = [
-      ...(await countWebgpuDispatches(tinyLlama, 'tiny-llama-docs', 16, 4)),
-      ...(await countWebgpuDispatches(gpt2, 'gpt2-124m-shape-width-96', 16, 4)),
-    ];
+    const models = [];
+    if ('tiny-llama-docs'.includes(args.only)) {
+      models.push(...(await countWebgpuDispatches(tinyLlama, 'tiny-llama-docs', 16, 4)));
+    }
+    if ('gpt2-124m-shape-width-96'.includes(args.only)) {
+      const gpt2 = await ensureRandomModel(
+        join(args.scratch, 'gpt2-12-layer-narrow-random'),
+        { ...GPT2_124M, n_embd: 96 },
+        join(repo, 'fixtures/hf-reference/gpt2'),
+      );
+      models.push(...(await countWebgpuDispatches(gpt2, 'gpt2-124m-shape-width-96', 16, 4)));
+    }
     return { adapter: await adapterInfo(), models };
   }
   if (suite === 'decoder-model') return measureDecoderModel(args.model!, args.name!, promptTokens, newTokens);

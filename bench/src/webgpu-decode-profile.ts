@@ -175,6 +175,7 @@ export async function countWebgpuDispatches(
   for (const kernels of [false, true]) {
     if (kernels) enableWebgpuKernels();
     else disableWebgpuKernels();
+    await profileWebgpuStep(causal, prompt, 2); // compiles the shaders and makes the bf16 weight copies
     const profile = await profileWebgpuStep(causal, prompt, steps);
     rows.push({ model: name, parameters: model.numParameters(), webgpuKernels: kernels, profile });
     console.error(JSON.stringify(rows.at(-1)));

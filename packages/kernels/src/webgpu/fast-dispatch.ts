@@ -12,7 +12,13 @@ type GpuObject = any;
 /** `GPUShaderStage.COMPUTE`, `GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST` (WebGPU's constants). */
 const COMPUTE_STAGE = 4;
 const UNIFORM_COPY_DST = 0x40 | 0x08;
-/** Uniform slots in the ring: one per distinct uniform value set between two tfjs submits. */
+/**
+ * Outputs' buffers: tfjs's tensor usage (`STORAGE | COPY_SRC | COPY_DST`) plus `INDIRECT`, which no
+ * tfjs op asks for, so tfjs's buffer manager pools them apart from its own ops' buffers. The same
+ * kernels then get the same buffers back step after step, and their bind groups are found again.
+ */
+const OUTPUT_USAGE = 0x80 | 0x04 | 0x08 | 0x100;
+/** Uniform slots in the ring: one per distinct uniform value set, until it fills (then all are freed). */
 const UNIFORM_SLOTS = 512;
 /** Bind groups kept (oldest dropped first): a decode step of a 48-layer model needs a few hundred. */
 const MAX_BIND_GROUPS = 4096;
@@ -26,6 +32,7 @@ interface TfjsWebgpuBackend {
   dispatchCountInPass: number;
   commandQueueOwnedIds: WeakSet<object>;
   tensorMap: { get(dataId: object): { resource: GpuObject } };
+  bufferManager: { acquireBuffer(size: number, usage: number): GpuObject };
   makeTensorInfo(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   uploadToGPU(dataId: object): void;
   ensureCommandEncoderReady(): void;
@@ -59,8 +66,8 @@ interface CompiledKernel {
 /**
  * tsformer's own dispatch path on one tfjs webgpu backend: pipelines made once per kernel variant,
  * bind groups cached by the identity of the GPU buffers they bind (tfjs's buffer manager hands the same
- * buffers back step after step), uniforms written into slots of one persistent buffer bound with a
- * dynamic offset (a value set already written since the last submit is reused), and every dispatch
+ * buffers back step after step), uniforms written once per distinct value set into slots of one
+ * persistent buffer bound with a dynamic offset, and every dispatch
  * recorded into tfjs's own command encoder and compute pass, so it is ordered with tfjs's ops and
  * submitted with them.
  */
@@ -80,8 +87,7 @@ class FastDispatcher {
   private readonly bindGroups = new Map<string, GpuObject>();
   private readonly slotBytes: number;
   private readonly uniformRing: GpuObject;
-  /** The tfjs command encoder the ring's slots were written for; a new encoder frees them all. */
-  private ringEncoder: GpuObject | null = null;
+  /** The ring's slots by value set (`uniformSignature:values`). */
   private readonly ringSlots = new Map<string, number>();
 
   constructor(private readonly backend: TfjsWebgpuBackend) {
@@ -102,9 +108,13 @@ class FastDispatcher {
   ): tf.Tensor[] {
     const backend = this.backend;
     const compiled = this.compiled(kernel);
-    const infos = outputs.map((output) =>
-      'writeInto' in output ? output.writeInto : backend.makeTensorInfo(output.shape, output.dtype),
-    );
+    const infos = outputs.map((output) => {
+      if ('writeInto' in output) return output.writeInto;
+      const info = backend.makeTensorInfo(output.shape, output.dtype);
+      const bytes = 4 * tf.util.sizeFromShape(output.shape);
+      backend.tensorMap.get(info.dataId).resource = backend.bufferManager.acquireBuffer(bytes, OUTPUT_USAGE);
+      return info;
+    });
     const bound = [...infos, ...inputs];
     const buffers = bound.map((tensor) => {
       backend.uploadToGPU(tensor.dataId);
@@ -204,17 +214,13 @@ class FastDispatcher {
   }
 
   /**
-   * The ring offset holding `values` for the current command encoder. A slot is written once per
-   * encoder (`queue.writeBuffer` lands before the encoder's commands run, so a slot cannot change
-   * under a recorded dispatch); after tfjs submits, every slot is free again, because later writes
-   * are ordered after the submitted work. A full ring submits early.
+   * The ring offset holding `values`. A value set gets a slot the first time it is seen and keeps it:
+   * a slot is never rewritten while dispatches recorded against it may still be unsubmitted, so the
+   * steady state writes nothing (decode repeats the same shapes). When the ring is full, tfjs's
+   * pending work is submitted first, then every slot is free again (later writes are ordered after
+   * the submitted work).
    */
   private uniformSlot(kernel: CompiledKernel, values: readonly number[]): number {
-    const backend = this.backend;
-    if (backend.commandEncoder !== this.ringEncoder) {
-      this.ringEncoder = backend.commandEncoder;
-      this.ringSlots.clear();
-    }
     const key = `${kernel.uniformSignature}:${values.join(',')}`;
     const known = this.ringSlots.get(key);
     if (known !== undefined) {
@@ -222,10 +228,10 @@ class FastDispatcher {
       return known;
     }
     if (this.ringSlots.size === UNIFORM_SLOTS) {
+      const backend = this.backend;
       backend.endComputePassEncoder();
       backend.submitQueue();
       backend.ensureCommandEncoderReady();
-      this.ringEncoder = backend.commandEncoder;
       this.ringSlots.clear();
     }
     const data = new ArrayBuffer(kernel.uniformBytes);
@@ -237,7 +243,7 @@ class FastDispatcher {
       else words.setInt32(i * 4, value, true);
     });
     const offset = this.ringSlots.size * this.slotBytes;
-    backend.queue.writeBuffer(this.uniformRing, offset, data, 0, kernel.uniformBytes);
+    this.backend.queue.writeBuffer(this.uniformRing, offset, data, 0, kernel.uniformBytes);
     this.ringSlots.set(key, offset);
     this.stats.uniformWrites += 1;
     return offset;

@@ -85,6 +85,19 @@ describe('dispatchKernel (the fast path on webgpu)', () => {
     });
   });
 
+  it('stays correct past a full uniform ring (600 distinct value sets: submits, then reuses its slots)', async () => {
+    await expectNoLeak(async () => {
+      const a = tf.ones([70]);
+      const b = tf.ones([70]);
+      const sums = tf.tidy(() => Array.from({ length: 600 }, (_, i) => axpy(a, b, i + 0.5)[0]!));
+      for (const index of [0, 1, 511, 512, 599]) {
+        const values = await sums[index]!.data();
+        expect(values[69]).toBe(1 + index + 0.5);
+      }
+      tf.dispose([a, b, ...sums]);
+    });
+  });
+
   it('writes an existing tensor in place, folds a grid past the per-dimension limit, and checks its arguments', async () => {
     await expectNoLeak(async () => {
       const size = 70_000 * 64 + 5; // more than 65,535 workgroups of 64
