@@ -1,6 +1,6 @@
 // tsformer benchmarks. Usage (after `node build.mjs`):
 //   node bench-dist/bench.cjs [--backend wasm|cpu|webgpu|tensorflow]
-//                             [--suite parity|decoder|generate|seq2seq|training|bandwidth|kernels|peer|serving|load|webgpu-decode|all]
+//                             [--suite parity|decoder|generate|seq2seq|training|bandwidth|kernels|peer|serving|load|webgpu-decode|webgpu-counts|all]
 //                             [--quick] [--out bench/results]
 // Figures are written as JSON to the results folder (one file per suite and backend) and printed.
 import { spawnSync } from 'node:child_process';
@@ -27,7 +27,7 @@ import { measureServing } from './serving.js';
 import { profileServing } from './serving-profile.js';
 import { measureStrategies } from './strategies.js';
 import { measureTraining } from './training.js';
-import { measureWebgpuModel } from './webgpu-decode-profile.js';
+import { countWebgpuDispatches, measureWebgpuModel } from './webgpu-decode-profile.js';
 import { weightFootprint } from './weight-footprint.js';
 
 const { values: args } = parseArgs({
@@ -112,6 +112,23 @@ async function runSuite(suite: string): Promise<unknown> {
         join(repo, 'fixtures/hf-reference/gpt2'),
       );
       models.push(...(await measureWebgpuModel(gpt2, 'gpt2-124m-random-fp32', promptTokens, newTokens)));
+    }
+    return { adapter: await adapterInfo(), models };
+  }
+  // Dispatches per decode step, kernels off and on, without the throughput runs (fits SwiftShader). The
+  // GPT-2 model has GPT-2-124M's layers, heads and vocabulary at width 96: the same ops, so the same counts.
+  if (suite === 'webgpu-counts') {
+    const models = [];
+    if ('tiny-llama-docs'.includes(args.only)) {
+      models.push(...(await countWebgpuDispatches(tinyLlama, 'tiny-llama-docs', 16, 4)));
+    }
+    if ('gpt2-124m-shape-width-96'.includes(args.only)) {
+      const gpt2 = await ensureRandomModel(
+        join(args.scratch, 'gpt2-12-layer-narrow-random'),
+        { ...GPT2_124M, n_embd: 96 },
+        join(repo, 'fixtures/hf-reference/gpt2'),
+      );
+      models.push(...(await countWebgpuDispatches(gpt2, 'gpt2-124m-shape-width-96', 16, 4)));
     }
     return { adapter: await adapterInfo(), models };
   }

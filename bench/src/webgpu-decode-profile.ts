@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { CausalLM } from '@tsformer/decoding';
-import { disableWebgpuKernels, enableWebgpuKernels } from '@tsformer/kernels';
+import { disableWebgpuKernels, enableWebgpuKernels, fastDispatchStats } from '@tsformer/kernels';
 import { fromPretrained } from '@tsformer/models';
 import { measureForwardDecode, promptOfLength, round } from './measure.js';
 
@@ -36,8 +36,9 @@ const zero = (): Counter => ({ calls: 0, ms: 0 });
  * Where a decode step's wall time goes on the webgpu backend, averaged over `steps` steps after a
  * prefill of `promptTokens`: the forward's JavaScript (tfjs per op, our programs' encoding), within it
  * the time inside `runWebGPUProgram` (shader-key lookup, uniforms, bind group, encoding), uniform-buffer
- * and bind-group creation, `queue.submit`, then the wait for the step's one read-back. Also the dispatch,
- * submit and read-back counts per step, and the floor of a read-back (a 1-element op, then `data()`).
+ * and bind-group creation, `queue.submit`, then the wait for the step's one read-back. Also the dispatch
+ * (tfjs's programs plus tsformer's `dispatchKernel`, with its bind-group hit rate), submit and read-back
+ * counts per step, and the floor of a read-back (a 1-element op, then `data()`).
  */
 export async function profileWebgpuStep(model: CausalLM, promptIds: number[], steps: number) {
   // biome-ignore lint/suspicious/noExplicitAny: tfjs-backend-webgpu's backend, read structurally.
@@ -66,6 +67,7 @@ export async function profileWebgpuStep(model: CausalLM, promptIds: number[], st
     instrument(backend.device.queue, 'submit', counters.submits),
     instrument(backend, 'read', counters.reads),
   ];
+  const fastBefore = fastDispatchStats();
   let javascriptMs = 0;
   let readbackWaitMs = 0;
   const wallStart = performance.now();
@@ -81,6 +83,8 @@ export async function profileWebgpuStep(model: CausalLM, promptIds: number[], st
   }
   const wallMs = performance.now() - wallStart;
   for (const undo of restore) undo();
+  const fastAfter = fastDispatchStats();
+  const fast = (key: keyof typeof fastAfter) => fastAfter[key] - fastBefore[key];
   next.dispose();
   cache.dispose();
 
@@ -104,7 +108,10 @@ export async function profileWebgpuStep(model: CausalLM, promptIds: number[], st
     createBindGroupMs: perStep(counters.bindGroups.ms),
     submitMs: perStep(counters.submits.ms),
     readbackWaitMs: perStep(readbackWaitMs),
-    dispatchesPerStep: perStep(counters.dispatches.calls),
+    dispatchesPerStep: perStep(counters.dispatches.calls + fast('dispatches')),
+    tsformerDispatchesPerStep: perStep(fast('dispatches')),
+    tsformerBindGroupHitRate: round(fast('bindGroupHits') / Math.max(1, fast('dispatches')), 3),
+    tsformerUniformWritesPerStep: perStep(fast('uniformWrites')),
     submitsPerStep: perStep(counters.submits.calls),
     bindGroupsPerStep: perStep(counters.bindGroups.calls),
     readBacksPerStep: perStep(counters.reads.calls),
@@ -140,6 +147,37 @@ export async function measureWebgpuModel(
     }
     const profile = await profileWebgpuStep(causal, prompt, 32);
     rows.push({ model: name, parameters: model.numParameters(), webgpuKernels: kernels, figures, profile });
+    console.error(JSON.stringify(rows.at(-1)));
+  }
+  enableWebgpuKernels();
+  model.dispose();
+  return rows;
+}
+
+/**
+ * The per-step counts alone (dispatches, bind groups, submits, read-backs) of one model folder with
+ * tsformer's WGSL kernels off, then on: a few profiled steps, no throughput runs, so it fits WebGPU on
+ * the CPU (SwiftShader), where the counts are exact and the times are not.
+ */
+export async function countWebgpuDispatches(
+  folder: string,
+  name: string,
+  promptTokens: number,
+  steps: number,
+) {
+  const { model, tokenizer } = await fromPretrained(folder);
+  const causal = model as unknown as CausalLM;
+  const prompt = promptOfLength(
+    tokenizer!.encode('Return the number of elements along a given axis.'),
+    promptTokens,
+  );
+  const rows = [];
+  for (const kernels of [false, true]) {
+    if (kernels) enableWebgpuKernels();
+    else disableWebgpuKernels();
+    await profileWebgpuStep(causal, prompt, 2); // compiles the shaders and makes the bf16 weight copies
+    const profile = await profileWebgpuStep(causal, prompt, steps);
+    rows.push({ model: name, parameters: model.numParameters(), webgpuKernels: kernels, profile });
     console.error(JSON.stringify(rows.at(-1)));
   }
   enableWebgpuKernels();

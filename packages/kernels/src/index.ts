@@ -12,6 +12,7 @@ export { KernelPool, type KernelPoolOptions } from './kernel-pool.js';
 export { compileKernelsModule } from './kernels-module.js';
 export { type LinearWeightLayout, linear } from './linear.js';
 export { DEFAULT_SKINNY_ROWS, type LinearForwardOptions, linearForward } from './linear-forward.js';
+export { addNormalize, type NormSpec, normalize } from './norm-ops.js';
 export { packedWeightLoader } from './packed-loading.js';
 export {
   holdPackedLinearWeight,
@@ -30,6 +31,13 @@ export {
   type ReadRows,
 } from './packed-weight.js';
 export { defaultKernelThreads, kernelThreadsFromEnv, processKernelPool } from './process-kernel-pool.js';
+export {
+  gatedProjection,
+  linearActivation,
+  linearResidual,
+  type NamedActivation,
+  type Projection,
+} from './projection-ops.js';
 export { skinnyMatmul } from './skinny-matmul.js';
 export { threadsForProduct, WORK_PER_THREAD } from './thread-choice.js';
 export {
@@ -37,6 +45,13 @@ export {
   enableWebgpuKernels,
   type WebgpuKernelsOptions,
 } from './webgpu/enable-webgpu-kernels.js';
+export {
+  dispatchKernel,
+  type FastDispatchStats,
+  fastDispatchStats,
+  type KernelOutput,
+} from './webgpu/fast-dispatch.js';
+export type { WgslBuffer, WgslElement, WgslKernel, WgslUniform } from './webgpu/wgsl-kernel.js';
 export {
   bf16BitsToFloat32,
   float32ToBf16Bits,

@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { Module, type Parameter } from '@tsformer/core-tensor';
-import { linear } from '@tsformer/kernels';
+import { linear, linearResidual, type Projection } from '@tsformer/kernels';
 
 /**
  * GPT-2's `Conv1D`: a linear layer whose `weight` is stored `[inFeatures, outFeatures]`
@@ -19,8 +19,17 @@ export class Conv1D extends Module {
     this.bias = this.parameter('bias', [outFeatures]);
   }
 
-  /** `[..., inFeatures]` -> `[..., outFeatures]`, through the `linear` op with the weight read `[in, out]`. */
-  forward(input: tf.Tensor): tf.Tensor {
+  /**
+   * `[..., inFeatures]` -> `[..., outFeatures]`, through the `linear` op with the weight read `[in, out]`;
+   * with `residual` `[..., outFeatures]`, returns `residual + y` (one dispatch on webgpu).
+   */
+  forward(input: tf.Tensor, residual?: tf.Tensor): tf.Tensor {
+    if (residual) return linearResidual(input, this.projection, residual);
     return linear(input, this.weight, this.bias, 'in-out');
+  }
+
+  /** The weight (read `[in, out]`) and bias as the projection ops take them. */
+  get projection(): Projection {
+    return { weight: this.weight, bias: this.bias, layout: 'in-out' };
   }
 }

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Module } from '@tsformer/core-tensor';
-import { type Activation, getActivation } from './activations.js';
+import { gatedProjection, type NamedActivation } from '@tsformer/kernels';
+import { getActivation } from './activations.js';
 import { Linear } from './linear.js';
 
 export interface GatedMLPOptions {
@@ -27,7 +28,7 @@ export class GatedMLP extends Module {
   /** `up_proj`; undefined when fused into `gateProj`. */
   readonly upProj: Linear | undefined;
   readonly downProj: Linear;
-  readonly activation: Activation;
+  readonly activation: NamedActivation;
 
   constructor(options: GatedMLPOptions) {
     super();
@@ -41,21 +42,23 @@ export class GatedMLP extends Module {
       this.upProj = this.register('up_proj', new Linear(hiddenSize, intermediateSize, { bias }));
     }
     this.downProj = this.register('down_proj', new Linear(intermediateSize, hiddenSize, { bias }));
-    this.activation = getActivation(options.activation);
+    this.activation = { name: options.activation, apply: getActivation(options.activation) };
   }
 
-  /** `[..., hidden]` -> `[..., hidden]`. */
-  forward(hidden: tf.Tensor): tf.Tensor {
+  /**
+   * `[..., hidden]` -> `[..., hidden]`; with `residual` `[..., hidden]`, returns `residual + mlp(hidden)`
+   * (on webgpu: gate and up in one pass, then down with the add, two dispatches).
+   */
+  forward(hidden: tf.Tensor, residual?: tf.Tensor): tf.Tensor {
     return tf.tidy(() => {
-      let gate: tf.Tensor;
-      let up: tf.Tensor;
+      let gated: tf.Tensor; // [..., intermediate]
       if (this.upProj) {
-        gate = this.gateProj.forward(hidden); // [..., intermediate]
-        up = this.upProj.forward(hidden);
+        gated = gatedProjection(hidden, this.gateProj.projection, this.upProj.projection, this.activation);
       } else {
-        [gate, up] = tf.split(this.gateProj.forward(hidden), 2, -1) as [tf.Tensor, tf.Tensor]; // [gate | up]
+        const [gate, up] = tf.split(this.gateProj.forward(hidden), 2, -1) as [tf.Tensor, tf.Tensor]; // [gate | up]
+        gated = tf.mul(this.activation.apply(gate), up);
       }
-      return this.downProj.forward(tf.mul(this.activation(gate), up));
+      return this.downProj.forward(gated, residual);
     });
   }
 }

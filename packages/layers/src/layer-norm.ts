@@ -1,5 +1,6 @@
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
 import { Module, type Parameter } from '@tsformer/core-tensor';
+import { addNormalize, type NormSpec, normalize } from '@tsformer/kernels';
 
 export interface LayerNormOptions {
   /** Added to the variance (PyTorch default 1e-5; GPT-2's `layer_norm_epsilon`). */
@@ -27,17 +28,17 @@ export class LayerNorm extends Module {
     this.bias = affine && (options.bias ?? true) ? this.parameter('bias', [normalizedShape]) : undefined;
   }
 
-  /** `[..., normalizedShape]` -> same shape. */
+  /** `[..., normalizedShape]` -> same shape, through the `normalize` op (one dispatch on webgpu). */
   forward(input: tf.Tensor): tf.Tensor {
-    return tf.tidy(() => {
-      const axis = input.rank - 1;
-      const mean = tf.mean(input, axis, true);
-      const centered = tf.sub(input, mean);
-      const variance = tf.mean(tf.square(centered), axis, true);
-      let output = tf.mul(centered, tf.rsqrt(tf.add(variance, this.eps)));
-      if (this.weight) output = tf.mul(output, this.weight.tensor);
-      if (this.bias) output = tf.add(output, this.bias.tensor);
-      return output;
-    });
+    return normalize(input, this.spec);
+  }
+
+  /** `sum = residual + delta` and its norm `normed`, both `[..., normalizedShape]` (a pre-norm block's middle). */
+  addAndNormalize(residual: tf.Tensor, delta: tf.Tensor): { sum: tf.Tensor; normed: tf.Tensor } {
+    return addNormalize(residual, delta, this.spec);
+  }
+
+  private get spec(): NormSpec {
+    return { kind: 'layer', weight: this.weight, bias: this.bias, eps: this.eps };
   }
 }

@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { Module, type Parameter, sameShape, TsformerError } from '@tsformer/core-tensor';
-import { linear } from '@tsformer/kernels';
+import { linear, linearResidual, type Projection } from '@tsformer/kernels';
 
 export interface LinearOptions {
   /** Whether the layer has a bias (PyTorch default: true). */
@@ -39,8 +39,17 @@ export class Linear extends Module {
     this.bias = (options.bias ?? true) ? this.parameter('bias', [outFeatures]) : undefined;
   }
 
-  /** `[..., inFeatures]` -> `[..., outFeatures]`, through the `linear` op (a backend's fast kernel when it has one). */
-  forward(input: tf.Tensor): tf.Tensor {
+  /**
+   * `[..., inFeatures]` -> `[..., outFeatures]`, through the `linear` op (a backend's fast kernel when it
+   * has one); with `residual` `[..., outFeatures]`, returns `residual + y` (one dispatch on webgpu).
+   */
+  forward(input: tf.Tensor, residual?: tf.Tensor): tf.Tensor {
+    if (residual) return linearResidual(input, this.projection, residual);
     return linear(input, this.weight, this.bias);
+  }
+
+  /** The weight and bias as the projection ops take them. */
+  get projection(): Projection {
+    return { weight: this.weight, bias: this.bias };
   }
 }

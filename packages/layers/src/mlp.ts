@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Module } from '@tsformer/core-tensor';
-import { type Activation, getActivation } from './activations.js';
+import { linearActivation, type NamedActivation } from '@tsformer/kernels';
+import { getActivation } from './activations.js';
 import { Conv1D } from './conv1d.js';
 import { Dropout } from './dropout.js';
 import { Linear } from './linear.js';
@@ -27,7 +28,7 @@ type Projection = Linear | Conv1D;
 export class MLP extends Module {
   readonly inputProjection: Projection;
   readonly outputProjection: Projection;
-  readonly activation: Activation;
+  readonly activation: NamedActivation;
   readonly dropout: Dropout;
 
   constructor(options: MLPOptions) {
@@ -39,15 +40,21 @@ export class MLP extends Module {
         : new Linear(inFeatures, outFeatures, { bias: options.bias ?? true });
     this.inputProjection = this.register(options.inputName ?? 'fc1', project(hiddenSize, intermediateSize));
     this.outputProjection = this.register(options.outputName ?? 'fc2', project(intermediateSize, hiddenSize));
-    this.activation = getActivation(options.activation);
+    this.activation = { name: options.activation, apply: getActivation(options.activation) };
     this.dropout = this.register('dropout', new Dropout(options.dropout ?? 0));
   }
 
-  /** `[..., hidden]` -> `[..., hidden]`. */
-  forward(hidden: tf.Tensor): tf.Tensor {
+  /**
+   * `[..., hidden]` -> `[..., hidden]`; with `residual` `[..., hidden]`, returns `residual + mlp(hidden)`
+   * (the add fused into the output projection when no dropout runs).
+   */
+  forward(hidden: tf.Tensor, residual?: tf.Tensor): tf.Tensor {
     return tf.tidy(() => {
-      const intermediate = this.activation(this.inputProjection.forward(hidden)); // [..., intermediate]
-      return this.dropout.forward(this.outputProjection.forward(intermediate));
+      const intermediate = linearActivation(hidden, this.inputProjection.projection, this.activation); // [..., intermediate]
+      const dropping = this.dropout.training && this.dropout.rate > 0;
+      if (residual && !dropping) return this.outputProjection.forward(intermediate, residual);
+      const output = this.dropout.forward(this.outputProjection.forward(intermediate));
+      return residual ? tf.add(residual, output) : output;
     });
   }
 }

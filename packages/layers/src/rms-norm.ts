@@ -1,5 +1,6 @@
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
 import { Module, type Parameter } from '@tsformer/core-tensor';
+import { addNormalize, type NormSpec, normalize } from '@tsformer/kernels';
 
 export interface RMSNormOptions {
   /** Added to the mean square (the config's `rms_norm_eps`; default 1e-6). */
@@ -32,14 +33,17 @@ export class RMSNorm extends Module {
     this.weight = this.parameter('weight', [hiddenSize]);
   }
 
-  /** `[..., hiddenSize]` -> same shape. */
+  /** `[..., hiddenSize]` -> same shape, through the `normalize` op (one dispatch on webgpu). */
   forward(input: tf.Tensor): tf.Tensor {
-    return tf.tidy(() => {
-      const meanSquare = tf.mean(tf.square(input), input.rank - 1, true); // [..., 1]
-      const normalized = tf.mul(input, tf.rsqrt(tf.add(meanSquare, this.eps)));
-      const scale =
-        this.weightOffset === 0 ? this.weight.tensor : tf.add(this.weight.tensor, this.weightOffset);
-      return tf.mul(scale, normalized);
-    });
+    return normalize(input, this.spec);
+  }
+
+  /** `sum = residual + delta` and its norm `normed`, both `[..., hiddenSize]` (a pre-norm block's middle). */
+  addAndNormalize(residual: tf.Tensor, delta: tf.Tensor): { sum: tf.Tensor; normed: tf.Tensor } {
+    return addNormalize(residual, delta, this.spec);
+  }
+
+  private get spec(): NormSpec {
+    return { kind: 'rms', weight: this.weight, eps: this.eps, weightOffset: this.weightOffset };
   }
 }

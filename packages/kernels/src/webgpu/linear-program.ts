@@ -1,4 +1,5 @@
-import type { WebgpuProgram } from './webgpu-backend.js';
+import { wgslActivation } from './wgsl-activations.js';
+import type { WgslKernel } from './wgsl-kernel.js';
 
 /** How a linear weight lies in its GPU buffer: PyTorch's `[out, in]`, or transposed `[in, out]`. */
 export type WeightOrder = 'out-in' | 'in-out';
@@ -16,89 +17,140 @@ const LANES_PER_OUTPUT = 32;
 const OUTPUTS_PER_COLUMN_TILE = 64;
 
 /**
- * `y[r, o] = Σ_k x[r, k] · W[o, k] (+ bias[o])` for a few rows r (decode): a matrix-vector product that
- * reads the weight once for all rows, sums in float32 in a fixed order (partial sums per thread, then a
- * tree in workgroup memory), and widens bf16 weights by a 16-bit shift (exact). Inputs: `x` `[rows, in]`,
- * `W` (float32 elements, or int32 words each holding two bf16 elements, the lower one first), `bias`.
+ * The WGSL function `weightAt(e) -> f32` reading element `e` of the weight buffer `name`: float32
+ * elements, or int32 words each holding two bf16 elements (the lower one first), widened by a shift.
  */
-export class LinearProgram implements WebgpuProgram {
-  readonly variableNames: string[];
-  readonly outputShape: number[];
-  readonly shaderKey: string;
-  readonly dispatchLayout = { x: [0], y: [1] };
-  readonly dispatch: [number, number, number];
-  readonly workgroupSize: [number, number, number] = [THREADS, 1, 1];
-  readonly uniforms = 'inFeatures : i32, outFeatures : i32,';
+export function weightReader(name: string, dtype: GpuWeightDtype, fn = 'weightAt'): string {
+  return dtype === 'fp32'
+    ? `fn ${fn}(e : i32) -> f32 { return ${name}[e]; }`
+    : `fn ${fn}(e : i32) -> f32 {
+         let word = bitcast<u32>(${name}[e >> 1u]);
+         return bitcast<f32>(select(word & 0xffff0000u, word << 16u, (e & 1) == 0));
+       }`;
+}
 
-  constructor(
-    readonly rows: number,
-    outFeatures: number,
-    readonly order: WeightOrder,
-    readonly dtype: GpuWeightDtype,
-    readonly hasBias: boolean,
-  ) {
-    this.variableNames = hasBias ? ['x', 'W', 'bias'] : ['x', 'W'];
-    this.outputShape = [rows, outFeatures];
-    const outputsPerWorkgroup = order === 'out-in' ? THREADS / LANES_PER_OUTPUT : OUTPUTS_PER_COLUMN_TILE;
-    this.dispatch = [Math.ceil(outFeatures / outputsPerWorkgroup), 1, 1];
-    this.shaderKey = `tsformerLinear_${order}_${dtype}_${hasBias}_${rows}`;
-  }
+/** The buffer element type a weight of `dtype` is bound as. */
+export function weightElement(dtype: GpuWeightDtype): 'f32' | 'i32' {
+  return dtype === 'fp32' ? 'f32' : 'i32';
+}
 
-  getUserCode(): string {
-    const rows = this.rows;
-    const weightAt =
-      this.dtype === 'fp32'
-        ? 'fn weightAt(e : i32) -> f32 { return W[e]; }'
-        : `fn weightAt(e : i32) -> f32 {
-             let word = bitcast<u32>(W[e >> 1u]);
-             let bits = select(word & 0xffff0000u, word << 16u, (e & 1) == 0);
-             return bitcast<f32>(bits);
-           }`;
-    const addBias = this.hasBias ? 'bias[o]' : '0.0';
-    const [groupSize, groups] =
-      this.order === 'out-in'
-        ? [LANES_PER_OUTPUT, THREADS / LANES_PER_OUTPUT]
-        : [THREADS / OUTPUTS_PER_COLUMN_TILE, OUTPUTS_PER_COLUMN_TILE];
-    // out-in: thread t → output (t / 32), lane t % 32 strides over k. in-out: thread t → output (t % 64),
-    // slice t / 64 strides over k by 4. Either way `partial[group][lane]` is then summed over lanes.
-    const assignment =
-      this.order === 'out-in'
-        ? `let lane = tid % ${groupSize}; let group = tid / ${groupSize};`
-        : `let lane = tid / ${groups}; let group = tid % ${groups};`;
-    const weightIndex = this.order === 'out-in' ? 'o * inFeatures + k' : 'k * outFeatures + o';
-    return `
-      ${weightAt}
-      var<workgroup> partial : array<array<f32, ${THREADS}>, ${rows}>;
-      fn main() {
-        let tid = i32(localId.x);
-        let inFeatures = uniforms.inFeatures;
-        let outFeatures = uniforms.outFeatures;
-        ${assignment}
-        let o = i32(workgroupId.x) * ${groups} + group;
-        var sums : array<f32, ${rows}>;
-        if (o < outFeatures) {
-          for (var k = lane; k < inFeatures; k += ${groupSize}) {
-            let w = weightAt(${weightIndex});
-            for (var r = 0; r < ${rows}; r++) { sums[r] += x[r * inFeatures + k] * w; }
-          }
-        }
-        for (var r = 0; r < ${rows}; r++) { partial[r][group * ${groupSize} + lane] = sums[r]; }
-        workgroupBarrier();
-        for (var stride = ${groupSize / 2}; stride > 0; stride = stride / 2) {
-          if (lane < stride) {
-            for (var r = 0; r < ${rows}; r++) {
-              let at = group * ${groupSize} + lane;
-              partial[r][at] = partial[r][at] + partial[r][at + stride];
-            }
-          }
-          workgroupBarrier();
-        }
-        if (lane == 0 && o < outFeatures) {
+/** A linear kernel variant: `rows` decode rows, the weight's order and dtype, and its epilogue. */
+export interface LinearVariant {
+  rows: number;
+  order: WeightOrder;
+  dtype: GpuWeightDtype;
+  hasBias: boolean;
+  /** An activation applied after the bias (an HF name `hasWgslActivation` accepts). */
+  activation?: string;
+  /** Adds the input `residual` `[rows, out]` last. */
+  hasResidual?: boolean;
+  /**
+   * A second weight `U` of the same shape and order, read in the same pass (a gated MLP's up
+   * projection): the result is `activate(x·Wᵀ + bias) · (x·Uᵀ + upBias)`.
+   */
+  up?: { dtype: GpuWeightDtype; hasBias: boolean };
+}
+
+/** The most rows a gated variant takes: its two partial-sum arrays must fit 16 KiB of workgroup memory. */
+export const MAX_GATED_ROWS = 4;
+
+/** Workgroups for `outFeatures` outputs. */
+export function linearWorkgroups(order: WeightOrder, outFeatures: number): number {
+  const outputsPerWorkgroup = order === 'out-in' ? THREADS / LANES_PER_OUTPUT : OUTPUTS_PER_COLUMN_TILE;
+  return Math.ceil(outFeatures / outputsPerWorkgroup);
+}
+
+const kernels = new Map<string, WgslKernel>();
+
+/**
+ * `result[r, o] = Σ_k x[r, k] · W[o, k] (+ bias[o])`, then the variant's epilogue, for a few rows r
+ * (decode): a matrix-vector product that reads the weight once for all rows, sums in float32 in a fixed
+ * order (partial sums per thread, then a tree in workgroup memory), and widens bf16 weights by a 16-bit
+ * shift (exact). Inputs in order: `x` `[rows, in]`, `W`, `bias`, `U`, `upBias`, `residual` (those the
+ * variant has); uniforms `inFeatures`, `outFeatures`; `linearWorkgroups` workgroups.
+ */
+export function linearKernel(variant: LinearVariant): WgslKernel {
+  const { rows, order, dtype, hasBias, activation, hasResidual, up } = variant;
+  const key = `tsformer.linear.${order}.${dtype}.${hasBias}.${rows}.${activation}.${hasResidual}.${up?.dtype}.${up?.hasBias}`;
+  const known = kernels.get(key);
+  if (known) return known;
+  const [groupSize, groups] =
+    order === 'out-in'
+      ? [LANES_PER_OUTPUT, THREADS / LANES_PER_OUTPUT]
+      : [THREADS / OUTPUTS_PER_COLUMN_TILE, OUTPUTS_PER_COLUMN_TILE];
+  // out-in: thread t → output (t / 32), lane t % 32 strides over k. in-out: thread t → output (t % 64),
+  // slice t / 64 strides over k by 4. Either way `partial[r][group * groupSize + lane]` is then summed over lanes.
+  const assignment =
+    order === 'out-in'
+      ? `let lane = tid % ${groupSize}; let group = tid / ${groupSize};`
+      : `let lane = tid / ${groups}; let group = tid % ${groups};`;
+  const weightIndex = order === 'out-in' ? 'o * inFeatures + k' : 'k * outFeatures + o';
+  // Each reduced quantity (the product with W, and with U when gated) gets its sums and partial array.
+  const sums = up ? ['sums', 'upSums'] : ['sums'];
+  const partials = up ? ['partial', 'upPartial'] : ['partial'];
+  let value = `partial[r][group * ${groupSize}]${hasBias ? ' + bias[o]' : ''}`;
+  if (activation) value = `activate(${value})`;
+  if (up) value = `${value} * (upPartial[r][group * ${groupSize}]${up.hasBias ? ' + upBias[o]' : ''})`;
+  if (hasResidual) value = `${value} + residual[r * outFeatures + o]`;
+  const kernel: WgslKernel = {
+    key,
+    outputs: [{ name: 'result', type: 'f32' }],
+    inputs: [
+      { name: 'x', type: 'f32' },
+      { name: 'W', type: weightElement(dtype) },
+      ...(hasBias ? [{ name: 'bias', type: 'f32' as const }] : []),
+      ...(up ? [{ name: 'U', type: weightElement(up.dtype) }] : []),
+      ...(up?.hasBias ? [{ name: 'upBias', type: 'f32' as const }] : []),
+      ...(hasResidual ? [{ name: 'residual', type: 'f32' as const }] : []),
+    ],
+    uniforms: [
+      { name: 'inFeatures', type: 'i32' },
+      { name: 'outFeatures', type: 'i32' },
+    ],
+    workgroupSize: THREADS,
+    helpers: `
+      ${weightReader('W', dtype)}
+      ${up ? weightReader('U', up.dtype, 'upWeightAt') : ''}
+      ${activation ? wgslActivation(activation) : ''}
+      ${partials.map((name) => `var<workgroup> ${name} : array<array<f32, ${THREADS}>, ${rows}>;`).join('\n')}
+    `,
+    body: `
+      let inFeatures = uniforms.inFeatures;
+      let outFeatures = uniforms.outFeatures;
+      ${assignment}
+      let o = workgroupIndex * ${groups} + group;
+      ${sums.map((name) => `var ${name} : array<f32, ${rows}>;`).join(' ')}
+      if (o < outFeatures) {
+        for (var k = lane; k < inFeatures; k += ${groupSize}) {
+          let w = weightAt(${weightIndex});
+          ${up ? `let u = upWeightAt(${weightIndex});` : ''}
           for (var r = 0; r < ${rows}; r++) {
-            result[r * outFeatures + o] = partial[r][group * ${groupSize}] + ${addBias};
+            let xk = x[r * inFeatures + k];
+            sums[r] += xk * w;
+            ${up ? 'upSums[r] += xk * u;' : ''}
           }
         }
       }
-    `;
-  }
+      let at = group * ${groupSize} + lane;
+      for (var r = 0; r < ${rows}; r++) {
+        ${partials.map((name, i) => `${name}[r][at] = ${sums[i]}[r];`).join(' ')}
+      }
+      workgroupBarrier();
+      for (var stride = ${groupSize / 2}; stride > 0; stride = stride / 2) {
+        if (lane < stride) {
+          for (var r = 0; r < ${rows}; r++) {
+            ${partials.map((name) => `${name}[r][at] = ${name}[r][at] + ${name}[r][at + stride];`).join(' ')}
+          }
+        }
+        workgroupBarrier();
+      }
+      if (lane == 0 && o < outFeatures) {
+        for (var r = 0; r < ${rows}; r++) {
+          result[r * outFeatures + o] = ${value};
+        }
+      }
+    `,
+  };
+  kernels.set(key, kernel);
+  return kernel;
 }

@@ -1,8 +1,17 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Parameter } from '@tsformer/core-tensor';
+import { linearFeatures } from '../linear.js';
+import type { NamedActivation, Projection } from '../projection-ops.js';
+import { dispatchKernel } from './fast-dispatch.js';
 import { GpuLinearWeight } from './gpu-linear-weight.js';
-import { LinearProgram, MAX_LINEAR_ROWS, type WeightOrder } from './linear-program.js';
-import { runProgram } from './webgpu-backend.js';
+import {
+  linearKernel,
+  linearWorkgroups,
+  MAX_GATED_ROWS,
+  MAX_LINEAR_ROWS,
+  type WeightOrder,
+} from './linear-program.js';
+import { hasWgslActivation } from './wgsl-activations.js';
 
 const WEIGHT_KEY = 'webgpu:linear-weight';
 
@@ -14,8 +23,15 @@ export function setBf16Weights(enabled: boolean): void {
   bf16Weights = enabled;
 }
 
+/** What runs after the product in the same dispatch (see `LinearVariant`). */
+interface Epilogue {
+  activation?: NamedActivation;
+  residual?: tf.Tensor;
+  up?: Projection;
+}
+
 /**
- * The `linear` op on webgpu for decode (at most `MAX_LINEAR_ROWS` rows): one `LinearProgram` dispatch
+ * The `linear` op on webgpu for decode (at most `MAX_LINEAR_ROWS` rows): one `linearKernel` dispatch
  * instead of tfjs's reshape, matMul and bias add. The weight is read where it is stored, in either order,
  * or from its exact bf16 copy (`GpuLinearWeight`). `layout` is how the checkpoint shape reads (`in-out`
  * for GPT-2's Conv1D); more rows, a trainable weight or a non-float32 input go to the portable ops.
@@ -26,22 +42,69 @@ export function webgpuLinear(
   bias?: Parameter,
   layout: WeightOrder = 'out-in',
 ): tf.Tensor | undefined {
-  if (weight.isTrainable || bias?.isTrainable || x.dtype !== 'float32') return undefined;
-  const [first, second] = weight.shape as [number, number];
-  const [outFeatures, inFeatures] = layout === 'out-in' ? [first, second] : [second, first];
+  return linearWithEpilogue(x, { weight, bias, layout }, {});
+}
+
+/** The `linearResidual` op on webgpu: the residual added in the linear kernel's epilogue. */
+export function webgpuLinearResidual(x: tf.Tensor, projection: Projection, residual: tf.Tensor) {
+  return linearWithEpilogue(x, projection, { residual });
+}
+
+/** The `linearActivation` op on webgpu: the activation applied in the linear kernel's epilogue. */
+export function webgpuLinearActivation(x: tf.Tensor, projection: Projection, activation: NamedActivation) {
+  return linearWithEpilogue(x, projection, { activation });
+}
+
+/** The `gatedProjection` op on webgpu: gate and up read in one pass, `activation(gate) · up` written. */
+export function webgpuGatedProjection(
+  x: tf.Tensor,
+  gate: Projection,
+  up: Projection,
+  activation: NamedActivation,
+) {
+  return linearWithEpilogue(x, gate, { activation, up });
+}
+
+function linearWithEpilogue(x: tf.Tensor, projection: Projection, epilogue: Epilogue): tf.Tensor | undefined {
+  const { weight, bias, layout = 'out-in' } = projection;
+  const { activation, residual, up } = epilogue;
+  const parameters = [weight, bias, up?.weight, up?.bias];
+  if (x.dtype !== 'float32' || parameters.some((p) => p?.isTrainable)) return undefined;
+  if (activation && !hasWgslActivation(activation.name)) return undefined;
+  const { inFeatures, outFeatures } = linearFeatures(weight, layout);
   const rows = x.size / inFeatures;
-  if (!(rows >= 1 && rows <= MAX_LINEAR_ROWS)) return undefined;
+  if (!(rows >= 1 && rows <= (up ? MAX_GATED_ROWS : MAX_LINEAR_ROWS))) return undefined;
+  if (residual && (residual.dtype !== 'float32' || residual.size !== rows * outFeatures)) return undefined;
   const stored = gpuLinearWeight(weight, layout);
+  const upStored = up && gpuLinearWeight(up.weight, up.layout ?? 'out-in');
+  if (
+    up &&
+    (!tf.util.arraysEqual([...up.weight.shape], [...weight.shape]) || upStored!.order !== stored.order)
+  ) {
+    return undefined;
+  }
   const { tensor, dtype } = stored.current;
-  return tf.tidy(() => {
-    const program = new LinearProgram(rows, outFeatures, stored.order, dtype, bias !== undefined);
-    const inputs = [tf.reshape(x, [rows, inFeatures]), tensor, ...(bias ? [bias.tensor] : [])];
-    const y = runProgram(program, inputs, 'float32', [
-      { type: 'int32', data: [inFeatures] },
-      { type: 'int32', data: [outFeatures] },
-    ]); // [rows, out]
-    return tf.reshape(y, [...x.shape.slice(0, -1), outFeatures]);
+  const upCurrent = upStored?.current;
+  const kernel = linearKernel({
+    rows,
+    order: stored.order,
+    dtype,
+    hasBias: bias !== undefined,
+    activation: activation?.name,
+    hasResidual: residual !== undefined,
+    up: upCurrent && { dtype: upCurrent.dtype, hasBias: up!.bias !== undefined },
   });
+  const inputs = [
+    x,
+    tensor,
+    ...(bias ? [bias.tensor] : []),
+    ...(upCurrent ? [upCurrent.tensor] : []),
+    ...(up?.bias ? [up.bias.tensor] : []),
+    ...(residual ? [residual] : []),
+  ];
+  const output = { shape: [...x.shape.slice(0, -1), outFeatures], dtype: 'float32' as const }; // [..., out]
+  const workgroups = linearWorkgroups(stored.order, outFeatures);
+  return dispatchKernel(kernel, inputs, [output], [inFeatures, outFeatures], workgroups)[0];
 }
 
 /**

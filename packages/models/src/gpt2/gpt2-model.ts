@@ -101,11 +101,8 @@ export class GPT2Block extends StackLayer {
   forward(hidden: tf.Tensor3D, step: ForwardStep): LayerOutput {
     const normed = this.ln1.forward(hidden) as tf.Tensor3D;
     const { output, attentions } = this.selfAttention.forward(normed, step, undefined);
-    const afterAttention = tf.add(hidden, output) as tf.Tensor3D;
-    const afterMlp = tf.add(
-      afterAttention,
-      this.mlp.forward(this.ln2.forward(afterAttention)),
-    ) as tf.Tensor3D;
+    const { sum: afterAttention, normed: mlpInput } = this.ln2.addAndNormalize(hidden, output);
+    const afterMlp = this.mlp.forward(mlpInput, afterAttention) as tf.Tensor3D; // afterAttention + mlp(mlpInput)
     return { hidden: afterMlp, attentions };
   }
 }

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
 import {
   type AttentionImplementation,
   getAttentionImplementation,
@@ -98,11 +98,11 @@ export class LlamaDecoderLayer extends StackLayer<RotaryAngles> {
   forward(hidden: tf.Tensor3D, step: ForwardStep, angles: RotaryAngles): LayerOutput {
     const normed = this.inputLayernorm.forward(hidden) as tf.Tensor3D;
     const { output, attentions } = this.selfAttention.forward(normed, step, angles);
-    const afterAttention = tf.add(hidden, output) as tf.Tensor3D;
-    const afterMlp = tf.add(
-      afterAttention,
-      this.mlp.forward(this.postAttentionLayernorm.forward(afterAttention)),
-    ) as tf.Tensor3D;
+    const { sum: afterAttention, normed: mlpInput } = this.postAttentionLayernorm.addAndNormalize(
+      hidden,
+      output,
+    );
+    const afterMlp = this.mlp.forward(mlpInput, afterAttention) as tf.Tensor3D; // afterAttention + mlp(mlpInput)
     return { hidden: afterMlp, attentions };
   }
 
