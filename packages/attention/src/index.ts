@@ -12,6 +12,7 @@ export {
   registerAttentionImplementation,
 } from './attention-registry.js';
 export type { AttentionImplementation, AttentionInput, AttentionOutput } from './attention-types.js';
+export { decodeAttention } from './decode-attention.js';
 export { eagerAttention } from './eager-attention.js';
 export { AttentionInputError, RopeConfigError, UnknownAttentionImplementationError } from './errors.js';
 export { keyValueBlock } from './key-value-block.js';
@@ -34,3 +35,4 @@ export {
   splitFusedQueryKeyValue,
   splitHeads,
 } from './split-heads.js';
+export { disableWebgpuAttention, enableWebgpuAttention } from './webgpu/enable-webgpu-attention.js';

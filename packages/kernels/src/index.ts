@@ -38,6 +38,14 @@ export {
   type WebgpuKernelsOptions,
 } from './webgpu/enable-webgpu-kernels.js';
 export {
+  maxStorageBuffers,
+  onWebgpu,
+  type ProgramUniform,
+  runProgram,
+  runProgramInPlace,
+  type WebgpuProgram,
+} from './webgpu/webgpu-backend.js';
+export {
   bf16BitsToFloat32,
   float32ToBf16Bits,
   fp16BitsToFloat32,

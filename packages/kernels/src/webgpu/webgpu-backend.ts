@@ -29,7 +29,9 @@ interface WebgpuBackend {
     inputs: tf.TensorInfo[],
     outputDtype: tf.DataType,
     programUniforms?: ProgramUniform[],
+    output?: tf.TensorInfo,
   ): tf.TensorInfo;
+  readonly device: { readonly limits: { readonly maxStorageBuffersPerShaderStage: number } };
 }
 
 /**
@@ -44,9 +46,31 @@ export function runProgram(
   outputDtype: tf.DataType,
   uniforms: ProgramUniform[] = [],
 ): tf.Tensor {
-  const backend = tf.backend() as unknown as WebgpuBackend;
-  const output = backend.runWebGPUProgram(program, inputs, outputDtype, uniforms);
+  const output = webgpuBackend().runWebGPUProgram(program, inputs, outputDtype, uniforms);
   return tf.engine().makeTensorFromTensorInfo(output);
+}
+
+/**
+ * Runs `program` writing into `target`'s GPU buffer in place (no new tensor): for a program that fills
+ * one part of a buffer per dispatch (a cache slot, a slice of partial results). `target` must be owned
+ * by the caller alone; every tensor sharing its data (reshapes of it) sees the new values.
+ */
+export function runProgramInPlace(
+  program: WebgpuProgram,
+  inputs: tf.Tensor[],
+  target: tf.Tensor,
+  uniforms: ProgramUniform[] = [],
+): void {
+  webgpuBackend().runWebGPUProgram(program, inputs, target.dtype, uniforms, target);
+}
+
+/** How many storage buffers one program may bind (its output included): the device's limit. */
+export function maxStorageBuffers(): number {
+  return webgpuBackend().device.limits.maxStorageBuffersPerShaderStage;
+}
+
+function webgpuBackend(): WebgpuBackend {
+  return tf.backend() as unknown as WebgpuBackend;
 }
 
 /** Whether the active tfjs backend is webgpu (whose tensors live in GPU buffers). */

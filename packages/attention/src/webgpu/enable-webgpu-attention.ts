@@ -1,0 +1,20 @@
+import { decodeAttention } from '../decode-attention.js';
+import { webgpuDecodeAttention } from './webgpu-decode-attention.js';
+
+let removers: (() => void)[] = [];
+
+/**
+ * Serves attention's fused ops on the webgpu backend with WGSL programs (`decodeAttention` for decode
+ * steps). `fromPretrained` calls it when the model runs on webgpu, beside `enableWebgpuKernels`; calling
+ * it again does nothing. Results equal the portable ops' to float32 rounding (another summation order).
+ */
+export function enableWebgpuAttention(): void {
+  if (removers.length > 0) return;
+  removers = [decodeAttention.register('webgpu', webgpuDecodeAttention)];
+}
+
+/** Gives attention's fused ops back to their portable tfjs implementations on webgpu. */
+export function disableWebgpuAttention(): void {
+  for (const remove of removers) remove();
+  removers = [];
+}
