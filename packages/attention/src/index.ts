@@ -1,4 +1,4 @@
-export { applyRotaryEmbedding, rotateHalf } from './apply-rotary-embedding.js';
+export { applyRotaryEmbedding, checkRotaryInputs, rotateHalf } from './apply-rotary-embedding.js';
 export { type CheckedAttentionInput, checkAttentionInput } from './attention-input.js';
 export {
   type AttentionMaskOptions,
@@ -27,6 +27,7 @@ export {
   resolveRopeParameters,
 } from './rope-parameters.js';
 export { RotaryEmbedding, type RotaryEmbeddingOptions } from './rotary-embedding.js';
+export { type RotaryKeyValues, rotaryKeyValues } from './rotary-key-values.js';
 export { softcapLogits } from './softcap-logits.js';
 export {
   type FusedQueryKeyValueLayout,

@@ -32,6 +32,8 @@ interface WebgpuBackend {
     output?: tf.TensorInfo,
   ): tf.TensorInfo;
   readonly device: { readonly limits: { readonly maxStorageBuffersPerShaderStage: number } };
+  /** Per tensor: its GPU buffer and, once read back, a copy of its values that `data()` returns. */
+  readonly tensorMap: { get(dataId: tf.DataId): { values: unknown } };
 }
 
 /**
@@ -61,7 +63,10 @@ export function runProgramInPlace(
   target: tf.Tensor,
   uniforms: ProgramUniform[] = [],
 ): void {
-  webgpuBackend().runWebGPUProgram(program, inputs, target.dtype, uniforms, target);
+  const backend = webgpuBackend();
+  backend.runWebGPUProgram(program, inputs, target.dtype, uniforms, target);
+  // A read of `target` before this write left its values on the CPU, which `data()` would return.
+  backend.tensorMap.get(target.dataId).values = null;
 }
 
 /** How many storage buffers one program may bind (its output included): the device's limit. */
