@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { disableWebgpuAttention, enableWebgpuAttention } from '@tsformer/attention';
 import type { CausalLM } from '@tsformer/decoding';
-import { disableWebgpuKernels, enableWebgpuKernels } from '@tsformer/kernels';
+import { disableWebgpuKernels, enableWebgpuKernels, fastDispatchStats } from '@tsformer/kernels';
 import { fromPretrained } from '@tsformer/models';
 import { measureForwardDecode, promptOfLength, round } from './measure.js';
 
@@ -37,8 +37,9 @@ const zero = (): Counter => ({ calls: 0, ms: 0 });
  * Where a decode step's wall time goes on the webgpu backend, averaged over `steps` steps after a
  * prefill of `promptTokens`: the forward's JavaScript (tfjs per op, our programs' encoding), within it
  * the time inside `runWebGPUProgram` (shader-key lookup, uniforms, bind group, encoding), uniform-buffer
- * and bind-group creation, `queue.submit`, then the wait for the step's one read-back. Also the dispatch,
- * submit and read-back counts per step, and the floor of a read-back (a 1-element op, then `data()`).
+ * and bind-group creation, `queue.submit`, then the wait for the step's one read-back. Also the dispatch
+ * (tfjs's programs plus tsformer's `dispatchKernel`, with its bind-group hit rate), submit and read-back
+ * counts per step, and the floor of a read-back (a 1-element op, then `data()`).
  */
 export async function profileWebgpuStep(model: CausalLM, promptIds: number[], steps: number) {
   // biome-ignore lint/suspicious/noExplicitAny: tfjs-backend-webgpu's backend, read structurally.
@@ -67,6 +68,7 @@ export async function profileWebgpuStep(model: CausalLM, promptIds: number[], st
     instrument(backend.device.queue, 'submit', counters.submits),
     instrument(backend, 'read', counters.reads),
   ];
+  const fastBefore = fastDispatchStats();
   let javascriptMs = 0;
   let readbackWaitMs = 0;
   const wallStart = performance.now();
@@ -82,6 +84,8 @@ export async function profileWebgpuStep(model: CausalLM, promptIds: number[], st
   }
   const wallMs = performance.now() - wallStart;
   for (const undo of restore) undo();
+  const fastAfter = fastDispatchStats();
+  const fast = (key: keyof typeof fastAfter) => fastAfter[key] - fastBefore[key];
   next.dispose();
   cache.dispose();
 
@@ -105,7 +109,10 @@ export async function profileWebgpuStep(model: CausalLM, promptIds: number[], st
     createBindGroupMs: perStep(counters.bindGroups.ms),
     submitMs: perStep(counters.submits.ms),
     readbackWaitMs: perStep(readbackWaitMs),
-    dispatchesPerStep: perStep(counters.dispatches.calls),
+    dispatchesPerStep: perStep(counters.dispatches.calls + fast('dispatches')),
+    tsformerDispatchesPerStep: perStep(fast('dispatches')),
+    tsformerBindGroupHitRate: round(fast('bindGroupHits') / Math.max(1, fast('dispatches')), 3),
+    tsformerUniformWritesPerStep: perStep(fast('uniformWrites')),
     submitsPerStep: perStep(counters.submits.calls),
     bindGroupsPerStep: perStep(counters.bindGroups.calls),
     readBacksPerStep: perStep(counters.reads.calls),

@@ -38,13 +38,12 @@ export {
   type WebgpuKernelsOptions,
 } from './webgpu/enable-webgpu-kernels.js';
 export {
-  maxStorageBuffers,
-  onWebgpu,
-  type ProgramUniform,
-  runProgram,
-  runProgramInPlace,
-  type WebgpuProgram,
-} from './webgpu/webgpu-backend.js';
+  dispatchKernel,
+  type FastDispatchStats,
+  fastDispatchStats,
+  type KernelOutput,
+} from './webgpu/fast-dispatch.js';
+export type { WgslBuffer, WgslElement, WgslKernel, WgslUniform } from './webgpu/wgsl-kernel.js';
 export {
   bf16BitsToFloat32,
   float32ToBf16Bits,

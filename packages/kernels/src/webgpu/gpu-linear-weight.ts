@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Parameter } from '@tsformer/core-tensor';
-import { Bf16CheckProgram, Bf16PackProgram } from './bf16-pack-program.js';
+import { BF16_CHECK, BF16_PACK, bf16CheckWorkgroups, bf16PackWorkgroups } from './bf16-pack-program.js';
+import { dispatchKernel } from './fast-dispatch.js';
 import type { GpuWeightDtype, WeightOrder } from './linear-program.js';
-import { runProgram } from './webgpu-backend.js';
 
 /**
  * A linear weight as the WebGPU kernel reads it: the parameter's own float32 tensor (no copy) in its
@@ -47,12 +47,13 @@ export class GpuLinearWeight {
   private startBf16Copy(): void {
     const source = this.weight.tensor;
     const elements = source.size;
-    const uniforms = [{ type: 'int32' as const, data: [elements] }];
     const [packed, lowBits] = tf.tidy(() => {
       const flat = tf.reshape(source, [elements]);
+      const words = { shape: [Math.ceil(elements / 2)], dtype: 'int32' as const };
+      const checks = { shape: [bf16CheckWorkgroups(elements)], dtype: 'int32' as const };
       return [
-        tf.keep(runProgram(new Bf16PackProgram(elements), [flat], 'int32', uniforms)),
-        tf.keep(runProgram(new Bf16CheckProgram(elements), [flat], 'int32', uniforms)),
+        tf.keep(dispatchKernel(BF16_PACK, [flat], [words], [elements], bf16PackWorkgroups(elements))[0]!),
+        tf.keep(dispatchKernel(BF16_CHECK, [flat], [checks], [elements], bf16CheckWorkgroups(elements))[0]!),
       ];
     });
     this.packed = packed;

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Parameter } from '@tsformer/core-tensor';
+import { dispatchKernel } from './fast-dispatch.js';
 import { GpuLinearWeight } from './gpu-linear-weight.js';
-import { LinearProgram, MAX_LINEAR_ROWS, type WeightOrder } from './linear-program.js';
-import { runProgram } from './webgpu-backend.js';
+import { linearKernel, linearWorkgroups, MAX_LINEAR_ROWS, type WeightOrder } from './linear-program.js';
 
 const WEIGHT_KEY = 'webgpu:linear-weight';
 
@@ -15,7 +15,7 @@ export function setBf16Weights(enabled: boolean): void {
 }
 
 /**
- * The `linear` op on webgpu for decode (at most `MAX_LINEAR_ROWS` rows): one `LinearProgram` dispatch
+ * The `linear` op on webgpu for decode (at most `MAX_LINEAR_ROWS` rows): one `linearKernel` dispatch
  * instead of tfjs's reshape, matMul and bias add. The weight is read where it is stored, in either order,
  * or from its exact bf16 copy (`GpuLinearWeight`). `layout` is how the checkpoint shape reads (`in-out`
  * for GPT-2's Conv1D); more rows, a trainable weight or a non-float32 input go to the portable ops.
@@ -33,14 +33,13 @@ export function webgpuLinear(
   if (!(rows >= 1 && rows <= MAX_LINEAR_ROWS)) return undefined;
   const stored = gpuLinearWeight(weight, layout);
   const { tensor, dtype } = stored.current;
+  const kernel = linearKernel({ rows, order: stored.order, dtype, hasBias: bias !== undefined });
   return tf.tidy(() => {
-    const program = new LinearProgram(rows, outFeatures, stored.order, dtype, bias !== undefined);
     const inputs = [tf.reshape(x, [rows, inFeatures]), tensor, ...(bias ? [bias.tensor] : [])];
-    const y = runProgram(program, inputs, 'float32', [
-      { type: 'int32', data: [inFeatures] },
-      { type: 'int32', data: [outFeatures] },
-    ]); // [rows, out]
-    return tf.reshape(y, [...x.shape.slice(0, -1), outFeatures]);
+    const output = { shape: [rows, outFeatures], dtype: 'float32' as const };
+    const workgroups = linearWorkgroups(stored.order, outFeatures);
+    const [y] = dispatchKernel(kernel, inputs, [output], [inFeatures, outFeatures], workgroups); // [rows, out]
+    return tf.reshape(y!, [...x.shape.slice(0, -1), outFeatures]);
   });
 }
 

@@ -42,7 +42,7 @@ function checkpointValues(w: Float32Array, outF: number, inF: number, layout: We
   return inOut;
 }
 
-describe('linear on webgpu (LinearProgram)', () => {
+describe('linear on webgpu (linearKernel)', () => {
   const shapes: [rows: number, inF: number, outF: number][] = [
     [1, 1, 1],
     [1, 5, 3],
