@@ -16,8 +16,8 @@ export type RotaryKeyValues = {
  * seq, headDim]`, `key` and `value` `[batch, kvHeads, seq, headDim]`, `cos` and `sin` `[batch, seq,
  * width]` (full or partial rotary, any rope type: the angles carry it); `cache` null without a cache (the
  * keys and values become one block). The portable implementation is `applyRotaryEmbedding` and
- * `cache.update`; on webgpu (`enableWebgpuAttention`) each of query, key and value is one dispatch, the
- * key and value written straight into a static cache's tensors.
+ * `cache.update`; on webgpu (`enableWebgpuAttention`) it is one dispatch that rotates query and key and,
+ * with a static cache, writes the key and the value straight into the cache's block.
  */
 export const rotaryKeyValues = defineFusedOp(
   'ropeAppendCache',

@@ -114,7 +114,7 @@ export abstract class SelfAttention<Context = undefined> extends Module {
   /**
    * Hook: positions on q and k, then k and v into the step's cache (the only path to it); attention
    * reads what comes back. Default: `positionQueryKey`, then `step.keyValues`. Rotary attention fuses
-   * both into one op (`rotaryKeyValues`, which a GPU backend runs as a few dispatches).
+   * both into one op (`rotaryKeyValues`, one dispatch on webgpu).
    */
   protected positionAndStore(
     query: tf.Tensor4D,

@@ -1,12 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { maxStorageBuffers, type ProgramUniform, runProgram, runProgramInPlace } from '@tsformer/kernels';
+import { dispatchKernel, type KernelOutput, maxStorageBuffers } from '@tsformer/kernels';
 import { checkAttentionInput } from '../attention-input.js';
 import type { AttentionInput, AttentionOutput } from '../attention-types.js';
 import {
-  DecodeAttentionPartialProgram,
-  DecodeAttentionReduceProgram,
+  decodeAttentionPartialKernel,
+  decodeAttentionReduceKernel,
   KEYS_PER_CHUNK,
-} from './decode-attention-programs.js';
+  partialWidth,
+} from './decode-attention-kernels.js';
 
 /**
  * `decodeAttention` on webgpu: one query per row (a decode step) over every cache block in two kinds of
@@ -32,58 +33,56 @@ export function webgpuDecodeAttention(input: AttentionInput): AttentionOutput | 
   const blocksPerDispatch = Math.floor((maxStorageBuffers() - 2 - (hasMask ? 1 : 0)) / 2);
   const chunksOf = (length: number) => Math.ceil(length / KEYS_PER_CHUNK);
   const totalChunks = blockLengths.reduce((total, length) => total + chunksOf(length), 0);
-  const common: ProgramUniform[] = [
-    { type: 'float32', data: [checked.scale] },
-    { type: 'float32', data: [checked.softcap ?? 0] },
-    { type: 'int32', data: [groups] },
-    { type: 'int32', data: [mask != null && mask.shape[0] > 1 ? keyLength : 0] },
-  ];
+  const hasSoftcap = checked.softcap !== null;
+  const maskRowStride = mask != null && mask.shape[0] > 1 ? keyLength : 0;
 
   return tf.tidy(() => {
-    let partials: tf.Tensor | null = null;
+    let partials: tf.Tensor | null = null; // [batch * heads, totalChunks, headDim + 2]
     let firstBlock = 0;
     let firstChunk = 0;
     let keyStart = 0;
     while (firstBlock < keys.length) {
       const group = blockLengths.slice(firstBlock, firstBlock + blocksPerDispatch);
-      const program = new DecodeAttentionPartialProgram(
-        batchSize,
-        heads,
-        headDim,
-        group,
-        totalChunks,
-        hasMask,
-        checked.softcap !== null,
-      );
-      const blockUniforms: ProgramUniform[] = group.flatMap((length) => {
-        const uniforms: ProgramUniform[] = [
-          { type: 'int32', data: [length] },
-          { type: 'int32', data: [keyStart] },
-        ];
+      const dispatchChunks = group.reduce((total, length) => total + chunksOf(length), 0);
+      const blockUniforms = group.flatMap((length) => {
+        const pair = [length, keyStart];
         keyStart += length;
-        return uniforms;
+        return pair;
       });
       const inputs = [
         query,
-        ...(hasMask ? [mask] : []),
+        ...(mask != null ? [mask] : []),
         ...group.flatMap((_, index) => [keys[firstBlock + index]!, values[firstBlock + index]!]),
       ];
       const uniforms = [
-        ...common,
-        { type: 'int32', data: [firstChunk] },
-        { type: 'int32', data: [totalChunks] },
+        checked.scale,
+        checked.softcap ?? 0,
+        batchSize,
+        heads,
+        groups,
+        maskRowStride,
+        dispatchChunks,
+        firstChunk,
+        totalChunks,
         ...blockUniforms,
-      ] satisfies ProgramUniform[];
-      if (partials === null) partials = runProgram(program, inputs, 'float32', uniforms);
-      else runProgramInPlace(program, inputs, partials, uniforms);
+      ];
+      const output: KernelOutput =
+        partials === null
+          ? { shape: [batchSize * heads, totalChunks, partialWidth(headDim)], dtype: 'float32' as const }
+          : { writeInto: partials };
+      const kernel = decodeAttentionPartialKernel(headDim, group.length, hasMask, hasSoftcap);
+      partials = dispatchKernel(kernel, inputs, [output], uniforms, batchSize * heads * dispatchChunks)[0]!;
       firstBlock += group.length;
-      firstChunk += group.reduce((total, length) => total + chunksOf(length), 0);
+      firstChunk += dispatchChunks;
     }
-    const reduce = new DecodeAttentionReduceProgram(batchSize, heads, headDim);
-    const output = runProgram(reduce, [partials!], 'float32', [
-      { type: 'int32', data: [batchSize * heads * headDim] },
-      { type: 'int32', data: [totalChunks] },
-    ]) as tf.Tensor4D; // [batch, heads, 1, headDim]
-    return { output };
+    const elements = batchSize * heads * headDim;
+    const [output] = dispatchKernel(
+      decodeAttentionReduceKernel(headDim),
+      [partials!],
+      [{ shape: [batchSize, heads, 1, headDim], dtype: 'float32' }],
+      [elements, totalChunks],
+      Math.ceil(elements / 64),
+    );
+    return { output: output as tf.Tensor4D }; // [batch, heads, 1, headDim]
   });
 }

@@ -124,7 +124,7 @@ function describeCase(testCase: DecodeCase): string {
   return `batch ${batch}, heads ${heads}/${kvHeads}, headDim ${headDim}, blocks [${blocks}], mask ${mask}, softcap ${softcap ?? 'none'}`;
 }
 
-describe('decodeAttention on webgpu (DecodeAttentionPartialProgram + DecodeAttentionReduceProgram)', () => {
+describe('decodeAttention on webgpu (decodeAttentionPartialKernel + decodeAttentionReduceKernel)', () => {
   it.each(cases.map((testCase) => [describeCase(testCase), testCase] as const))(
     '%s: within 1e-5 of float64 and of the portable (eager) attention',
     async (_, testCase) => {

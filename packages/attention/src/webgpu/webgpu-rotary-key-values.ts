@@ -1,15 +1,15 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { LayerCache } from '@tsformer/cache';
-import { type ProgramUniform, runProgram, runProgramInPlace } from '@tsformer/kernels';
+import { dispatchKernel } from '@tsformer/kernels';
 import { checkRotaryInputs } from '../apply-rotary-embedding.js';
 import { keyValueBlock } from '../key-value-block.js';
 import type { RotaryKeyValues } from '../rotary-key-values.js';
-import { RopeProgram } from './rope-program.js';
+import { ropeKernel } from './rope-kernel.js';
 
 /**
- * `rotaryKeyValues` on webgpu: one `RopeProgram` dispatch for the query, one for the key and one for the
- * value (a copy), the key and value written in place into a static cache's block when the cache hands one
- * out (`LayerCache.reserveInPlace`); other caches get the rotated key through `update` as before.
+ * `rotaryKeyValues` on webgpu: one dispatch rotates the query and the key and, when the cache hands out
+ * a slot (`LayerCache.reserveInPlace`: a static cache), writes the key and the value straight into the
+ * cache's block; other caches get the rotated key through `update` as before.
  */
 export function webgpuRotaryKeyValues(
   query: tf.Tensor4D,
@@ -19,46 +19,41 @@ export function webgpuRotaryKeyValues(
   sin: tf.Tensor3D,
   cache: LayerCache | null,
 ): RotaryKeyValues | undefined {
-  const tensors = [query, key, value, cos, sin];
-  if (tensors.some((tensor) => tensor.dtype !== 'float32')) return undefined;
+  if ([query, key, value, cos, sin].some((tensor) => tensor.dtype !== 'float32')) return undefined;
   checkRotaryInputs(query, key, cos, sin);
-  const width = cos.shape[2];
-  const rotatedQuery = rotated(query, cos, sin, width);
+  const [batch, heads, seq, headDim] = query.shape;
   const slot = cache?.reserveInPlace?.(key, value);
+  const uniforms = [
+    query.size,
+    key.size,
+    heads,
+    key.shape[1],
+    seq,
+    headDim,
+    cos.shape[2],
+    slot ? slot.key.shape[2] : seq,
+    slot ? slot.offset : 0,
+  ];
+  const elements = query.size + (slot ? 2 : 1) * key.size;
+  const workgroups = Math.ceil(elements / 64);
+  const queryOutput = { shape: [batch, heads, seq, headDim], dtype: 'float32' as const };
   if (slot) {
-    writeRotated(key, cos, sin, width, slot.key, slot.offset);
-    writeRotated(value, cos, sin, 0, slot.value, slot.offset); // a copy
-    return { query: rotatedQuery, keyValues: slot.keyValues };
+    const [rotatedQuery] = dispatchKernel(
+      ropeKernel(true),
+      [query, key, value, cos, sin],
+      [queryOutput, { writeInto: slot.key }, { writeInto: slot.value }],
+      uniforms,
+      workgroups,
+    );
+    return { query: rotatedQuery as tf.Tensor4D, keyValues: slot.keyValues };
   }
-  const rotatedKey = rotated(key, cos, sin, width);
+  const [rotatedQuery, rotatedKey] = dispatchKernel(
+    ropeKernel(false),
+    [query, key, cos, sin],
+    [queryOutput, { shape: [...key.shape], dtype: 'float32' }],
+    uniforms,
+    workgroups,
+  ) as [tf.Tensor4D, tf.Tensor4D];
   const keyValues = cache ? cache.update(rotatedKey, value) : keyValueBlock(rotatedKey, value);
   return { query: rotatedQuery, keyValues };
-}
-
-/** `x` `[batch, heads, seq, headDim]` rotated on its first `width` channels, as a new tensor. */
-function rotated(x: tf.Tensor4D, cos: tf.Tensor3D, sin: tf.Tensor3D, width: number): tf.Tensor4D {
-  const program = new RopeProgram(x.shape, x.shape[2]);
-  return runProgram(program, [x, cos, sin], 'float32', ropeUniforms(x, width, x.shape[2], 0)) as tf.Tensor4D;
-}
-
-/** `x` rotated on its first `width` channels, written into `target`'s positions from `offset` on. */
-function writeRotated(
-  x: tf.Tensor4D,
-  cos: tf.Tensor3D,
-  sin: tf.Tensor3D,
-  width: number,
-  target: tf.Tensor4D,
-  offset: number,
-): void {
-  const program = new RopeProgram(x.shape, target.shape[2]);
-  runProgramInPlace(program, [x, cos, sin], target, ropeUniforms(x, width, target.shape[2], offset));
-}
-
-function ropeUniforms(x: tf.Tensor4D, width: number, targetLength: number, offset: number): ProgramUniform[] {
-  return [
-    { type: 'int32', data: [x.size] },
-    { type: 'int32', data: [width] },
-    { type: 'int32', data: [targetLength] },
-    { type: 'int32', data: [offset] },
-  ];
 }

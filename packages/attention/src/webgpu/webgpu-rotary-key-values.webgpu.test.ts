@@ -53,7 +53,7 @@ function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, wha
   }
 }
 
-describe('rotaryKeyValues on webgpu (RopeProgram, in place into a static cache)', () => {
+describe('rotaryKeyValues on webgpu (ropeKernel, in place into a static cache)', () => {
   it.each(cases.map((testCase) => [JSON.stringify(testCase), testCase] as const))(
     '%s: the rotated query and every cache block within 1e-6 of the portable op, step after step',
     async (_, testCase) => {
