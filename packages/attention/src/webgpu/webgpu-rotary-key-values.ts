@@ -1,4 +1,4 @@
-import type * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
 import type { LayerCache } from '@tsformer/cache';
 import { dispatchKernel } from '@tsformer/kernels';
 import { checkRotaryInputs } from '../apply-rotary-embedding.js';
@@ -9,7 +9,8 @@ import { ropeKernel } from './rope-kernel.js';
 /**
  * `rotaryKeyValues` on webgpu: one dispatch rotates the query and the key and, when the cache hands out
  * a slot (`LayerCache.reserveInPlace`: a static cache), writes the key and the value straight into the
- * cache's block; other caches get the rotated key through `update` as before.
+ * cache's block; other caches get the rotated key through `update` as before. Not while a gradient is
+ * being recorded.
  */
 export function webgpuRotaryKeyValues(
   query: tf.Tensor4D,
@@ -19,6 +20,8 @@ export function webgpuRotaryKeyValues(
   sin: tf.Tensor3D,
   cache: LayerCache | null,
 ): RotaryKeyValues | undefined {
+  // A kernel records no gradient: while one is being taken (training), the portable ops run.
+  if (tf.engine().isTapeOn()) return undefined;
   if ([query, key, value, cos, sin].some((tensor) => tensor.dtype !== 'float32')) return undefined;
   checkRotaryInputs(query, key, cos, sin);
   const [batch, heads, seq, headDim] = query.shape;

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { DynamicLayerCache, type KeyValueBlocks, type LayerCache, StaticLayerCache } from '@tsformer/cache';
-import { SeededRandom, useBackend } from '@tsformer/core-tensor';
+import { enableGradients, SeededRandom, useBackend } from '@tsformer/core-tensor';
 import { expectNoLeak } from '@tsformer/core-tensor/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rotaryKeyValues } from '../rotary-key-values.js';
@@ -126,6 +126,19 @@ describe('rotaryKeyValues on webgpu (ropeKernel, in place into a static cache)',
       expect(Array.from(await query.data())).toEqual([-2, 1]);
       expect(Array.from(await keyValues.keys[0]!.data())).toEqual([-2, 1]);
       tf.dispose([x, cos, sin, query, keyValues.keys[0]!]);
+    });
+  });
+
+  it('leaves a gradient to the portable ops (a kernel records none)', async () => {
+    await enableGradients();
+    await expectNoLeak(async () => {
+      const x = tf.tensor4d([1, 2, 3, 4], [1, 1, 1, 4]);
+      const cos = tf.tensor3d([1, 2, 1, 2], [1, 1, 4]);
+      const sin = tf.tensor3d([3, 4, 3, 4], [1, 1, 4]);
+      const gradient = tf.grad((q: tf.Tensor4D) => tf.sum(rotaryKeyValues(q, q, q, cos, sin, null).query))(x);
+      // d/dq Σ (q·cos + rotate_half(q)·sin), rotate_half(q) = [-q2, -q3, q0, q1]
+      expect(Array.from(await gradient.data())).toEqual([4, 6, -2, -2]);
+      tf.dispose([x, cos, sin, gradient]);
     });
   });
 });
