@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { disableWebgpuAttention, enableWebgpuAttention } from '@tsformer/attention';
 import type { CausalLM } from '@tsformer/decoding';
 import { disableWebgpuKernels, enableWebgpuKernels, fastDispatchStats } from '@tsformer/kernels';
 import { fromPretrained } from '@tsformer/models';
@@ -137,8 +138,13 @@ export async function measureWebgpuModel(
   );
   const rows = [];
   for (const kernels of [false, true]) {
-    if (kernels) enableWebgpuKernels();
-    else disableWebgpuKernels();
+    if (kernels) {
+      enableWebgpuKernels();
+      enableWebgpuAttention();
+    } else {
+      disableWebgpuKernels();
+      disableWebgpuAttention();
+    }
     await measureForwardDecode(causal, prompt.slice(0, 8), 4, 1, 'static'); // compile the shaders
     const figures = [];
     for (const cache of ['dynamic', 'static'] as const) {
@@ -150,6 +156,7 @@ export async function measureWebgpuModel(
     console.error(JSON.stringify(rows.at(-1)));
   }
   enableWebgpuKernels();
+  enableWebgpuAttention();
   model.dispose();
   return rows;
 }

@@ -12,6 +12,24 @@ export function applyRotaryEmbedding(
   cos: tf.Tensor3D,
   sin: tf.Tensor3D,
 ): [tf.Tensor4D, tf.Tensor4D] {
+  checkRotaryInputs(query, key, cos, sin);
+  return tf.tidy(() => {
+    const cosPerHead = tf.expandDims(cos, 1) as tf.Tensor4D; // [batch, 1, seq, width]
+    const sinPerHead = tf.expandDims(sin, 1) as tf.Tensor4D;
+    return [rotate(query, cosPerHead, sinPerHead), rotate(key, cosPerHead, sinPerHead)];
+  });
+}
+
+/**
+ * Checks the shapes `applyRotaryEmbedding` (or a fused version of it) takes; throws
+ * `AttentionInputError` naming the tensor that does not fit.
+ */
+export function checkRotaryInputs(
+  query: tf.Tensor4D,
+  key: tf.Tensor4D,
+  cos: tf.Tensor3D,
+  sin: tf.Tensor3D,
+): void {
   if (cos.rank !== 3 || `${cos.shape}` !== `${sin.shape}` || cos.shape[2] % 2 !== 0) {
     throw new AttentionInputError(
       `cos and sin must both be [batch, seq, width] with an even width, got [${cos.shape}] and [${sin.shape}]`,
@@ -30,11 +48,6 @@ export function applyRotaryEmbedding(
       );
     }
   }
-  return tf.tidy(() => {
-    const cosPerHead = tf.expandDims(cos, 1) as tf.Tensor4D; // [batch, 1, seq, width]
-    const sinPerHead = tf.expandDims(sin, 1) as tf.Tensor4D;
-    return [rotate(query, cosPerHead, sinPerHead), rotate(key, cosPerHead, sinPerHead)];
-  });
 }
 
 /** HF's `rotate_half`: `[x1, x2] → [-x2, x1]` along the last axis. */

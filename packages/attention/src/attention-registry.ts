@@ -1,8 +1,8 @@
 import type { AttentionImplementation } from './attention-types.js';
-import { eagerAttention } from './eager-attention.js';
+import { decodeAttention } from './decode-attention.js';
 import { AttentionInputError, UnknownAttentionImplementationError } from './errors.js';
 
-const implementations = new Map<string, AttentionImplementation>([['eager', eagerAttention]]);
+const implementations = new Map<string, AttentionImplementation>([['eager', decodeAttention]]);
 
 /**
  * Makes `fn` available under `name` (HF `AttentionInterface.register`); a model picks it by its

@@ -10,6 +10,7 @@ import {
   registerAttentionImplementation,
 } from './attention-registry.js';
 import type { AttentionImplementation } from './attention-types.js';
+import { decodeAttention } from './decode-attention.js';
 import { eagerAttention } from './eager-attention.js';
 import { AttentionInputError, UnknownAttentionImplementationError } from './errors.js';
 import { keyValueBlock } from './key-value-block.js';
@@ -376,8 +377,9 @@ describe('eagerAttention', () => {
 });
 
 describe('attention registry', () => {
-  it('has eager registered', () => {
-    expect(getAttentionImplementation('eager')).toBe(eagerAttention);
+  it('has eager registered: the decodeAttention fused op, whose portable implementation is eagerAttention', () => {
+    expect(getAttentionImplementation('eager')).toBe(decodeAttention);
+    expect(decodeAttention.portable).toBe(eagerAttention);
     expect(listAttentionImplementations()).toContain('eager');
   });
 

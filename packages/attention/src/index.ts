@@ -1,4 +1,4 @@
-export { applyRotaryEmbedding, rotateHalf } from './apply-rotary-embedding.js';
+export { applyRotaryEmbedding, checkRotaryInputs, rotateHalf } from './apply-rotary-embedding.js';
 export { type CheckedAttentionInput, checkAttentionInput } from './attention-input.js';
 export {
   type AttentionMaskOptions,
@@ -12,6 +12,7 @@ export {
   registerAttentionImplementation,
 } from './attention-registry.js';
 export type { AttentionImplementation, AttentionInput, AttentionOutput } from './attention-types.js';
+export { decodeAttention } from './decode-attention.js';
 export { eagerAttention } from './eager-attention.js';
 export { AttentionInputError, RopeConfigError, UnknownAttentionImplementationError } from './errors.js';
 export { keyValueBlock } from './key-value-block.js';
@@ -26,6 +27,7 @@ export {
   resolveRopeParameters,
 } from './rope-parameters.js';
 export { RotaryEmbedding, type RotaryEmbeddingOptions } from './rotary-embedding.js';
+export { type RotaryKeyValues, rotaryKeyValues } from './rotary-key-values.js';
 export { softcapLogits } from './softcap-logits.js';
 export {
   type FusedQueryKeyValueLayout,
@@ -34,3 +36,4 @@ export {
   splitFusedQueryKeyValue,
   splitHeads,
 } from './split-heads.js';
+export { disableWebgpuAttention, enableWebgpuAttention } from './webgpu/enable-webgpu-attention.js';

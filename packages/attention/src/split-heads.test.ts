@@ -37,6 +37,19 @@ describe('splitHeads / mergeHeads', () => {
       tf.dispose([projection, heads, merged]);
     });
   });
+
+  it('splits and merges one position (a decode step) without a transpose, to the same layout', async () => {
+    await expectNoLeak(() => {
+      const projection = numbered(2, 1, 6);
+      const heads = splitHeads(projection, 3, 2);
+      expect(heads.shape).toEqual([2, 3, 1, 2]);
+      expect(heads.arraySync()[1]![2]![0]).toEqual([at(1, 0, 4), at(1, 0, 5)]);
+      const merged = mergeHeads(heads);
+      expect(merged.shape).toEqual([2, 1, 6]);
+      expect(merged.arraySync()).toEqual(projection.arraySync());
+      tf.dispose([projection, heads, merged]);
+    });
+  });
 });
 
 describe('splitFusedQueryKeyValue', () => {
@@ -98,5 +111,35 @@ describe('splitFusedQueryKeyValue', () => {
       splitFusedQueryKeyValue(projection, { heads: 3, kvHeads: 1, headDim: 2, order: 'per-head' }),
     ).toThrow(AttentionInputError);
     projection.dispose();
+  });
+
+  it('splits one position (a decode step) of either order exactly as the general path lays it out', async () => {
+    await expectNoLeak(() => {
+      const headDim = 2;
+      for (const [order, heads, kvHeads] of [
+        ['blocks', 3, 3],
+        ['blocks', 4, 2],
+        ['per-head', 3, 3],
+      ] as const) {
+        const projection = numbered(2, 1, (heads + 2 * kvHeads) * headDim);
+        const parts = splitFusedQueryKeyValue(projection, { heads, kvHeads, headDim, order });
+        // feature of (part, head, d): blocks [q | k | v]; per-head [heads, 3, headDim]
+        const feature = (part: number, head: number, d: number) =>
+          order === 'blocks'
+            ? (part === 0 ? 0 : heads * headDim + (part - 1) * kvHeads * headDim) + head * headDim + d
+            : (head * 3 + part) * headDim + d;
+        [parts.query, parts.key, parts.value].forEach((tensor, part) => {
+          const partHeads = part === 0 ? heads : kvHeads;
+          expect(tensor.shape).toEqual([2, partHeads, 1, headDim]);
+          const expected = [0, 1].map((b) =>
+            Array.from({ length: partHeads }, (_, head) => [
+              [0, 1].map((d) => at(b, 0, feature(part, head, d))),
+            ]),
+          );
+          expect(tensor.arraySync(), `${order} ${heads}/${kvHeads} part ${part}`).toEqual(expected);
+        });
+        tf.dispose([projection, parts.query, parts.key, parts.value]);
+      }
+    });
   });
 });

@@ -9,12 +9,15 @@ export function splitHeads(projection: tf.Tensor, heads: number, headDim: number
       `a projection split into ${heads} heads of ${headDim} must be [batch, seq, ${heads * headDim}], got [${projection.shape}]`,
     );
   }
+  // One position (a decode step): moving the length-1 axis moves no data, a reshape is the transpose.
+  if (seq === 1) return tf.reshape(projection, [batch, heads, 1, headDim]);
   return tf.tidy(() => tf.transpose(tf.reshape(projection, [batch, seq, heads, headDim]), [0, 2, 1, 3]));
 }
 
 /** `[batch, heads, seq, headDim]` → `[batch, seq, heads·headDim]`: attention's output, heads side by side. */
 export function mergeHeads(output: tf.Tensor4D): tf.Tensor3D {
   const [batch, heads, seq, headDim] = output.shape;
+  if (seq === 1) return tf.reshape(output, [batch, 1, heads * headDim]); // no data moves
   return tf.tidy(() => tf.reshape(tf.transpose(output, [0, 2, 1, 3]), [batch, seq, heads * headDim]));
 }
 
@@ -43,7 +46,8 @@ export interface FusedQueryKeyValueLayout {
 /**
  * Splits one fused q/k/v projection `[batch, seq, (heads + 2·kvHeads)·headDim]` into query, key and
  * value heads. Without grouped heads this is one reshape, one transpose and an unstack (a split along
- * the last axis is a slow strided copy on wasm).
+ * the last axis is a slow strided copy on wasm); for one position (a decode step) no transpose is needed,
+ * only three slices.
  */
 export function splitFusedQueryKeyValue(
   projection: tf.Tensor,
@@ -63,7 +67,13 @@ export function splitFusedQueryKeyValue(
     );
   }
   return tf.tidy(() => {
-    if (kvHeads !== heads) {
+    if (seq === 1 && order === 'per-head') {
+      // [batch, heads, 3, headDim]: the decode step's heads need no transpose
+      const [query, key, value] = tf.unstack(tf.reshape(projection, [batch, heads, 3, headDim]), 2);
+      const perHead = (part: tf.Tensor) => tf.reshape(part, [batch, heads, 1, headDim]) as tf.Tensor4D;
+      return { query: perHead(query!), key: perHead(key!), value: perHead(value!) };
+    }
+    if (kvHeads !== heads || seq === 1) {
       const [query, key, value] = tf.split(
         projection,
         [heads * headDim, kvHeads * headDim, kvHeads * headDim],

@@ -14,13 +14,33 @@ export interface KeyValueBlocks {
   keyLength: number;
 }
 
-/** The cache of one attention layer. Attention touches the cache only through `update`. */
+/**
+ * Where a caller writes this step's keys and values itself, in place (a fused kernel on a GPU backend):
+ * the cache's own key and value tensors `[batch, kvHeads, blockLength, headDim]` and the position in them
+ * of the first new token. The cache already counts the positions as written.
+ */
+export interface InPlaceSlot {
+  key: tf.Tensor4D;
+  value: tf.Tensor4D;
+  offset: number;
+  /** What attention reads once the keys and values are written (as `update` returns it). */
+  keyValues: KeyValueBlocks;
+}
+
+/** The cache of one attention layer. Attention touches the cache only through `update` (or `reserveInPlace`). */
 export interface LayerCache {
   /**
    * Appends this step's keys and values (`[batch, kvHeads, newTokens, headDim]`) and returns what
    * attention must use. Call it inside the forward's `tf.tidy`: the cache keeps its own tensors.
    */
   update(key: tf.Tensor4D, value: tf.Tensor4D): KeyValueBlocks;
+  /**
+   * Instead of `update`, for a kernel that writes the new keys and values into the cache's tensors in
+   * place: `key` and `value` are checked as `update` checks them (their values are not read), and the
+   * slot they go to comes back; undefined when this cache cannot hand one out for them (then call
+   * `update`). Absent where a cache never writes in place (a dynamic cache grows by new tensors).
+   */
+  reserveInPlace?(key: tf.Tensor4D, value: tf.Tensor4D): InPlaceSlot | undefined;
   /** Tokens seen so far (for a sliding window: including those it dropped). */
   getSeqLength(): number;
   /** Keeps only the first `length` tokens. */

@@ -1,5 +1,5 @@
 export { type BlockOptions, DEFAULT_BLOCK_SIZE } from './cache-arguments.js';
-export type { Cache, DecoderCache, KeyValueBlocks, LayerCache } from './cache-types.js';
+export type { Cache, DecoderCache, InPlaceSlot, KeyValueBlocks, LayerCache } from './cache-types.js';
 export { DynamicLayerCache } from './dynamic-layer-cache.js';
 export { EncoderDecoderCache, type EncoderDecoderCacheOptions } from './encoder-decoder-cache.js';
 export {

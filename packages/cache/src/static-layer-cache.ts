@@ -7,7 +7,7 @@ import {
   checkKeyValue,
   resolveBlockSize,
 } from './cache-arguments.js';
-import type { KeyValueBlocks, LayerCache } from './cache-types.js';
+import type { InPlaceSlot, KeyValueBlocks, LayerCache } from './cache-types.js';
 import { CacheCapacityError } from './errors.js';
 
 /**
@@ -39,6 +39,24 @@ export class StaticLayerCache implements LayerCache {
     this.write(this.written, { key, value });
     this.written += newTokens;
     return this.blocks.asKeyValueBlocks(0);
+  }
+
+  /**
+   * The block slot of this step's positions, for a kernel that writes them in place (a decode step on
+   * webgpu): allocates on the first call like `update` and counts the positions as written; undefined
+   * when they would span two blocks (a prefill: use `update`).
+   */
+  reserveInPlace(key: tf.Tensor4D, value: tf.Tensor4D): InPlaceSlot | undefined {
+    const newTokens = checkKeyValue(key, value, this.blocks.heldShape(), 'StaticLayerCache.reserveInPlace');
+    if (this.written + newTokens > this.maxLength) {
+      throw new CacheCapacityError(this.maxLength, this.written, newTokens);
+    }
+    if (this.blocks.count === 0) this.allocate(key.shape);
+    const block = this.blocks.at(Math.floor(this.written / this.blocks.blockSize));
+    const offset = this.written % this.blocks.blockSize;
+    if (offset + newTokens > blockLength(block)) return undefined;
+    this.written += newTokens;
+    return { key: block.key, value: block.value, offset, keyValues: this.blocks.asKeyValueBlocks(0) };
   }
 
   /** Positions written so far. */

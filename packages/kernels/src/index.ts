@@ -50,6 +50,7 @@ export {
   type FastDispatchStats,
   fastDispatchStats,
   type KernelOutput,
+  maxStorageBuffers,
 } from './webgpu/fast-dispatch.js';
 export type { WgslBuffer, WgslElement, WgslKernel, WgslUniform } from './webgpu/wgsl-kernel.js';
 export {

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { buildAttentionMask, keyValueBlock } from '@tsformer/attention';
-import type { DecoderCache, KeyValueBlocks } from '@tsformer/cache';
+import type { DecoderCache, KeyValueBlocks, LayerCache } from '@tsformer/cache';
 import { ModelInputError } from './errors.js';
 
 export interface ForwardStepOptions {
@@ -25,7 +25,7 @@ export interface ForwardStepOptions {
  * distinct (key range, sliding window) and reused by every layer that needs the same one. A causal
  * step serves a decoder, a bidirectional one (`causal: false`) an encoder.
  *
- * Attention reaches the cache only through `keyValues`. Create a step inside the forward's `tf.tidy`:
+ * Attention reaches the cache only through `keyValues` (or a fused op given `layerCache`). Create a step inside the forward's `tf.tidy`:
  * the masks and positions it makes belong to that scope.
  */
 export class ForwardStep {
@@ -107,6 +107,11 @@ export class ForwardStep {
    */
   keyValues(layerIndex: number, key: tf.Tensor4D, value: tf.Tensor4D): KeyValueBlocks {
     return this.cache ? this.cache.layer(layerIndex).update(key, value) : keyValueBlock(key, value);
+  }
+
+  /** Layer `layerIndex`'s cache, or null without one: for a fused op that stores keys itself (`rotaryKeyValues`). */
+  layerCache(layerIndex: number): LayerCache | null {
+    return this.cache?.layer(layerIndex) ?? null;
   }
 
   /**

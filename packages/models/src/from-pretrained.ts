@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { disableWebgpuAttention, enableWebgpuAttention } from '@tsformer/attention';
 import {
   type BackendName,
   ensureBackend,
@@ -37,8 +38,8 @@ export interface FromPretrainedOptions extends CreateModelOptions {
   /** Tensors loaded so far (`tensors` events); a `hubFiles` source reports its bytes through its own option. */
   onProgress?: LoadProgressListener;
   /**
-   * On the webgpu backend, serve the fused ops (`linear` at decode) with tsformer's WGSL programs
-   * (`enableWebgpuKernels`): default true. `false` gives them back to tfjs's ops.
+   * On the webgpu backend, serve the fused ops (`linear` and `decodeAttention` at decode) with tsformer's
+   * WGSL programs (`enableWebgpuKernels`, `enableWebgpuAttention`): default true. `false` gives them back to tfjs's ops.
    */
   webgpuKernels?: boolean;
   /**
@@ -95,8 +96,13 @@ export async function fromPretrained(
   if (options.backend !== undefined) await useBackend(options.backend);
   else await ensureBackend();
   if (tf.getBackend() === 'webgpu') {
-    if (options.webgpuKernels === false) disableWebgpuKernels();
-    else enableWebgpuKernels();
+    if (options.webgpuKernels === false) {
+      disableWebgpuKernels();
+      disableWebgpuAttention();
+    } else {
+      enableWebgpuKernels();
+      enableWebgpuAttention();
+    }
   }
   const { cpuKernels = true } = options;
   if (cpuKernels === false) disableCpuKernels();

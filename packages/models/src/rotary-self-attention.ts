@@ -1,18 +1,25 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import { type RotaryAngles, rotateQueryKey } from './rotary-layer-stack.js';
+import { rotaryKeyValues } from '@tsformer/attention';
+import type { KeyValueBlocks } from '@tsformer/cache';
+import type { ForwardStep } from './forward-step.js';
+import type { RotaryAngles } from './rotary-layer-stack.js';
 import { SelfAttention } from './self-attention.js';
 
 /**
  * Self-attention in a `RotaryLayerStack` (Llama, Qwen, Mistral, Gemma, Phi-3, GPT-NeoX): queries and keys
- * are rotated by the step's angles — full or partial rotary, as the stack's `RopeParameters` say — before
- * the cache sees the keys. A family supplies only its projections.
+ * are rotated by the step's angles — full or partial rotary, as the stack's `RopeParameters` say — and the
+ * keys and values stored in the step's cache, in one fused op (`rotaryKeyValues`). A family supplies only
+ * its projections.
  */
 export abstract class RotarySelfAttention extends SelfAttention<RotaryAngles> {
-  protected override positionQueryKey(
+  protected override positionAndStore(
     query: tf.Tensor4D,
     key: tf.Tensor4D,
+    value: tf.Tensor4D,
+    step: ForwardStep,
     angles: RotaryAngles,
-  ): [tf.Tensor4D, tf.Tensor4D] {
-    return rotateQueryKey(query, key, angles); // [batch, heads | kvHeads, seq, headDim] each
+  ): { query: tf.Tensor4D; keyValues: KeyValueBlocks } {
+    // query [batch, heads, seq, headDim]; key, value [batch, kvHeads, seq, headDim]
+    return rotaryKeyValues(query, key, value, angles.cos, angles.sin, step.layerCache(this.layerIndex));
   }
 }

@@ -67,8 +67,13 @@ export abstract class SelfAttention<Context = undefined> extends Module {
   forward(hidden: tf.Tensor3D, step: ForwardStep, context: Context): AttentionLayerOutput {
     const projected = this.projectQueryKeyValue(hidden); // [batch, heads | kvHeads, seq, headDim]
     const [normalizedQuery, normalizedKey] = this.normalizeQueryKey(projected.query, projected.key);
-    const [query, key] = this.positionQueryKey(normalizedQuery, normalizedKey, context);
-    const keyValues = step.keyValues(this.layerIndex, key, projected.value);
+    const { query, keyValues } = this.positionAndStore(
+      normalizedQuery,
+      normalizedKey,
+      projected.value,
+      step,
+      context,
+    );
     const { output, attentions } = this.attention({
       query,
       keyValues,
@@ -104,6 +109,22 @@ export abstract class SelfAttention<Context = undefined> extends Module {
     _context: Context,
   ): [tf.Tensor4D, tf.Tensor4D] {
     return [query, key];
+  }
+
+  /**
+   * Hook: positions on q and k, then k and v into the step's cache (the only path to it); attention
+   * reads what comes back. Default: `positionQueryKey`, then `step.keyValues`. Rotary attention fuses
+   * both into one op (`rotaryKeyValues`, one dispatch on webgpu).
+   */
+  protected positionAndStore(
+    query: tf.Tensor4D,
+    key: tf.Tensor4D,
+    value: tf.Tensor4D,
+    step: ForwardStep,
+    context: Context,
+  ): { query: tf.Tensor4D; keyValues: KeyValueBlocks } {
+    const [positionedQuery, positionedKey] = this.positionQueryKey(query, key, context);
+    return { query: positionedQuery, keyValues: step.keyValues(this.layerIndex, positionedKey, value) };
   }
 
   /**

@@ -31,7 +31,7 @@ interface TfjsWebgpuBackend {
   computePassEncoder: GpuObject | null;
   dispatchCountInPass: number;
   commandQueueOwnedIds: WeakSet<object>;
-  tensorMap: { get(dataId: object): { resource: GpuObject } };
+  tensorMap: { get(dataId: object): { resource: GpuObject; values: unknown } };
   bufferManager: { acquireBuffer(size: number, usage: number): GpuObject };
   makeTensorInfo(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   uploadToGPU(dataId: object): void;
@@ -139,9 +139,12 @@ class FastDispatcher {
       backend.endComputePassEncoder();
       backend.submitQueue();
     }
-    return outputs.map((output, i) =>
-      'writeInto' in output ? output.writeInto : tf.engine().makeTensorFromTensorInfo(infos[i]!),
-    );
+    return outputs.map((output, i) => {
+      if (!('writeInto' in output)) return tf.engine().makeTensorFromTensorInfo(infos[i]!);
+      // A read of the target before this write left its values on the CPU, which `data()` would return.
+      backend.tensorMap.get(output.writeInto.dataId).values = null;
+      return output.writeInto;
+    });
   }
 
   private compiled(kernel: WgslKernel): CompiledKernel {
@@ -282,6 +285,11 @@ export function dispatchKernel(
     );
   }
   return dispatcherOf(tf.backend()).dispatch(kernel, inputs, outputs, uniforms, workgroups);
+}
+
+/** How many storage buffers one kernel may bind, outputs and inputs together (the device's limit). */
+export function maxStorageBuffers(): number {
+  return (tf.backend() as unknown as TfjsWebgpuBackend).device.limits.maxStorageBuffersPerShaderStage;
 }
 
 /** The fast path's counters on the active webgpu backend (all zero before its first dispatch). */
