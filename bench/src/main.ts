@@ -20,6 +20,7 @@ import { describeMachine, type MachineInfo } from './machine.js';
 import { measureForwardDecode, promptOfLength } from './measure.js';
 import { checkBundledModelParity } from './parity.js';
 import { peerPromptIds, runPeerHarness } from './peer.js';
+import { profilePrefill } from './prefill-profile.js';
 import { profileDecodeStep } from './profile.js';
 import { BART_BASE, ensureRandomModel, GPT2_124M } from './random-model.js';
 import { measureSeq2Seq } from './seq2seq.js';
@@ -99,6 +100,12 @@ async function runSuite(suite: string): Promise<unknown> {
     return { bandwidth: limits, loadAverage: { before: loadBefore, after: loadavg() }, products };
   }
   if (suite === 'profile') return profileDecodeStep(args.model ?? tinyLlama, promptTokens);
+  if (suite === 'profile-prefill') {
+    const gpt2 = join(args.scratch, 'gpt2-124m-random');
+    const folder =
+      args.model ?? (await ensureRandomModel(gpt2, GPT2_124M, join(repo, 'fixtures/hf-reference/gpt2')));
+    return profilePrefill(folder, 32, args.kernels !== 'off');
+  }
   if (suite === 'webgpu-decode') {
     const models = [];
     if ('tiny-llama-docs'.includes(args.only)) {

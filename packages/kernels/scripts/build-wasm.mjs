@@ -14,6 +14,7 @@ let binary;
 const { error, stderr } = await asc.main(
   [
     join(root, 'assembly/skinny-matmul.ts'),
+    join(root, 'assembly/gemm.ts'),
     '--outFile',
     'kernels.wasm',
     '--optimizeLevel',

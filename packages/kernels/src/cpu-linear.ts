@@ -3,9 +3,9 @@ import type { Parameter } from '@tsformer/core-tensor';
 import { embedding } from './embedding.js';
 import type { KernelPool } from './kernel-pool.js';
 import { type LinearWeightLayout, linear } from './linear.js';
+import { packedMatmul } from './packed-matmul.js';
 import { packedLinearWeight } from './packed-parameter.js';
 import { kernelThreadsFromEnv, processKernelPool } from './process-kernel-pool.js';
-import { skinnyMatmul } from './skinny-matmul.js';
 
 /** The tfjs backends whose tensors live in CPU memory: the kernel reads them without a device round trip. */
 export const CPU_KERNEL_BACKENDS = ['wasm', 'cpu'] as const;
@@ -73,7 +73,7 @@ function cpuLinear(pool: KernelPool, fixedThreads: number | undefined) {
     const input = readCpuValues(x);
     const biasValues = bias ? readCpuValues(bias.tensor) : undefined;
     const rows = input.length / packed.inFeatures;
-    const y = skinnyMatmul(packed, input, rows, biasValues, fixedThreads); // [rows, out]
+    const y = packedMatmul(packed, input, rows, biasValues, fixedThreads); // [rows, out]
     return tf.tensor(y, [...x.shape.slice(0, -1), packed.outFeatures], 'float32');
   };
 }

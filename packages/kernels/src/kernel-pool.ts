@@ -43,6 +43,7 @@ export class KernelPool {
     readonly heap: SharedHeap,
     readonly threads: number,
     private readonly kernels: readonly Kernel[],
+    private readonly exports: WebAssembly.Exports,
     private readonly workers: readonly PoolThread[],
     private readonly control: Int32Array<SharedArrayBuffer>,
     private readonly spinIterations: number,
@@ -79,7 +80,7 @@ export class KernelPool {
         }),
       );
     }
-    return new KernelPool(heap, threads, kernels, workers, control, spinIterations);
+    return new KernelPool(heap, threads, kernels, instance.exports, workers, control, spinIterations);
   }
 
   /**
@@ -112,6 +113,12 @@ export class KernelPool {
     }
     this.kernels[op]!(...kernelArgs, 0, panelBoundary(panels, 1, used));
     if (used > 1) this.waitForWorkers();
+  }
+
+  /** Runs the module's export `name` on the calling thread alone: a step that prepares a `run`. */
+  callOnCaller(name: string, ...args: number[]): void {
+    if (this.terminated) throw new KernelPoolError('kernel pool: used after terminate()');
+    (this.exports[name] as Kernel)(...args);
   }
 
   /**

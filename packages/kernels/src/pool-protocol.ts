@@ -22,8 +22,20 @@ export const CONTROL = {
 
 export const STOP_OP = -1;
 
-/** The module's skinny-matmul exports, indexed by CONTROL.OP; one per packed weight dtype. */
-export const KERNEL_EXPORTS = ['matmulFp32', 'matmulBf16', 'matmulFp16', 'matmulInt8'] as const;
+/**
+ * The module's product exports, indexed by CONTROL.OP: the skinny matmul's, then the GEMM's, each one
+ * per packed weight dtype in PACKED_DTYPES order.
+ */
+export const KERNEL_EXPORTS = [
+  'matmulFp32',
+  'matmulBf16',
+  'matmulFp16',
+  'matmulInt8',
+  'gemmFp32',
+  'gemmBf16',
+  'gemmFp16',
+  'gemmInt8',
+] as const;
 
 /** First panel of thread `thread` of `threads` (thread `threads` gives the end): near-equal shares. */
 export function panelBoundary(panels: number, thread: number, threads: number): number {

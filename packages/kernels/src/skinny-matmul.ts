@@ -21,36 +21,57 @@ export function skinnyMatmul(
   bias?: Float32Array,
   threads?: number,
 ): Float32Array {
+  return productOnPool('skinnyMatmul', weight, x, rows, bias, threads);
+}
+
+/**
+ * The module's products on a packed weight, each with the same arguments: the skinny matmul (few
+ * rows, assembly/skinny-matmul.ts) or the GEMM (many rows, assembly/gemm.ts).
+ */
+export type PoolProduct = 'skinnyMatmul' | 'gemm';
+
+/** `skinnyMatmul`'s work for either product: checks, scratch copies, the run on the pool. */
+export function productOnPool(
+  product: PoolProduct,
+  weight: PackedWeight,
+  x: Float32Array,
+  rows: number,
+  bias?: Float32Array,
+  threads?: number,
+): Float32Array {
   const { inFeatures, outFeatures } = weight;
-  if (weight.isFreed) throw new KernelArgumentError('skinnyMatmul: the packed weight was freed');
+  if (weight.isFreed) throw new KernelArgumentError(`${product}: the packed weight was freed`);
   if (!Number.isInteger(rows) || rows < 1 || x.length !== rows * inFeatures) {
-    throw new KernelArgumentError(
-      `skinnyMatmul: x has ${x.length} values, not ${rows} rows of ${inFeatures}`,
-    );
+    throw new KernelArgumentError(`${product}: x has ${x.length} values, not ${rows} rows of ${inFeatures}`);
   }
   if (bias && bias.length !== outFeatures) {
     throw new KernelArgumentError(
-      `skinnyMatmul: bias has ${bias.length} values, the weight ${outFeatures} outputs`,
+      `${product}: bias has ${bias.length} values, the weight ${outFeatures} outputs`,
     );
   }
   const pool = weight.pool;
-  // Scratch: x [rows, in] | bias [out padded to whole panels: the kernel reads 16 at a time] | y [rows, out].
+  // Scratch: x [rows, in] | the GEMM's interleaved x [row tiles of 4, in, 4] | bias [out padded to
+  // whole panels: the kernel reads 16 at a time] | y [rows, out].
   const xBytes = lineBytes(rows * inFeatures);
+  const interleavedBytes = product === 'gemm' ? lineBytes(Math.ceil(rows / 4) * 4 * inFeatures) : 0;
   const biasBytes = bias ? lineBytes(Math.ceil(outFeatures / PANEL_COLUMNS) * PANEL_COLUMNS) : 0;
-  const scratch = pool.scratch(xBytes + biasBytes + lineBytes(rows * outFeatures));
+  const scratch = pool.scratch(xBytes + interleavedBytes + biasBytes + lineBytes(rows * outFeatures));
   const buffer = pool.heap.memory.buffer;
   new Float32Array(buffer, scratch, x.length).set(x);
-  if (bias) new Float32Array(buffer, scratch + xBytes, bias.length).set(bias);
-  const y = scratch + xBytes + biasBytes;
+  const interleaved = scratch + xBytes;
+  if (product === 'gemm') pool.callOnCaller('interleaveRows', scratch, rows, inFeatures, interleaved);
+  const biasAt = interleaved + interleavedBytes;
+  if (bias) new Float32Array(buffer, biasAt, bias.length).set(bias);
+  const y = biasAt + biasBytes;
   pool.run(
-    PACKED_DTYPES.indexOf(weight.dtype),
+    PACKED_DTYPES.indexOf(weight.dtype) + (product === 'gemm' ? PACKED_DTYPES.length : 0),
     {
-      x: scratch,
+      x: product === 'gemm' ? interleaved : scratch,
       rows,
       inFeatures,
       weight: weight.offset,
       scales: weight.scalesOffset,
-      bias: bias ? scratch + xBytes : 0,
+      bias: bias ? biasAt : 0,
       y,
       outFeatures,
     },
