@@ -1,6 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { CausalLM } from '@tsformer/decoding';
-import { packWeight, processKernelPool, skinnyMatmul, threadsForProduct } from '@tsformer/kernels';
+import {
+  GEMM_MIN_ROWS,
+  packedMatmul,
+  packWeight,
+  processKernelPool,
+  threadsForProduct,
+} from '@tsformer/kernels';
 import { fromPretrained } from '@tsformer/models';
 import { GPT2_SHAPES } from './kernel-bench.js';
 import { round } from './measure.js';
@@ -11,10 +17,10 @@ const TIMED_RUNS = 5;
 /**
  * Where a prefill's time goes (issue 12): one forward over `promptTokens` tokens that keeps the last
  * logits, as generate's first step runs it. Reports the wall time (median of 5), tfjs's kernels by
- * name from `tf.profile` (attention's batched matMuls, softmax, layer norm's and gelu's element-wise
- * ops: everything the model does in tfjs), the rest of the wall time (tsformer's linear kernel, which
- * is not a tfjs kernel, and JavaScript between ops), and the linear kernel alone on GPT-2-124M's
- * shapes at `promptTokens` rows (the lm head at 1 row), with the threads it chose.
+ * name from `tf.profile` (attention's batched matMuls and softmax, layer norm's element-wise ops:
+ * everything the model does in tfjs), the rest of the wall time (tsformer's linear and GELU kernels,
+ * which are not tfjs kernels, and JavaScript between ops), and the linear kernel alone on
+ * GPT-2-124M's shapes at `promptTokens` rows (the lm head at 1 row), with the threads it chose.
  */
 export async function profilePrefill(folder: string, promptTokens: number, cpuKernels: boolean) {
   const { model: loaded } = await fromPretrained(folder, { cpuKernels });
@@ -71,7 +77,10 @@ export async function profilePrefill(folder: string, promptTokens: number, cpuKe
 /** GPT-2-124M's layers repeat 12 times; the head runs once on the last row. */
 const LAYERS = 12;
 
-/** The linear kernel alone, fp32, on the process's pool: median ms per product and per prefill. */
+/**
+ * The linear kernel alone as `linear` runs it (`packedMatmul`: the GEMM from GEMM_MIN_ROWS rows), fp32,
+ * on the process's pool: median ms per product and per prefill.
+ */
 async function timeLinearShapes(rows: number) {
   const pool = await processKernelPool();
   const figures = [];
@@ -83,7 +92,7 @@ async function timeLinearShapes(rows: number) {
     const times: number[] = [];
     for (let i = 0; i < 12; i++) {
       const start = performance.now();
-      skinnyMatmul(weight, x, productRows);
+      packedMatmul(weight, x, productRows);
       times.push(performance.now() - start);
     }
     weight.free();
@@ -92,6 +101,7 @@ async function timeLinearShapes(rows: number) {
     figures.push({
       matrix,
       rows: productRows,
+      kernel: productRows >= GEMM_MIN_ROWS ? 'gemm' : 'skinnyMatmul',
       threads: threadsForProduct(weight.bytes, productRows, pool.threads),
       ms: round(ms, 3),
       gflops: round((2 * productRows * inFeatures * outFeatures) / ms / 1e6),

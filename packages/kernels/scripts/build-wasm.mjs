@@ -15,6 +15,7 @@ const { error, stderr } = await asc.main(
   [
     join(root, 'assembly/skinny-matmul.ts'),
     join(root, 'assembly/gemm.ts'),
+    join(root, 'assembly/gelu.ts'),
     '--outFile',
     'kernels.wasm',
     '--optimizeLevel',

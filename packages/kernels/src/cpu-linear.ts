@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Parameter } from '@tsformer/core-tensor';
+import { cpuGeluTanh } from './cpu-gelu.js';
 import { embedding } from './embedding.js';
+import { geluTanh } from './gelu.js';
 import type { KernelPool } from './kernel-pool.js';
 import { type LinearWeightLayout, linear } from './linear.js';
 import { packedMatmul } from './packed-matmul.js';
@@ -23,8 +25,8 @@ export interface CpuKernelsOptions {
 let removers: (() => void)[] = [];
 
 /**
- * Serves the `linear` op on the wasm and cpu backends with the WebAssembly kernel, on the process's
- * kernel pool (created once: `processKernelPool`). `fromPretrained` calls it when the model runs on
+ * Serves the `linear` op (and `embedding`, `geluTanh`) on the wasm and cpu backends with the
+ * WebAssembly kernels, on the process's kernel pool (created once: `processKernelPool`). `fromPretrained` calls it when the model runs on
  * wasm or cpu; a later call changes the thread count only when it names one. Results equal the
  * portable tfjs path to float32 rounding (another summation order); a trainable weight still takes
  * the portable path, which records gradients.
@@ -39,12 +41,13 @@ export async function enableCpuKernels(options: CpuKernelsOptions = {}): Promise
     removers = CPU_KERNEL_BACKENDS.flatMap((backend) => [
       linear.register(backend, linearKernel),
       embedding.register(backend, embeddingKernel),
+      geluTanh.register(backend, cpuGeluTanh(pool, readCpuValues)),
     ]);
   }
   return pool;
 }
 
-/** Gives `linear` and `embedding` back to tfjs's ops on wasm and cpu (the pool stays, idle). */
+/** Gives `linear`, `embedding` and `geluTanh` back to tfjs's ops on wasm and cpu (the pool stays, idle). */
 export function disableCpuKernels(): void {
   for (const remove of removers) remove();
   removers = [];

@@ -8,6 +8,7 @@ export {
 export { embedding } from './embedding.js';
 export { KernelArgumentError, KernelPoolError } from './errors.js';
 export { type BackendImplementation, defineFusedOp, type FusedOp } from './fused-op.js';
+export { geluTanh } from './gelu.js';
 export { gemm } from './gemm.js';
 export { KernelPool, type KernelPoolOptions } from './kernel-pool.js';
 export { compileKernelsModule } from './kernels-module.js';
