@@ -37,11 +37,9 @@ function exp4(v: v128): v128 {
   return f32x4.mul(p, scale);
 }
 
-/** tanh(z), four at a time (see the file's comment). */
+/** tanh(z) by its Taylor series, for |z| < SERIES_LIMIT: z·(1 + s·(c1 + s·(c2 + …))), s = z². */
 @inline
-function tanh4(z: v128): v128 {
-  const a = f32x4.abs(z);
-  // Series: z·(1 + s·(c1 + s·(c2 + …))), s = z², the coefficients of tanh's Taylor series.
+function tanhSeries(z: v128): v128 {
   const s = f32x4.mul(z, z);
   let p = f32x4.splat(<f32>(-443861162.0 / 1856156927625.0));
   p = f32x4.add(f32x4.mul(p, s), f32x4.splat(<f32>(6404582.0 / 10854718875.0)));
@@ -52,12 +50,22 @@ function tanh4(z: v128): v128 {
   p = f32x4.add(f32x4.mul(p, s), f32x4.splat(<f32>(-17.0 / 315.0)));
   p = f32x4.add(f32x4.mul(p, s), f32x4.splat(<f32>(2.0 / 15.0)));
   p = f32x4.add(f32x4.mul(p, s), f32x4.splat(<f32>(-1.0 / 3.0)));
-  const series = f32x4.add(z, f32x4.mul(z, f32x4.mul(p, s)));
-  // Exponential form on |z|, clamped where tanh is 1 in float32, then z's sign.
+  return f32x4.add(z, f32x4.mul(z, f32x4.mul(p, s)));
+}
+
+/** tanh(z) as ±(1 − 2/(e^{2|z|} + 1)), |z| clamped where tanh is 1 in float32, then z's sign. */
+@inline
+function tanhExponential(z: v128, a: v128): v128 {
   const e = exp4(f32x4.mul(f32x4.min(a, f32x4.splat(SATURATION)), f32x4.splat(2)));
   const magnitude = f32x4.sub(f32x4.splat(1), f32x4.div(f32x4.splat(2), f32x4.add(e, f32x4.splat(1))));
-  const signed = v128.or(magnitude, v128.and(z, i32x4.splat(0x80000000)));
-  return v128.bitselect(series, signed, f32x4.lt(a, f32x4.splat(SERIES_LIMIT)));
+  return v128.or(magnitude, v128.and(z, i32x4.splat(0x80000000)));
+}
+
+/** tanh(z), four at a time (see the file's comment): both forms, each lane takes its own. */
+@inline
+function tanh4(z: v128): v128 {
+  const a = f32x4.abs(z);
+  return v128.bitselect(tanhSeries(z), tanhExponential(z, a), f32x4.lt(a, f32x4.splat(SERIES_LIMIT)));
 }
 
 /**
