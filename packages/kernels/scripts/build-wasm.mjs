@@ -16,6 +16,7 @@ const { error, stderr } = await asc.main(
     join(root, 'assembly/skinny-matmul.ts'),
     join(root, 'assembly/gemm.ts'),
     join(root, 'assembly/gelu.ts'),
+    join(root, 'assembly/batched-matmul.ts'),
     '--outFile',
     'kernels.wasm',
     '--optimizeLevel',

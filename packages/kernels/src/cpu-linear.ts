@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Parameter } from '@tsformer/core-tensor';
+import { serveBatchMatMul } from './cpu-batch-matmul.js';
 import { cpuGeluTanh } from './cpu-gelu.js';
 import { embedding } from './embedding.js';
 import { geluTanh } from './gelu.js';
@@ -25,8 +26,9 @@ export interface CpuKernelsOptions {
 let removers: (() => void)[] = [];
 
 /**
- * Serves the `linear` op (and `embedding`, `geluTanh`) on the wasm and cpu backends with the
- * WebAssembly kernels, on the process's kernel pool (created once: `processKernelPool`). `fromPretrained` calls it when the model runs on
+ * Serves the `linear` op (and `embedding`, `geluTanh`, tfjs's `BatchMatMul` kernel for attention's
+ * per-head products: `serveBatchMatMul`) on the wasm and cpu backends with the WebAssembly kernels,
+ * on the process's kernel pool (created once: `processKernelPool`). `fromPretrained` calls it when the model runs on
  * wasm or cpu; a later call changes the thread count only when it names one. Results equal the
  * portable tfjs path to float32 rounding (another summation order); a trainable weight still takes
  * the portable path, which records gradients.
@@ -42,12 +44,16 @@ export async function enableCpuKernels(options: CpuKernelsOptions = {}): Promise
       linear.register(backend, linearKernel),
       embedding.register(backend, embeddingKernel),
       geluTanh.register(backend, cpuGeluTanh(pool, readCpuValues)),
+      ...[serveBatchMatMul(pool, backend) ?? []].flat(),
     ]);
   }
   return pool;
 }
 
-/** Gives `linear`, `embedding` and `geluTanh` back to tfjs's ops on wasm and cpu (the pool stays, idle). */
+/**
+ * Gives `linear`, `embedding` and `geluTanh` back to tfjs's ops and `BatchMatMul` back to tfjs's kernel
+ * on wasm and cpu (the pool stays, idle).
+ */
 export function disableCpuKernels(): void {
   for (const remove of removers) remove();
   removers = [];
