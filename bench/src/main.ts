@@ -14,6 +14,7 @@ import { type CausalLM, parseGenerationConfig } from '@tsformer/decoding';
 import { defaultKernelThreads, kernelThreadsFromEnv } from '@tsformer/kernels';
 import { fromPretrained, type LowerPrecisionDtype } from '@tsformer/models';
 import { type BandwidthFigure, probeBandwidth } from './bandwidth-probe.js';
+import { decodeStepBreakdown } from './decode-breakdown.js';
 import { benchmarkKernels } from './kernel-bench.js';
 import { runLoadTest } from './load-test.js';
 import { describeMachine, type MachineInfo } from './machine.js';
@@ -99,6 +100,21 @@ async function runSuite(suite: string): Promise<unknown> {
     return { bandwidth: limits, loadAverage: { before: loadBefore, after: loadavg() }, products };
   }
   if (suite === 'profile') return profileDecodeStep(args.model ?? tinyLlama, promptTokens);
+  if (suite === 'decode-breakdown') {
+    const folder =
+      args.model ??
+      (await ensureRandomModel(
+        join(args.scratch, 'gpt2-124m-random'),
+        GPT2_124M,
+        join(repo, 'fixtures/hf-reference/gpt2'),
+      ));
+    return decodeStepBreakdown(
+      folder,
+      promptTokens,
+      args.quick ? 8 : 24,
+      args.dtype as LowerPrecisionDtype | undefined,
+    );
+  }
   if (suite === 'webgpu-decode') {
     const models = [];
     if ('tiny-llama-docs'.includes(args.only)) {

@@ -25,32 +25,53 @@
 
 const PANEL: i32 = 16;
 
-/** Four float32 weights of one input index, widened from the packed element type at `p`. */
+/**
+ * Vector `k` (0..3) of four float32 weights of one input index's run at `p`, widened from the packed
+ * element type. 32- and 8-bit weights: the run's weights 4k .. 4k+3, in column order. 16-bit weights
+ * (bf16, fp16) are read eight at a time and split by one operation per vector: the even columns of
+ * the eight (the low halves of the 32-bit lanes, shifted up) and the odd ones (the high halves, in
+ * place): vector 0 holds columns 0, 2, 4, 6, vector 1 columns 1, 3, 5, 7, vectors 2 and 3 the same of
+ * columns 8..15. `inColumnOrder` puts such pairs back in order before they are stored.
+ */
 @inline
-function load4<T>(p: usize): v128 {
-  if (isFloat<T>()) return v128.load(p);
-  if (sizeof<T>() == 2 && !isSigned<T>()) {
+function load4<T>(p: usize, k: i32): v128 {
+  if (isFloat<T>()) return v128.load(p + (<usize>k << 4));
+  if (sizeof<T>() == 2) {
+    const eight = v128.load(p + (<usize>(k >> 1) << 4));
+    const bits = k & 1 ? v128.and(eight, i32x4.splat(<i32>0xffff0000)) : i32x4.shl(eight, 16);
     // bf16: the 16 bits are the high half of the float32.
-    return i32x4.shl(v128.load16x4_u(p), 16);
+    return isSigned<T>() ? fp16HighToFp32(bits) : bits;
   }
-  if (sizeof<T>() == 2) return fp16ToFp32(v128.load16x4_u(p));
   // int8: sign-extend 8 → 16 → 32 bits, then convert (exact: |q| ≤ 128).
-  return f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(i16x8.extend_low_i8x16_s(v128.load32_zero(p))));
+  return f32x4.convert_i32x4_s(
+    i32x4.extend_low_i16x8_s(i16x8.extend_low_i8x16_s(v128.load32_zero(p + (<usize>k << 2)))),
+  );
 }
 
 /**
- * fp16 bits (one per 32-bit lane, zero-extended) → float32, exactly, subnormals, infinities and NaN
- * included: placing exponent and mantissa 13 bits up and multiplying by 2^112 rebiases the exponent
- * (15 → 127) and normalises subnormals in one exact product; exponent 31 (inf/NaN) is then forced to
- * 255, and the sign is put back.
+ * Sums of the columns load4 gives in vectors `k` and `k + 1` as columns in order: for 16-bit weights
+ * `even` holds columns 0, 2, 4, 6 and `odd` 1, 3, 5, 7 of eight, and this returns columns 0..3
+ * (`second` false) or 4..7 (`second` true); other types are in order already.
  */
 @inline
-function fp16ToFp32(h: v128): v128 {
-  const magnitude = v128.and(h, i32x4.splat(0x7fff));
-  let f = f32x4.mul(i32x4.shl(magnitude, 13), f32x4.splat(reinterpret<f32>(0x77800000)));
-  const infOrNan = i32x4.gt_s(magnitude, i32x4.splat(0x7bff));
+function inColumnOrder<T>(even: v128, odd: v128, second: bool): v128 {
+  if (sizeof<T>() != 2) return second ? odd : even;
+  return second ? i32x4.shuffle(even, odd, 2, 6, 3, 7) : i32x4.shuffle(even, odd, 0, 4, 1, 5);
+}
+
+/**
+ * fp16 bits in the high half of each 32-bit lane (the low half is ignored) → float32, exactly,
+ * subnormals, infinities and NaN included: placing exponent and mantissa 13 bits up (3 down from the
+ * high half) and multiplying by 2^112 rebiases the exponent (15 → 127) and normalises subnormals in
+ * one exact product; exponent 31 (inf/NaN) is then forced to 255, and the sign is put back.
+ */
+@inline
+function fp16HighToFp32(h: v128): v128 {
+  const magnitude = v128.and(h, i32x4.splat(0x7fff0000));
+  let f = f32x4.mul(i32x4.shr_u(magnitude, 3), f32x4.splat(reinterpret<f32>(0x77800000)));
+  const infOrNan = i32x4.gt_s(magnitude, i32x4.splat(0x7bffffff));
   f = v128.or(f, v128.and(infOrNan, i32x4.splat(0x7f800000)));
-  return v128.or(f, i32x4.shl(v128.and(h, i32x4.splat(0x8000)), 16));
+  return v128.or(f, v128.and(h, i32x4.splat(<i32>0x80000000)));
 }
 
 /** acc · scale (int8 only), + bias when there is one: what turns a sum into an output. */
@@ -74,7 +95,7 @@ function storeLanes(p: usize, v: v128, count: i32): void {
   if (count > 2) store<f32>(p, f32x4.extract_lane(v, 2), 8);
 }
 
-/** Writes 16 outputs of one row: columns col .. col+15, of which `valid` exist. */
+/** Writes 16 outputs of one row: columns col .. col+15 (load4's vectors 0..3), of which `valid` exist. */
 @inline
 function storeRow<T>(
   y: usize,
@@ -87,11 +108,8 @@ function storeRow<T>(
   col: i32,
   valid: i32,
 ): void {
-  const p = y + (<usize>col << 2);
-  storeLanes(p, finish<T>(a0, scales, bias, col), valid);
-  storeLanes(p + 16, finish<T>(a1, scales, bias, col + 4), valid - 4);
-  storeLanes(p + 32, finish<T>(a2, scales, bias, col + 8), valid - 8);
-  storeLanes(p + 48, finish<T>(a3, scales, bias, col + 12), valid - 12);
+  storeHalfRow<T>(y, a0, a1, scales, bias, col, valid);
+  storeHalfRow<T>(y, a2, a3, scales, bias, col + 8, valid - 8);
 }
 
 /** Two rows (xa, xb: their first input) against one panel `w`: 8 accumulators, each weight read once. */
@@ -111,12 +129,11 @@ function panelTwoRows<T>(
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
   let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0);
   const step = <usize>(PANEL * sizeof<T>());
-  const lane = <usize>(4 * sizeof<T>());
   // For each input index i: the 16 weights W[i, col..col+15] (one contiguous run of the panel), times
   // x[a, i] and x[b, i] broadcast, added into the two rows' accumulators.
   let p = w;
   for (let i: usize = 0; i < <usize>inF; i++, p += step) {
-    const w0 = load4<T>(p), w1 = load4<T>(p + lane), w2 = load4<T>(p + 2 * lane), w3 = load4<T>(p + 3 * lane);
+    const w0 = load4<T>(p, 0), w1 = load4<T>(p, 1), w2 = load4<T>(p, 2), w3 = load4<T>(p, 3);
     const va = v128.load32_splat(xa + (i << 2));
     const vb = v128.load32_splat(xb + (i << 2));
     a0 = f32x4.add(a0, f32x4.mul(va, w0));
@@ -158,7 +175,7 @@ function halfPanelFourRows<T>(
   const lane = <usize>(4 * sizeof<T>());
   let p = w + <usize>half * 2 * lane;
   for (let i: usize = 0; i < <usize>inF; i++, p += step) {
-    const w0 = load4<T>(p), w1 = load4<T>(p + lane);
+    const w0 = load4<T>(p, 0), w1 = load4<T>(p, 1);
     const at = x + (i << 2);
     const va = v128.load32_splat(at);
     a0 = f32x4.add(a0, f32x4.mul(va, w0));
@@ -181,12 +198,12 @@ function halfPanelFourRows<T>(
   storeHalfRow<T>(y + 3 * yRow, d0, d1, scales, bias, first, left);
 }
 
-/** Writes 8 outputs of one row: columns col .. col+7, of which `valid` (may be ≤ 0) exist. */
+/** Writes 8 outputs of one row: columns col .. col+7 (load4's vectors 0, 1), of which `valid` (may be ≤ 0) exist. */
 @inline
 function storeHalfRow<T>(y: usize, a0: v128, a1: v128, scales: usize, bias: usize, col: i32, valid: i32): void {
   const p = y + (<usize>col << 2);
-  storeLanes(p, finish<T>(a0, scales, bias, col), valid);
-  storeLanes(p + 16, finish<T>(a1, scales, bias, col + 4), valid - 4);
+  storeLanes(p, finish<T>(inColumnOrder<T>(a0, a1, false), scales, bias, col), valid);
+  storeLanes(p + 16, finish<T>(inColumnOrder<T>(a0, a1, true), scales, bias, col + 4), valid - 4);
 }
 
 /**
@@ -207,7 +224,6 @@ function panelOneRow<T>(
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
   let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
   const step = <usize>(PANEL * sizeof<T>());
-  const lane = <usize>(4 * sizeof<T>());
   const pairs = <usize>(inF >> 1);
   let p = w;
   // For each pair of input indices (i, i+1): the panel's two consecutive 16-weight runs, times x[i]
@@ -215,23 +231,23 @@ function panelOneRow<T>(
   for (let k: usize = 0; k < pairs; k++, p += 2 * step) {
     const i = k << 1;
     const v = v128.load32_splat(x + (i << 2));
-    a0 = f32x4.add(a0, f32x4.mul(v, load4<T>(p)));
-    a1 = f32x4.add(a1, f32x4.mul(v, load4<T>(p + lane)));
-    a2 = f32x4.add(a2, f32x4.mul(v, load4<T>(p + 2 * lane)));
-    a3 = f32x4.add(a3, f32x4.mul(v, load4<T>(p + 3 * lane)));
+    a0 = f32x4.add(a0, f32x4.mul(v, load4<T>(p, 0)));
+    a1 = f32x4.add(a1, f32x4.mul(v, load4<T>(p, 1)));
+    a2 = f32x4.add(a2, f32x4.mul(v, load4<T>(p, 2)));
+    a3 = f32x4.add(a3, f32x4.mul(v, load4<T>(p, 3)));
     const u = v128.load32_splat(x + ((i + 1) << 2));
-    c0 = f32x4.add(c0, f32x4.mul(u, load4<T>(p + step)));
-    c1 = f32x4.add(c1, f32x4.mul(u, load4<T>(p + step + lane)));
-    c2 = f32x4.add(c2, f32x4.mul(u, load4<T>(p + step + 2 * lane)));
-    c3 = f32x4.add(c3, f32x4.mul(u, load4<T>(p + step + 3 * lane)));
+    c0 = f32x4.add(c0, f32x4.mul(u, load4<T>(p + step, 0)));
+    c1 = f32x4.add(c1, f32x4.mul(u, load4<T>(p + step, 1)));
+    c2 = f32x4.add(c2, f32x4.mul(u, load4<T>(p + step, 2)));
+    c3 = f32x4.add(c3, f32x4.mul(u, load4<T>(p + step, 3)));
   }
   // An odd last index goes to the a-set.
   if (inF & 1) {
     const v = v128.load32_splat(x + (<usize>(inF - 1) << 2));
-    a0 = f32x4.add(a0, f32x4.mul(v, load4<T>(p)));
-    a1 = f32x4.add(a1, f32x4.mul(v, load4<T>(p + lane)));
-    a2 = f32x4.add(a2, f32x4.mul(v, load4<T>(p + 2 * lane)));
-    a3 = f32x4.add(a3, f32x4.mul(v, load4<T>(p + 3 * lane)));
+    a0 = f32x4.add(a0, f32x4.mul(v, load4<T>(p, 0)));
+    a1 = f32x4.add(a1, f32x4.mul(v, load4<T>(p, 1)));
+    a2 = f32x4.add(a2, f32x4.mul(v, load4<T>(p, 2)));
+    a3 = f32x4.add(a3, f32x4.mul(v, load4<T>(p, 3)));
   }
   storeRow<T>(
     y,

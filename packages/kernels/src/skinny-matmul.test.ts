@@ -161,6 +161,23 @@ describe.each([1, 2])('skinnyMatmul on %i thread(s)', (threads) => {
     direct.free();
   });
 
+  it('widens every 16-bit pattern in the kernel exactly (fp16 infinities, NaN, subnormals; bf16)', () => {
+    // x = [1] on 1 and 2 rows: each output is 1 · w + 0, the widened weight itself (-0 becomes +0).
+    const every = Uint16Array.from({ length: 65536 }, (_, k) => k);
+    for (const [dtype, widen] of [
+      ['fp16', fp16BitsToFloat32],
+      ['bf16', bf16BitsToFloat32],
+    ] as const) {
+      const packed = packWeight(pool, { dtype, data: every, shape: [1, 65536] });
+      const expected = widen(every).map((w) => w + 0);
+      for (const rows of [1, 2, 4]) {
+        const y = skinnyMatmul(packed, new Float32Array(rows).fill(1), rows);
+        for (let r = 0; r < rows; r++) expect(y.subarray(r * 65536, (r + 1) * 65536)).toEqual(expected);
+      }
+      packed.free();
+    }
+  });
+
   it('gives every packed byte back to the heap', () => {
     const before = pool.heap.allocatedBytes;
     const packed = [1, 2, 3].map((k) =>
