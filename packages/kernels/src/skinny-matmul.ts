@@ -1,4 +1,5 @@
 import { KernelArgumentError } from './errors.js';
+import { quantizeRowsInt16 } from './int8-quantize.js';
 import type { PackedWeight } from './packed-weight.js';
 import { threadsForProduct } from './thread-choice.js';
 import { PACKED_DTYPES, PANEL_COLUMNS } from './weight-dtypes.js';
@@ -10,7 +11,8 @@ function lineBytes(values: number): number {
 
 /**
  * y = x · W + bias on the pool of `weight`: `x` is `[rows, in]` row-major, the result `[rows, out]`.
- * Copies x (and bias) into the pool's scratch, runs the kernel on `threads` threads (default: as
+ * Copies x (and bias) into the pool's scratch (for int8 weights x quantized per row to int16:
+ * `quantizeRowsInt16`), runs the kernel on `threads` threads (default: as
  * many of the pool's as the product's size pays for, `threadsForProduct`), copies y out.
  * Synchronous: the calling thread takes part and waits for the others.
  */
@@ -34,12 +36,20 @@ export function skinnyMatmul(
     );
   }
   const pool = weight.pool;
-  // Scratch: x [rows, in] | bias [out padded to whole panels: the kernel reads 16 at a time] | y [rows, out].
-  const xBytes = lineBytes(rows * inFeatures);
+  // Scratch: x | bias [out padded to whole panels: the kernel reads 16 at a time] | y [rows, out].
+  // x is [rows, in] float32, or for int8 weights int16 [rows, in rounded up to even] + a scale per row.
+  const int8 = weight.dtype === 'int8';
+  const xqStride = inFeatures + (inFeatures & 1);
+  const xBytes = int8 ? lineBytes((rows * xqStride) / 2 + rows) : lineBytes(rows * inFeatures);
   const biasBytes = bias ? lineBytes(Math.ceil(outFeatures / PANEL_COLUMNS) * PANEL_COLUMNS) : 0;
   const scratch = pool.scratch(xBytes + biasBytes + lineBytes(rows * outFeatures));
   const buffer = pool.heap.memory.buffer;
-  new Float32Array(buffer, scratch, x.length).set(x);
+  if (int8) {
+    const xq = new Int16Array(buffer, scratch, rows * xqStride);
+    quantizeRowsInt16(x, rows, inFeatures, xq, new Float32Array(buffer, scratch + xq.byteLength, rows));
+  } else {
+    new Float32Array(buffer, scratch, x.length).set(x);
+  }
   if (bias) new Float32Array(buffer, scratch + xBytes, bias.length).set(bias);
   const y = scratch + xBytes + biasBytes;
   pool.run(
