@@ -18,8 +18,8 @@ interface ProductTimes {
 
 /**
  * Where a decode step's time goes with tsformer's CPU kernels on (wasm/cpu): the step's wall time;
- * the time inside `KernelPool.run` (the matrix products: the calling thread's own share plus its wait
- * for the workers — hand-off, wake-up and imbalance), per matrix shape with the GB/s of weights each
+ * the time inside `KernelPool.run` (the matrix products: the chunks the calling thread ran plus its
+ * wait for the workers' last chunks), per matrix shape with the GB/s of weights each
  * streams; the time inside tfjs's kernels (attention, norms, activations, adds: `tf.profile` on extra
  * steps); and the rest (JavaScript around them: op dispatch, the products' copies in and out).
  * Medians over `steps` steps at a context of `contextTokens`.
@@ -56,10 +56,10 @@ export async function decodeStepBreakdown(
   let current: ProductTimes | undefined;
   const prototype = KernelPool.prototype as unknown as {
     run(op: number, args: SkinnyMatmulArgs, threads?: number): void;
-    waitForWorkers(): void;
+    waitForChunks(chunks: number): void;
   };
   const run = prototype.run;
-  const wait = prototype.waitForWorkers;
+  const wait = prototype.waitForChunks;
   prototype.run = function (this: KernelPool, op, args, threads) {
     const key = `${PACKED_DTYPES[op]} ${args.rows}×${args.inFeatures}→${args.outFeatures}`;
     const entry = products.get(key) ?? { calls: 0, ms: 0, waitMs: 0, bytes: 0 };
@@ -72,9 +72,9 @@ export async function decodeStepBreakdown(
     entry.bytes +=
       Math.ceil(args.outFeatures / 16) * 16 * args.inFeatures * ELEMENT_BYTES[PACKED_DTYPES[op]!];
   };
-  prototype.waitForWorkers = function (this: KernelPool) {
+  prototype.waitForChunks = function (this: KernelPool, chunks: number) {
     const start = performance.now();
-    wait.call(this);
+    wait.call(this, chunks);
     current!.waitMs += performance.now() - start;
   };
   const wallMs: number[] = [];
@@ -89,7 +89,7 @@ export async function decodeStepBreakdown(
     }
   } finally {
     prototype.run = run;
-    prototype.waitForWorkers = wait;
+    prototype.waitForChunks = wait;
   }
   // tfjs's own kernels, on a few more steps (tf.profile slows the step it watches).
   const tfjsMs: number[] = [];

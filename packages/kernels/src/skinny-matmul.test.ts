@@ -102,7 +102,8 @@ function toInOut(values: Float32Array, inF: number, outF: number): Float32Array 
 describe.each([1, 2])('skinnyMatmul on %i thread(s)', (threads) => {
   let pool: KernelPool;
   beforeAll(async () => {
-    pool = await KernelPool.create({ threads });
+    // One panel per chunk: small products still split across the threads.
+    pool = await KernelPool.create({ threads, chunkWork: 1 });
   });
   afterAll(async () => {
     await pool.terminate();
