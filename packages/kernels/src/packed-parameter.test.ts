@@ -39,9 +39,8 @@ describe('PackedWeight.values and columns', () => {
         const y = skinnyMatmul(packed, x, 1);
         if (dtype !== 'int8') expect(y).toEqual(row);
         else
-          y.forEach((value, o) =>
-            expect(Math.abs(value - row[o]!)).toBeLessThanOrEqual(2 ** -21 * Math.abs(row[o]!)),
-          );
+          for (const [o, value] of y.entries())
+            expect(Math.abs(value - row[o]!)).toBeLessThanOrEqual(2 ** -21 * Math.abs(row[o]!));
       }
       const outIn = packed.values('out-in');
       for (const o of [0, 15, 16, 36]) {
