@@ -17,6 +17,7 @@ import { type BandwidthFigure, probeBandwidth } from './bandwidth-probe.js';
 import { decodeStepBreakdown } from './decode-breakdown.js';
 import { benchmarkKernels } from './kernel-bench.js';
 import { runLoadTest } from './load-test.js';
+import { fixtureGreedyPrompts, lowerPrecisionCost } from './lower-precision-cost.js';
 import { describeMachine, type MachineInfo } from './machine.js';
 import { measureForwardDecode, promptOfLength } from './measure.js';
 import { checkBundledModelParity } from './parity.js';
@@ -100,6 +101,27 @@ async function runSuite(suite: string): Promise<unknown> {
     return { bandwidth: limits, loadAverage: { before: loadBefore, after: loadavg() }, products };
   }
   if (suite === 'profile') return profileDecodeStep(args.model ?? tinyLlama, promptTokens);
+  if (suite === 'lower-precision') {
+    const gpt2Fixture = join(repo, 'fixtures/hf-reference/gpt2');
+    const gpt2 = await ensureRandomModel(join(args.scratch, 'gpt2-124m-random'), GPT2_124M, gpt2Fixture);
+    const newTokens = args.quick ? 8 : 32;
+    return [
+      ...(await lowerPrecisionCost(
+        'tiny-llama-docs',
+        tinyLlama,
+        fixtureGreedyPrompts(tinyLlama),
+        512,
+        newTokens,
+      )),
+      ...(await lowerPrecisionCost(
+        'gpt2-124m-random',
+        gpt2,
+        fixtureGreedyPrompts(gpt2Fixture),
+        128,
+        newTokens,
+      )),
+    ];
+  }
   if (suite === 'decode-breakdown') {
     const folder =
       args.model ??
