@@ -14,8 +14,10 @@ import { type CausalLM, parseGenerationConfig } from '@tsformer/decoding';
 import { defaultKernelThreads, kernelThreadsFromEnv } from '@tsformer/kernels';
 import { fromPretrained, type LowerPrecisionDtype } from '@tsformer/models';
 import { type BandwidthFigure, probeBandwidth } from './bandwidth-probe.js';
+import { decodeStepBreakdown } from './decode-breakdown.js';
 import { benchmarkKernels } from './kernel-bench.js';
 import { runLoadTest } from './load-test.js';
+import { fixtureGreedyPrompts, lowerPrecisionCost } from './lower-precision-cost.js';
 import { describeMachine, type MachineInfo } from './machine.js';
 import { measureForwardDecode, promptOfLength } from './measure.js';
 import { checkBundledModelParity } from './parity.js';
@@ -105,6 +107,42 @@ async function runSuite(suite: string): Promise<unknown> {
     const folder =
       args.model ?? (await ensureRandomModel(gpt2, GPT2_124M, join(repo, 'fixtures/hf-reference/gpt2')));
     return profilePrefill(folder, 32, args.kernels !== 'off');
+  }
+  if (suite === 'lower-precision') {
+    const gpt2Fixture = join(repo, 'fixtures/hf-reference/gpt2');
+    const gpt2 = await ensureRandomModel(join(args.scratch, 'gpt2-124m-random'), GPT2_124M, gpt2Fixture);
+    const newTokens = args.quick ? 8 : 32;
+    return [
+      ...(await lowerPrecisionCost(
+        'tiny-llama-docs',
+        tinyLlama,
+        fixtureGreedyPrompts(tinyLlama),
+        512,
+        newTokens,
+      )),
+      ...(await lowerPrecisionCost(
+        'gpt2-124m-random',
+        gpt2,
+        fixtureGreedyPrompts(gpt2Fixture),
+        128,
+        newTokens,
+      )),
+    ];
+  }
+  if (suite === 'decode-breakdown') {
+    const folder =
+      args.model ??
+      (await ensureRandomModel(
+        join(args.scratch, 'gpt2-124m-random'),
+        GPT2_124M,
+        join(repo, 'fixtures/hf-reference/gpt2'),
+      ));
+    return decodeStepBreakdown(
+      folder,
+      promptTokens,
+      args.quick ? 8 : 24,
+      args.dtype as LowerPrecisionDtype | undefined,
+    );
   }
   if (suite === 'webgpu-decode') {
     const models = [];

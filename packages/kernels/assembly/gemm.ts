@@ -19,10 +19,13 @@
 // block's row tiles pass over it.
 //
 // Summation: every output is Σ_i x[r, i] · W[i, o] in float32 in index order (one accumulator lane,
-// i = 0, 1, …), then × scale (int8), then + bias — what the skinny matmul's 2- and 4-row tiles
-// compute. A row's result therefore does not depend on how many rows share the product, nor on the
-// tile it falls in: a last partial tile computes its missing rows as copies of its last real row and
-// stores only the real ones.
+// i = 0, 1, …), then + bias — what the skinny matmul's 2- and 4-row tiles compute. A row's result
+// therefore does not depend on how many rows share the product, nor on the tile it falls in: a last
+// partial tile computes its missing rows as copies of its last real row and stores only the real ones.
+//
+// Weights: fp32, bf16 and fp16, read and widened by assembly/panel-elements.ts (16-bit ones eight at a
+// time, even and odd columns apart, put back in column order at the store). int8 weights have no GEMM:
+// the skinny matmul's integer kernel (matmulInt8) serves them at every row count.
 
 import { load4, PANEL, storeHalfRow } from './panel-elements';
 
@@ -77,7 +80,6 @@ function tileHalfPanel<T>(
   inF: i32,
   w: usize,
   half: i32,
-  scales: usize,
   bias: usize,
   y: usize,
   yRow: usize,
@@ -92,7 +94,9 @@ function tileHalfPanel<T>(
   const end = xt + (<usize>inF << 4);
   // For each input index i: the 8 weights W[i, col+8·half ..] once, times x[r, i] of the four rows.
   for (let q = xt; q < end; q += 16, p += step) {
-    const w0 = load4<T>(p), w1 = load4<T>(p + lane);
+    // 16-bit weights: w0 holds columns 0, 2, 4, 6 of the half, w1 columns 1, 3, 5, 7 (storeHalfRow
+    // puts them back in order); fp32: columns 0..3 and 4..7.
+    const w0 = load4<T>(p, 0), w1 = load4<T>(p, 1);
     let v = v128.load32_splat(q);
     a0 = f32x4.add(a0, f32x4.mul(v, w0));
     a1 = f32x4.add(a1, f32x4.mul(v, w1));
@@ -108,16 +112,16 @@ function tileHalfPanel<T>(
   }
   const first = col + half * 8;
   const left = valid - half * 8;
-  storeHalfRow<T>(y, a0, a1, scales, bias, first, left);
-  if (count > 1) storeHalfRow<T>(y + yRow, b0, b1, scales, bias, first, left);
-  if (count > 2) storeHalfRow<T>(y + 2 * yRow, c0, c1, scales, bias, first, left);
-  if (count > 3) storeHalfRow<T>(y + 3 * yRow, d0, d1, scales, bias, first, left);
+  storeHalfRow<T>(y, a0, a1, bias, first, left);
+  if (count > 1) storeHalfRow<T>(y + yRow, b0, b1, bias, first, left);
+  if (count > 2) storeHalfRow<T>(y + 2 * yRow, c0, c1, bias, first, left);
+  if (count > 3) storeHalfRow<T>(y + 3 * yRow, d0, d1, bias, first, left);
 }
 
 /**
  * Panels [panelStart, panelEnd) of y = x · W (+ bias), `xt` the rows as `interleaveRows` wrote them:
  * for each block of ROW_BLOCK rows, for each half panel, the block's tiles. Pointers are byte offsets
- * into the shared memory; `scales` is read for int8 only, `bias` is 0 when there is none.
+ * into the shared memory; `bias` is 0 when there is none.
  */
 @inline
 function gemm<T>(
@@ -125,7 +129,6 @@ function gemm<T>(
   rows: i32,
   inF: i32,
   w: usize,
-  scales: usize,
   bias: usize,
   y: usize,
   out: i32,
@@ -145,26 +148,29 @@ function gemm<T>(
         for (let r = blockStart; r < blockEnd; r += TILE_ROWS) {
           const tile = xt + <usize>(r / TILE_ROWS) * tileBytes;
           const count = min(TILE_ROWS, blockEnd - r);
-          tileHalfPanel<T>(tile, count, inF, wp, half, scales, bias, y + <usize>r * yRow, yRow, col, valid);
+          tileHalfPanel<T>(tile, count, inF, wp, half, bias, y + <usize>r * yRow, yRow, col, valid);
         }
       }
     }
   }
 }
 
+// The module's GEMM exports, one per float weight dtype, with the pool's arguments
+// (src/pool-protocol.ts): x (interleaved), rows, in, w, scales (unused), bias, y, out, and the panels.
+
 export function gemmFp32(
   xt: usize,
   rows: i32,
   inF: i32,
   w: usize,
-  scales: usize,
+  _scales: usize,
   bias: usize,
   y: usize,
   out: i32,
   panelStart: i32,
   panelEnd: i32,
 ): void {
-  gemm<f32>(xt, rows, inF, w, scales, bias, y, out, panelStart, panelEnd);
+  gemm<f32>(xt, rows, inF, w, bias, y, out, panelStart, panelEnd);
 }
 
 export function gemmBf16(
@@ -172,14 +178,14 @@ export function gemmBf16(
   rows: i32,
   inF: i32,
   w: usize,
-  scales: usize,
+  _scales: usize,
   bias: usize,
   y: usize,
   out: i32,
   panelStart: i32,
   panelEnd: i32,
 ): void {
-  gemm<u16>(xt, rows, inF, w, scales, bias, y, out, panelStart, panelEnd);
+  gemm<u16>(xt, rows, inF, w, bias, y, out, panelStart, panelEnd);
 }
 
 export function gemmFp16(
@@ -187,27 +193,12 @@ export function gemmFp16(
   rows: i32,
   inF: i32,
   w: usize,
-  scales: usize,
+  _scales: usize,
   bias: usize,
   y: usize,
   out: i32,
   panelStart: i32,
   panelEnd: i32,
 ): void {
-  gemm<i16>(xt, rows, inF, w, scales, bias, y, out, panelStart, panelEnd);
-}
-
-export function gemmInt8(
-  xt: usize,
-  rows: i32,
-  inF: i32,
-  w: usize,
-  scales: usize,
-  bias: usize,
-  y: usize,
-  out: i32,
-  panelStart: i32,
-  panelEnd: i32,
-): void {
-  gemm<i8>(xt, rows, inF, w, scales, bias, y, out, panelStart, panelEnd);
+  gemm<i16>(xt, rows, inF, w, bias, y, out, panelStart, panelEnd);
 }

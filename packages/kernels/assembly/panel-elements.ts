@@ -1,49 +1,65 @@
-// What every kernel over the packed panel layout shares (assembly/skinny-matmul.ts describes the
-// layout): reading packed weights as float32 (fp32 as is; bf16, fp16 and int8 widened exactly), and
-// turning accumulated sums into stored outputs (int8 scale, bias, the partial last panel).
+// What every float kernel over the packed panel layout shares (assembly/skinny-matmul.ts describes
+// the layout; assembly/gemm.ts uses it too): reading packed weights as float32 vectors (fp32 as is;
+// bf16 and fp16 widened exactly, eight at a time), and turning accumulated sums into stored outputs
+// (16-bit pairs back in column order, bias, the partial last panel). int8 weights take the integer
+// kernel (matmulInt8 in assembly/skinny-matmul.ts) at every row count, so no float kernel widens them.
 //
 // The element type of a kernel's generic parameter picks how weights are widened to float32:
-// f32 = fp32 (as is), u16 = bf16 bits (exact: shift left 16), i16 = fp16 bits (exact widening below),
-// i8 = int8 (exact conversion; the per-column scale is applied once per output).
+// f32 = fp32 (as is), u16 = bf16 bits (exact: shift left 16), i16 = fp16 bits (exact widening below).
 
 /** Output columns per panel of the packed layout. */
 export const PANEL: i32 = 16;
 
-/** Four float32 weights of one input index, widened from the packed element type at `p`. */
+/**
+ * Vector `k` (0..3) of four float32 weights of one input index's run at `p`, widened from the packed
+ * element type. fp32 weights: the run's weights 4k .. 4k+3, in column order. 16-bit weights
+ * (bf16, fp16) are read eight at a time and split by one operation per vector: the even columns of
+ * the eight (the low halves of the 32-bit lanes, shifted up) and the odd ones (the high halves, in
+ * place): vector 0 holds columns 0, 2, 4, 6, vector 1 columns 1, 3, 5, 7, vectors 2 and 3 the same of
+ * columns 8..15. `inColumnOrder` puts such pairs back in order before they are stored.
+ */
 @inline
-export function load4<T>(p: usize): v128 {
-  if (isFloat<T>()) return v128.load(p);
-  if (sizeof<T>() == 2 && !isSigned<T>()) {
+export function load4<T>(p: usize, k: i32): v128 {
+  if (isFloat<T>()) return v128.load(p + (<usize>k << 4));
+  if (sizeof<T>() == 2) {
+    const eight = v128.load(p + (<usize>(k >> 1) << 4));
+    const bits = k & 1 ? v128.and(eight, i32x4.splat(<i32>0xffff0000)) : i32x4.shl(eight, 16);
     // bf16: the 16 bits are the high half of the float32.
-    return i32x4.shl(v128.load16x4_u(p), 16);
+    return isSigned<T>() ? fp16HighToFp32(bits) : bits;
   }
-  if (sizeof<T>() == 2) return fp16ToFp32(v128.load16x4_u(p));
-  // int8: sign-extend 8 → 16 → 32 bits, then convert (exact: |q| ≤ 128).
-  return f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(i16x8.extend_low_i8x16_s(v128.load32_zero(p))));
+  return v128.load(p + (<usize>k << 4));
 }
 
 /**
- * fp16 bits (one per 32-bit lane, zero-extended) → float32, exactly, subnormals, infinities and NaN
- * included: placing exponent and mantissa 13 bits up and multiplying by 2^112 rebiases the exponent
- * (15 → 127) and normalises subnormals in one exact product; exponent 31 (inf/NaN) is then forced to
- * 255, and the sign is put back.
+ * Sums of the columns load4 gives in vectors `k` and `k + 1` as columns in order: for 16-bit weights
+ * `even` holds columns 0, 2, 4, 6 and `odd` 1, 3, 5, 7 of eight, and this returns columns 0..3
+ * (`second` false) or 4..7 (`second` true); other types are in order already.
  */
 @inline
-function fp16ToFp32(h: v128): v128 {
-  const magnitude = v128.and(h, i32x4.splat(0x7fff));
-  let f = f32x4.mul(i32x4.shl(magnitude, 13), f32x4.splat(reinterpret<f32>(0x77800000)));
-  const infOrNan = i32x4.gt_s(magnitude, i32x4.splat(0x7bff));
-  f = v128.or(f, v128.and(infOrNan, i32x4.splat(0x7f800000)));
-  return v128.or(f, i32x4.shl(v128.and(h, i32x4.splat(0x8000)), 16));
+export function inColumnOrder<T>(even: v128, odd: v128, second: bool): v128 {
+  if (sizeof<T>() != 2) return second ? odd : even;
+  return second ? i32x4.shuffle(even, odd, 2, 6, 3, 7) : i32x4.shuffle(even, odd, 0, 4, 1, 5);
 }
 
-/** acc · scale (int8 only), + bias when there is one: what turns a sum into an output. */
+/**
+ * fp16 bits in the high half of each 32-bit lane (the low half is ignored) → float32, exactly,
+ * subnormals, infinities and NaN included: placing exponent and mantissa 13 bits up (3 down from the
+ * high half) and multiplying by 2^112 rebiases the exponent (15 → 127) and normalises subnormals in
+ * one exact product; exponent 31 (inf/NaN) is then forced to 255, and the sign is put back.
+ */
 @inline
-export function finish<T>(acc: v128, scales: usize, bias: usize, col: i32): v128 {
-  let v = acc;
-  if (isInteger<T>() && sizeof<T>() == 1) v = f32x4.mul(v, v128.load(scales + (<usize>col << 2)));
-  if (bias != 0) v = f32x4.add(v, v128.load(bias + (<usize>col << 2)));
-  return v;
+function fp16HighToFp32(h: v128): v128 {
+  const magnitude = v128.and(h, i32x4.splat(0x7fff0000));
+  let f = f32x4.mul(i32x4.shr_u(magnitude, 3), f32x4.splat(reinterpret<f32>(0x77800000)));
+  const infOrNan = i32x4.gt_s(magnitude, i32x4.splat(0x7bffffff));
+  f = v128.or(f, v128.and(infOrNan, i32x4.splat(0x7f800000)));
+  return v128.or(f, v128.and(h, i32x4.splat(<i32>0x80000000)));
+}
+
+/** acc + bias (when there is one) of columns col .. col+3: what turns a sum into an output. */
+@inline
+export function finish(acc: v128, bias: usize, col: i32): v128 {
+  return bias != 0 ? f32x4.add(acc, v128.load(bias + (<usize>col << 2))) : acc;
 }
 
 /** Stores the first `count` (0..4) lanes of `v` at `p`: the tail of the last, partial panel. */
@@ -58,10 +74,10 @@ export function storeLanes(p: usize, v: v128, count: i32): void {
   if (count > 2) store<f32>(p, f32x4.extract_lane(v, 2), 8);
 }
 
-/** Writes 8 outputs of one row: columns col .. col+7, of which `valid` (may be ≤ 0) exist. */
+/** Writes 8 outputs of one row: columns col .. col+7 (load4's vectors 0, 1), of which `valid` (may be ≤ 0) exist. */
 @inline
-export function storeHalfRow<T>(y: usize, a0: v128, a1: v128, scales: usize, bias: usize, col: i32, valid: i32): void {
+export function storeHalfRow<T>(y: usize, a0: v128, a1: v128, bias: usize, col: i32, valid: i32): void {
   const p = y + (<usize>col << 2);
-  storeLanes(p, finish<T>(a0, scales, bias, col), valid);
-  storeLanes(p + 16, finish<T>(a1, scales, bias, col + 4), valid - 4);
+  storeLanes(p, finish(inColumnOrder<T>(a0, a1, false), bias, col), valid);
+  storeLanes(p + 16, finish(inColumnOrder<T>(a0, a1, true), bias, col + 4), valid - 4);
 }

@@ -11,7 +11,8 @@ export const GEMM_MIN_ROWS = 8;
 
 /**
  * y = x · W + bias on the pool of `weight`, by the kernel that suits `rows`: `skinnyMatmul` for
- * fewer than GEMM_MIN_ROWS rows, `gemm` from there on. Same arguments and result as either.
+ * fewer than GEMM_MIN_ROWS rows, `gemm` from there on (int8 weights: the integer kernel either way).
+ * Same arguments and result as either.
  */
 export function packedMatmul(
   weight: PackedWeight,
