@@ -13,19 +13,23 @@ export const PANEL: i32 = 16;
 /**
  * Vector `k` (0..3) of four float32 weights of one input index's run at `p`, widened from the packed
  * element type. fp32 weights: the run's weights 4k .. 4k+3, in column order. 16-bit weights
- * (bf16, fp16) are read eight at a time and split by one operation per vector: the even columns of
- * the eight (the low halves of the 32-bit lanes, shifted up) and the odd ones (the high halves, in
- * place): vector 0 holds columns 0, 2, 4, 6, vector 1 columns 1, 3, 5, 7, vectors 2 and 3 the same of
- * columns 8..15. `inColumnOrder` puts such pairs back in order before they are stored.
+ * (bf16, fp16) are read eight at a time and split into the even columns of the eight (the low halves
+ * of the 32-bit lanes, shifted up) and the odd ones (the high halves, in place): vector 0 holds
+ * columns 0, 2, 4, 6, vector 1 columns 1, 3, 5, 7, vectors 2 and 3 the same of columns 8..15.
+ * `inColumnOrder` puts such pairs back in order before they are stored. bf16's odd columns clear
+ * their low halves by two shifts rather than a mask: a mask constant takes a SIMD register, which the
+ * 4-row tiles (the GEMM's, the skinny matmul's) do not have — V8 keeps 15 — and with it the bf16 GEMM
+ * spilled and ran ~1.5× slower (A/B, one thread, bit-identical results).
  */
 @inline
 export function load4<T>(p: usize, k: i32): v128 {
   if (isFloat<T>()) return v128.load(p + (<usize>k << 4));
   if (sizeof<T>() == 2) {
     const eight = v128.load(p + (<usize>(k >> 1) << 4));
-    const bits = k & 1 ? v128.and(eight, i32x4.splat(<i32>0xffff0000)) : i32x4.shl(eight, 16);
+    // fp16: fp16HighToFp32 reads the high halves only, so the odd columns need no operation.
+    if (isSigned<T>()) return fp16HighToFp32(k & 1 ? eight : i32x4.shl(eight, 16));
     // bf16: the 16 bits are the high half of the float32.
-    return isSigned<T>() ? fp16HighToFp32(bits) : bits;
+    return k & 1 ? i32x4.shl(i32x4.shr_u(eight, 16), 16) : i32x4.shl(eight, 16);
   }
   return v128.load(p + (<usize>k << 4));
 }
