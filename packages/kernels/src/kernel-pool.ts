@@ -45,8 +45,8 @@ type Kernel = (...args: number[]) => void;
 
 /**
  * Threads sharing one WebAssembly.Memory (the `heap`), each with an instance of the kernels' module.
- * `run` splits a product's output panels across the threads; the calling thread takes the first
- * share and blocks until the others are done, so a product is synchronous, like a tfjs kernel.
+ * `run` cuts a product's output panels into chunks that the threads claim, the calling thread
+ * included, and returns when all are done, so a product is synchronous, like a tfjs kernel.
  */
 export class KernelPool {
   private terminated = false;
