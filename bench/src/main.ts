@@ -14,12 +14,15 @@ import { type CausalLM, parseGenerationConfig } from '@tsformer/decoding';
 import { defaultKernelThreads, kernelThreadsFromEnv } from '@tsformer/kernels';
 import { fromPretrained, type LowerPrecisionDtype } from '@tsformer/models';
 import { type BandwidthFigure, probeBandwidth } from './bandwidth-probe.js';
+import { decodeStepBreakdown } from './decode-breakdown.js';
 import { benchmarkKernels } from './kernel-bench.js';
 import { runLoadTest } from './load-test.js';
+import { fixtureGreedyPrompts, lowerPrecisionCost } from './lower-precision-cost.js';
 import { describeMachine, type MachineInfo } from './machine.js';
 import { measureForwardDecode, promptOfLength } from './measure.js';
 import { checkBundledModelParity } from './parity.js';
 import { peerPromptIds, runPeerHarness } from './peer.js';
+import { profilePrefill } from './prefill-profile.js';
 import { profileDecodeStep } from './profile.js';
 import { BART_BASE, ensureRandomModel, GPT2_124M } from './random-model.js';
 import { measureSeq2Seq } from './seq2seq.js';
@@ -100,6 +103,48 @@ async function runSuite(suite: string): Promise<unknown> {
     return { bandwidth: limits, loadAverage: { before: loadBefore, after: loadavg() }, products };
   }
   if (suite === 'profile') return profileDecodeStep(args.model ?? tinyLlama, promptTokens);
+  if (suite === 'profile-prefill') {
+    const gpt2 = join(args.scratch, 'gpt2-124m-random');
+    const folder =
+      args.model ?? (await ensureRandomModel(gpt2, GPT2_124M, join(repo, 'fixtures/hf-reference/gpt2')));
+    return profilePrefill(folder, 32, args.kernels !== 'off');
+  }
+  if (suite === 'lower-precision') {
+    const gpt2Fixture = join(repo, 'fixtures/hf-reference/gpt2');
+    const gpt2 = await ensureRandomModel(join(args.scratch, 'gpt2-124m-random'), GPT2_124M, gpt2Fixture);
+    const newTokens = args.quick ? 8 : 32;
+    return [
+      ...(await lowerPrecisionCost(
+        'tiny-llama-docs',
+        tinyLlama,
+        fixtureGreedyPrompts(tinyLlama),
+        512,
+        newTokens,
+      )),
+      ...(await lowerPrecisionCost(
+        'gpt2-124m-random',
+        gpt2,
+        fixtureGreedyPrompts(gpt2Fixture),
+        128,
+        newTokens,
+      )),
+    ];
+  }
+  if (suite === 'decode-breakdown') {
+    const folder =
+      args.model ??
+      (await ensureRandomModel(
+        join(args.scratch, 'gpt2-124m-random'),
+        GPT2_124M,
+        join(repo, 'fixtures/hf-reference/gpt2'),
+      ));
+    return decodeStepBreakdown(
+      folder,
+      promptTokens,
+      args.quick ? 8 : 24,
+      args.dtype as LowerPrecisionDtype | undefined,
+    );
+  }
   if (suite === 'webgpu-decode') {
     const models = [];
     if ('tiny-llama-docs'.includes(args.only)) {

@@ -17,64 +17,14 @@
 //
 // Summation: each output is Σ_i x[r, i] · W[i, o] in float32, in index order except that a lone row
 // (1-row tile) sums even and odd indices into two accumulators added at the end (independent add
-// chains hide the add latency). int8 weights: y = scale[o] · Σ_i x[r, i] · q[i, o]. Bias is added last.
+// chains hide the add latency). Bias is added last. int8 weights take an integer path (matmulInt8).
 //
-// The element type of a kernel's generic parameter picks how weights are widened to float32:
-// f32 = fp32 (as is), u16 = bf16 bits (exact: shift left 16), i16 = fp16 bits (exact widening below),
-// i8 = int8 (exact conversion; the per-column scale is applied once per output).
+// Weights are read and widened to float32 by assembly/panel-elements.ts (exact for bf16 and fp16; 16-bit
+// weights eight at a time, their column pairs put back in order at the store).
 
-const PANEL: i32 = 16;
+import { finish, load4, PANEL, storeHalfRow, storeLanes } from './panel-elements';
 
-/** Four float32 weights of one input index, widened from the packed element type at `p`. */
-@inline
-function load4<T>(p: usize): v128 {
-  if (isFloat<T>()) return v128.load(p);
-  if (sizeof<T>() == 2 && !isSigned<T>()) {
-    // bf16: the 16 bits are the high half of the float32.
-    return i32x4.shl(v128.load16x4_u(p), 16);
-  }
-  if (sizeof<T>() == 2) return fp16ToFp32(v128.load16x4_u(p));
-  // int8: sign-extend 8 → 16 → 32 bits, then convert (exact: |q| ≤ 128).
-  return f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(i16x8.extend_low_i8x16_s(v128.load32_zero(p))));
-}
-
-/**
- * fp16 bits (one per 32-bit lane, zero-extended) → float32, exactly, subnormals, infinities and NaN
- * included: placing exponent and mantissa 13 bits up and multiplying by 2^112 rebiases the exponent
- * (15 → 127) and normalises subnormals in one exact product; exponent 31 (inf/NaN) is then forced to
- * 255, and the sign is put back.
- */
-@inline
-function fp16ToFp32(h: v128): v128 {
-  const magnitude = v128.and(h, i32x4.splat(0x7fff));
-  let f = f32x4.mul(i32x4.shl(magnitude, 13), f32x4.splat(reinterpret<f32>(0x77800000)));
-  const infOrNan = i32x4.gt_s(magnitude, i32x4.splat(0x7bff));
-  f = v128.or(f, v128.and(infOrNan, i32x4.splat(0x7f800000)));
-  return v128.or(f, i32x4.shl(v128.and(h, i32x4.splat(0x8000)), 16));
-}
-
-/** acc · scale (int8 only), + bias when there is one: what turns a sum into an output. */
-@inline
-function finish<T>(acc: v128, scales: usize, bias: usize, col: i32): v128 {
-  let v = acc;
-  if (isInteger<T>() && sizeof<T>() == 1) v = f32x4.mul(v, v128.load(scales + (<usize>col << 2)));
-  if (bias != 0) v = f32x4.add(v, v128.load(bias + (<usize>col << 2)));
-  return v;
-}
-
-/** Stores the first `count` (0..4) lanes of `v` at `p`: the tail of the last, partial panel. */
-@inline
-function storeLanes(p: usize, v: v128, count: i32): void {
-  if (count >= 4) {
-    v128.store(p, v);
-    return;
-  }
-  if (count > 0) store<f32>(p, f32x4.extract_lane(v, 0));
-  if (count > 1) store<f32>(p, f32x4.extract_lane(v, 1), 4);
-  if (count > 2) store<f32>(p, f32x4.extract_lane(v, 2), 8);
-}
-
-/** Writes 16 outputs of one row: columns col .. col+15, of which `valid` exist. */
+/** Writes 16 outputs of one row: columns col .. col+15 (load4's vectors 0..3), of which `valid` exist. */
 @inline
 function storeRow<T>(
   y: usize,
@@ -82,16 +32,12 @@ function storeRow<T>(
   a1: v128,
   a2: v128,
   a3: v128,
-  scales: usize,
   bias: usize,
   col: i32,
   valid: i32,
 ): void {
-  const p = y + (<usize>col << 2);
-  storeLanes(p, finish<T>(a0, scales, bias, col), valid);
-  storeLanes(p + 16, finish<T>(a1, scales, bias, col + 4), valid - 4);
-  storeLanes(p + 32, finish<T>(a2, scales, bias, col + 8), valid - 8);
-  storeLanes(p + 48, finish<T>(a3, scales, bias, col + 12), valid - 12);
+  storeHalfRow<T>(y, a0, a1, bias, col, valid);
+  storeHalfRow<T>(y, a2, a3, bias, col + 8, valid - 8);
 }
 
 /** Two rows (xa, xb: their first input) against one panel `w`: 8 accumulators, each weight read once. */
@@ -101,7 +47,6 @@ function panelTwoRows<T>(
   xb: usize,
   inF: i32,
   w: usize,
-  scales: usize,
   bias: usize,
   ya: usize,
   yb: usize,
@@ -111,12 +56,11 @@ function panelTwoRows<T>(
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
   let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0);
   const step = <usize>(PANEL * sizeof<T>());
-  const lane = <usize>(4 * sizeof<T>());
   // For each input index i: the 16 weights W[i, col..col+15] (one contiguous run of the panel), times
   // x[a, i] and x[b, i] broadcast, added into the two rows' accumulators.
   let p = w;
   for (let i: usize = 0; i < <usize>inF; i++, p += step) {
-    const w0 = load4<T>(p), w1 = load4<T>(p + lane), w2 = load4<T>(p + 2 * lane), w3 = load4<T>(p + 3 * lane);
+    const w0 = load4<T>(p, 0), w1 = load4<T>(p, 1), w2 = load4<T>(p, 2), w3 = load4<T>(p, 3);
     const va = v128.load32_splat(xa + (i << 2));
     const vb = v128.load32_splat(xb + (i << 2));
     a0 = f32x4.add(a0, f32x4.mul(va, w0));
@@ -128,8 +72,8 @@ function panelTwoRows<T>(
     b2 = f32x4.add(b2, f32x4.mul(vb, w2));
     b3 = f32x4.add(b3, f32x4.mul(vb, w3));
   }
-  storeRow<T>(ya, a0, a1, a2, a3, scales, bias, col, valid);
-  storeRow<T>(yb, b0, b1, b2, b3, scales, bias, col, valid);
+  storeRow<T>(ya, a0, a1, a2, a3, bias, col, valid);
+  storeRow<T>(yb, b0, b1, b2, b3, bias, col, valid);
 }
 
 /**
@@ -145,7 +89,6 @@ function halfPanelFourRows<T>(
   inF: i32,
   w: usize,
   half: i32,
-  scales: usize,
   bias: usize,
   y: usize,
   yRow: usize,
@@ -158,7 +101,7 @@ function halfPanelFourRows<T>(
   const lane = <usize>(4 * sizeof<T>());
   let p = w + <usize>half * 2 * lane;
   for (let i: usize = 0; i < <usize>inF; i++, p += step) {
-    const w0 = load4<T>(p), w1 = load4<T>(p + lane);
+    const w0 = load4<T>(p, 0), w1 = load4<T>(p, 1);
     const at = x + (i << 2);
     const va = v128.load32_splat(at);
     a0 = f32x4.add(a0, f32x4.mul(va, w0));
@@ -175,18 +118,10 @@ function halfPanelFourRows<T>(
   }
   const first = col + half * 8;
   const left = valid - half * 8;
-  storeHalfRow<T>(y, a0, a1, scales, bias, first, left);
-  storeHalfRow<T>(y + yRow, b0, b1, scales, bias, first, left);
-  storeHalfRow<T>(y + 2 * yRow, c0, c1, scales, bias, first, left);
-  storeHalfRow<T>(y + 3 * yRow, d0, d1, scales, bias, first, left);
-}
-
-/** Writes 8 outputs of one row: columns col .. col+7, of which `valid` (may be ≤ 0) exist. */
-@inline
-function storeHalfRow<T>(y: usize, a0: v128, a1: v128, scales: usize, bias: usize, col: i32, valid: i32): void {
-  const p = y + (<usize>col << 2);
-  storeLanes(p, finish<T>(a0, scales, bias, col), valid);
-  storeLanes(p + 16, finish<T>(a1, scales, bias, col + 4), valid - 4);
+  storeHalfRow<T>(y, a0, a1, bias, first, left);
+  storeHalfRow<T>(y + yRow, b0, b1, bias, first, left);
+  storeHalfRow<T>(y + 2 * yRow, c0, c1, bias, first, left);
+  storeHalfRow<T>(y + 3 * yRow, d0, d1, bias, first, left);
 }
 
 /**
@@ -198,7 +133,6 @@ function panelOneRow<T>(
   x: usize,
   inF: i32,
   w: usize,
-  scales: usize,
   bias: usize,
   y: usize,
   col: i32,
@@ -207,7 +141,6 @@ function panelOneRow<T>(
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
   let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
   const step = <usize>(PANEL * sizeof<T>());
-  const lane = <usize>(4 * sizeof<T>());
   const pairs = <usize>(inF >> 1);
   let p = w;
   // For each pair of input indices (i, i+1): the panel's two consecutive 16-weight runs, times x[i]
@@ -215,23 +148,23 @@ function panelOneRow<T>(
   for (let k: usize = 0; k < pairs; k++, p += 2 * step) {
     const i = k << 1;
     const v = v128.load32_splat(x + (i << 2));
-    a0 = f32x4.add(a0, f32x4.mul(v, load4<T>(p)));
-    a1 = f32x4.add(a1, f32x4.mul(v, load4<T>(p + lane)));
-    a2 = f32x4.add(a2, f32x4.mul(v, load4<T>(p + 2 * lane)));
-    a3 = f32x4.add(a3, f32x4.mul(v, load4<T>(p + 3 * lane)));
+    a0 = f32x4.add(a0, f32x4.mul(v, load4<T>(p, 0)));
+    a1 = f32x4.add(a1, f32x4.mul(v, load4<T>(p, 1)));
+    a2 = f32x4.add(a2, f32x4.mul(v, load4<T>(p, 2)));
+    a3 = f32x4.add(a3, f32x4.mul(v, load4<T>(p, 3)));
     const u = v128.load32_splat(x + ((i + 1) << 2));
-    c0 = f32x4.add(c0, f32x4.mul(u, load4<T>(p + step)));
-    c1 = f32x4.add(c1, f32x4.mul(u, load4<T>(p + step + lane)));
-    c2 = f32x4.add(c2, f32x4.mul(u, load4<T>(p + step + 2 * lane)));
-    c3 = f32x4.add(c3, f32x4.mul(u, load4<T>(p + step + 3 * lane)));
+    c0 = f32x4.add(c0, f32x4.mul(u, load4<T>(p + step, 0)));
+    c1 = f32x4.add(c1, f32x4.mul(u, load4<T>(p + step, 1)));
+    c2 = f32x4.add(c2, f32x4.mul(u, load4<T>(p + step, 2)));
+    c3 = f32x4.add(c3, f32x4.mul(u, load4<T>(p + step, 3)));
   }
   // An odd last index goes to the a-set.
   if (inF & 1) {
     const v = v128.load32_splat(x + (<usize>(inF - 1) << 2));
-    a0 = f32x4.add(a0, f32x4.mul(v, load4<T>(p)));
-    a1 = f32x4.add(a1, f32x4.mul(v, load4<T>(p + lane)));
-    a2 = f32x4.add(a2, f32x4.mul(v, load4<T>(p + 2 * lane)));
-    a3 = f32x4.add(a3, f32x4.mul(v, load4<T>(p + 3 * lane)));
+    a0 = f32x4.add(a0, f32x4.mul(v, load4<T>(p, 0)));
+    a1 = f32x4.add(a1, f32x4.mul(v, load4<T>(p, 1)));
+    a2 = f32x4.add(a2, f32x4.mul(v, load4<T>(p, 2)));
+    a3 = f32x4.add(a3, f32x4.mul(v, load4<T>(p, 3)));
   }
   storeRow<T>(
     y,
@@ -239,7 +172,6 @@ function panelOneRow<T>(
     f32x4.add(a1, c1),
     f32x4.add(a2, c2),
     f32x4.add(a3, c3),
-    scales,
     bias,
     col,
     valid,
@@ -256,7 +188,7 @@ const ROW_BLOCK: i32 = 32;
 /**
  * Panels [panelStart, panelEnd) of y = x · W (+ bias): for each block of rows, for each panel, rows
  * four at a time (half a panel each pass), then two, then a last odd row alone; the panel, in × 16
- * weights, stays in L2 between row groups. Pointers are byte offsets into the shared memory; `scales` is read for int8 only, `bias` is
+ * weights, stays in L2 between row groups. Pointers are byte offsets into the shared memory; `bias` is
  * 0 when there is none.
  */
 @inline
@@ -265,7 +197,6 @@ function skinnyMatmul<T>(
   rows: i32,
   inF: i32,
   w: usize,
-  scales: usize,
   bias: usize,
   y: usize,
   out: i32,
@@ -285,34 +216,37 @@ function skinnyMatmul<T>(
       for (; r + 4 <= blockEnd; r += 4) {
         const xa = x + <usize>r * xRow;
         const ya = y + <usize>r * yRow;
-        halfPanelFourRows<T>(xa, xRow, inF, wp, 0, scales, bias, ya, yRow, col, valid);
-        if (valid > 8) halfPanelFourRows<T>(xa, xRow, inF, wp, 1, scales, bias, ya, yRow, col, valid);
+        halfPanelFourRows<T>(xa, xRow, inF, wp, 0, bias, ya, yRow, col, valid);
+        if (valid > 8) halfPanelFourRows<T>(xa, xRow, inF, wp, 1, bias, ya, yRow, col, valid);
       }
       for (; r + 2 <= blockEnd; r += 2) {
         const xa = x + <usize>r * xRow;
         const ya = y + <usize>r * yRow;
-        panelTwoRows<T>(xa, xa + xRow, inF, wp, scales, bias, ya, ya + yRow, col, valid);
+        panelTwoRows<T>(xa, xa + xRow, inF, wp, bias, ya, ya + yRow, col, valid);
       }
       if (r < blockEnd) {
-        panelOneRow<T>(x + <usize>r * xRow, inF, wp, scales, bias, y + <usize>r * yRow, col, valid);
+        panelOneRow<T>(x + <usize>r * xRow, inF, wp, bias, y + <usize>r * yRow, col, valid);
       }
     }
   }
 }
+
+// The module's products, one per packed dtype, all with the pool's arguments (src/pool-protocol.ts):
+// x, rows, in, w, scales (int8 only), bias (0: none), y, out, and this thread's panels.
 
 export function matmulFp32(
   x: usize,
   rows: i32,
   inF: i32,
   w: usize,
-  scales: usize,
+  _scales: usize,
   bias: usize,
   y: usize,
   out: i32,
   panelStart: i32,
   panelEnd: i32,
 ): void {
-  skinnyMatmul<f32>(x, rows, inF, w, scales, bias, y, out, panelStart, panelEnd);
+  skinnyMatmul<f32>(x, rows, inF, w, bias, y, out, panelStart, panelEnd);
 }
 
 export function matmulBf16(
@@ -320,14 +254,14 @@ export function matmulBf16(
   rows: i32,
   inF: i32,
   w: usize,
-  scales: usize,
+  _scales: usize,
   bias: usize,
   y: usize,
   out: i32,
   panelStart: i32,
   panelEnd: i32,
 ): void {
-  skinnyMatmul<u16>(x, rows, inF, w, scales, bias, y, out, panelStart, panelEnd);
+  skinnyMatmul<u16>(x, rows, inF, w, bias, y, out, panelStart, panelEnd);
 }
 
 export function matmulFp16(
@@ -335,14 +269,127 @@ export function matmulFp16(
   rows: i32,
   inF: i32,
   w: usize,
-  scales: usize,
+  _scales: usize,
   bias: usize,
   y: usize,
   out: i32,
   panelStart: i32,
   panelEnd: i32,
 ): void {
-  skinnyMatmul<i16>(x, rows, inF, w, scales, bias, y, out, panelStart, panelEnd);
+  skinnyMatmul<i16>(x, rows, inF, w, bias, y, out, panelStart, panelEnd);
+}
+
+// int8 weights, int16 inputs: integer dot products.
+//
+// The weights are the same panels (16 int8 columns per input index) with one float32 scale per
+// column; x arrives quantized per row (src/int8-quantize.ts): `x` points at int16 values
+// [rows, inPairs × 2] (a zero after an odd last index) followed by one float32 scale per row, so
+// x[r, i] ≈ xq[r, i] · xScale[r]. For each pair of input indices (i, i+1) the two 16-byte runs of the
+// panel are interleaved byte by byte (q[i, c], q[i+1, c], ...), sign-extended to 16 bits, and
+// i32x4.dot_i16x8_s multiplies them with the broadcast pair (xq[i], xq[i+1]) and adds each column's
+// two products: 16 columns × 2 indices in 2 loads, 2 interleaves, 4 extends, 4 dots and 4 adds, a
+// third of the float path's work per weight. The sums are exact integers: |a product pair| ≤
+// 2 · 127 · 32767 < 2^23.1, so INT8_BLOCK_PAIRS = 128 pairs stay below 2^31; each block's sums are then
+// converted and added in float32, and y = (Σ · scale[o]) · xScale[r] + bias[o]. Results do not depend
+// on the row tile or the thread split. An int8 weight is allocated with 16 bytes to spare after its
+// last panel (src/packed-weight.ts), which an odd `in` reads past its last index.
+
+const INT8_BLOCK_PAIRS: i32 = 128;
+
+/** Columns 0..7 (`high` false) or 8..15 of input indices a, b interleaved and widened to i16x8 pairs. */
+@inline
+function interleave(a: v128, b: v128, high: bool): v128 {
+  return high
+    ? i8x16.shuffle(a, b, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31)
+    : i8x16.shuffle(a, b, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+}
+
+/** Writes 16 outputs of one row from its float32 sums: (Σ · scale) · xScale + bias. */
+@inline
+function storeInt8Row(
+  y: usize,
+  f0: v128,
+  f1: v128,
+  f2: v128,
+  f3: v128,
+  scales: usize,
+  xScale: f32,
+  bias: usize,
+  col: i32,
+  valid: i32,
+): void {
+  const s = f32x4.splat(xScale);
+  const p = y + (<usize>col << 2);
+  const c = scales + (<usize>col << 2);
+  storeLanes(p, finish(f32x4.mul(f32x4.mul(f0, v128.load(c)), s), bias, col), valid);
+  storeLanes(p + 16, finish(f32x4.mul(f32x4.mul(f1, v128.load(c, 16)), s), bias, col + 4), valid - 4);
+  storeLanes(p + 32, finish(f32x4.mul(f32x4.mul(f2, v128.load(c, 32)), s), bias, col + 8), valid - 8);
+  storeLanes(p + 48, finish(f32x4.mul(f32x4.mul(f3, v128.load(c, 48)), s), bias, col + 12), valid - 12);
+}
+
+/**
+ * One or two rows (`two`; xb, yb unused when false) of int16 inputs against one int8 panel `w` of
+ * `inF` input indices: integer dot products in blocks of INT8_BLOCK_PAIRS pairs, float32 across blocks.
+ */
+@inline
+function int8Panel(
+  two: bool,
+  xa: usize,
+  xb: usize,
+  inF: i32,
+  w: usize,
+  scales: usize,
+  xScaleA: f32,
+  xScaleB: f32,
+  bias: usize,
+  ya: usize,
+  yb: usize,
+  col: i32,
+  valid: i32,
+): void {
+  let f0 = f32x4.splat(0), f1 = f32x4.splat(0), f2 = f32x4.splat(0), f3 = f32x4.splat(0);
+  let g0 = f32x4.splat(0), g1 = f32x4.splat(0), g2 = f32x4.splat(0), g3 = f32x4.splat(0);
+  const pairs = (inF + 1) >> 1;
+  const zero = i32x4.splat(0);
+  let p = w;
+  for (let start = 0; start < pairs; start += INT8_BLOCK_PAIRS) {
+    const end = min(pairs, start + INT8_BLOCK_PAIRS);
+    let a0 = zero, a1 = zero, a2 = zero, a3 = zero;
+    let b0 = zero, b1 = zero, b2 = zero, b3 = zero;
+    for (let j = start; j < end; j++, p += 2 * PANEL) {
+      // Input indices 2j and 2j+1. Past an odd last index, the 16 bytes read (the next panel's, or
+      // the 16 spare bytes after the last) meet xq = 0.
+      const first = v128.load(p);
+      const second = v128.load(p, PANEL);
+      const lo = interleave(first, second, false), hi = interleave(first, second, true);
+      const w0 = i16x8.extend_low_i8x16_s(lo), w1 = i16x8.extend_high_i8x16_s(lo);
+      const w2 = i16x8.extend_low_i8x16_s(hi), w3 = i16x8.extend_high_i8x16_s(hi);
+      const va = v128.load32_splat(xa + (<usize>j << 2));
+      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(w0, va));
+      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(w1, va));
+      a2 = i32x4.add(a2, i32x4.dot_i16x8_s(w2, va));
+      a3 = i32x4.add(a3, i32x4.dot_i16x8_s(w3, va));
+      if (two) {
+        const vb = v128.load32_splat(xb + (<usize>j << 2));
+        b0 = i32x4.add(b0, i32x4.dot_i16x8_s(w0, vb));
+        b1 = i32x4.add(b1, i32x4.dot_i16x8_s(w1, vb));
+        b2 = i32x4.add(b2, i32x4.dot_i16x8_s(w2, vb));
+        b3 = i32x4.add(b3, i32x4.dot_i16x8_s(w3, vb));
+      }
+    }
+    f0 = f32x4.add(f0, f32x4.convert_i32x4_s(a0));
+    f1 = f32x4.add(f1, f32x4.convert_i32x4_s(a1));
+    f2 = f32x4.add(f2, f32x4.convert_i32x4_s(a2));
+    f3 = f32x4.add(f3, f32x4.convert_i32x4_s(a3));
+    if (two) {
+      g0 = f32x4.add(g0, f32x4.convert_i32x4_s(b0));
+      g1 = f32x4.add(g1, f32x4.convert_i32x4_s(b1));
+      g2 = f32x4.add(g2, f32x4.convert_i32x4_s(b2));
+      g3 = f32x4.add(g3, f32x4.convert_i32x4_s(b3));
+    }
+  }
+  storeInt8Row(ya, f0, f1, f2, f3, scales, xScaleA, bias, col, valid);
+  if (two) storeInt8Row(yb, g0, g1, g2, g3, scales, xScaleB, bias, col, valid);
 }
 
 export function matmulInt8(
@@ -357,7 +404,29 @@ export function matmulInt8(
   panelStart: i32,
   panelEnd: i32,
 ): void {
-  skinnyMatmul<i8>(x, rows, inF, w, scales, bias, y, out, panelStart, panelEnd);
+  const panelBytes = <usize>inF * PANEL;
+  const xRow = <usize>((inF + 1) >> 1) << 2;
+  const xScales = x + <usize>rows * xRow;
+  const yRow = <usize>out << 2;
+  for (let panel = panelStart; panel < panelEnd; panel++) {
+    const wp = w + <usize>panel * panelBytes;
+    const col = panel * PANEL;
+    const valid = min(PANEL, out - col);
+    // The panel (in × 16 bytes) stays in L1/L2 while the rows pass over it, two at a time.
+    let r = 0;
+    for (; r + 2 <= rows; r += 2) {
+      const xa = x + <usize>r * xRow;
+      const ya = y + <usize>r * yRow;
+      const sa = load<f32>(xScales + (<usize>r << 2));
+      const sb = load<f32>(xScales + (<usize>(r + 1) << 2));
+      int8Panel(true, xa, xa + xRow, inF, wp, scales, sa, sb, bias, ya, ya + yRow, col, valid);
+    }
+    if (r < rows) {
+      const xa = x + <usize>r * xRow;
+      const sa = load<f32>(xScales + (<usize>r << 2));
+      int8Panel(false, xa, 0, inF, wp, scales, sa, 0, bias, y + <usize>r * yRow, 0, col, valid);
+    }
+  }
 }
 
 /**

@@ -14,6 +14,9 @@ let binary;
 const { error, stderr } = await asc.main(
   [
     join(root, 'assembly/skinny-matmul.ts'),
+    join(root, 'assembly/gemm.ts'),
+    join(root, 'assembly/gelu.ts'),
+    join(root, 'assembly/batched-matmul.ts'),
     '--outFile',
     'kernels.wasm',
     '--optimizeLevel',

@@ -1,11 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Parameter } from '@tsformer/core-tensor';
+import { serveBatchMatMul } from './cpu-batch-matmul.js';
+import { cpuGeluTanh } from './cpu-gelu.js';
 import { embedding } from './embedding.js';
+import { geluTanh } from './gelu.js';
 import type { KernelPool } from './kernel-pool.js';
 import { type LinearWeightLayout, linear } from './linear.js';
+import { packedMatmul } from './packed-matmul.js';
 import { packedLinearWeight } from './packed-parameter.js';
 import { kernelThreadsFromEnv, processKernelPool } from './process-kernel-pool.js';
-import { skinnyMatmul } from './skinny-matmul.js';
 
 /** The tfjs backends whose tensors live in CPU memory: the kernel reads them without a device round trip. */
 export const CPU_KERNEL_BACKENDS = ['wasm', 'cpu'] as const;
@@ -23,8 +26,9 @@ export interface CpuKernelsOptions {
 let removers: (() => void)[] = [];
 
 /**
- * Serves the `linear` op on the wasm and cpu backends with the WebAssembly kernel, on the process's
- * kernel pool (created once: `processKernelPool`). `fromPretrained` calls it when the model runs on
+ * Serves the `linear` op (and `embedding`, `geluTanh`, tfjs's `BatchMatMul` kernel for attention's
+ * per-head products: `serveBatchMatMul`) on the wasm and cpu backends with the WebAssembly kernels,
+ * on the process's kernel pool (created once: `processKernelPool`). `fromPretrained` calls it when the model runs on
  * wasm or cpu; a later call changes the thread count only when it names one. Results equal the
  * portable tfjs path to float32 rounding (another summation order); a trainable weight still takes
  * the portable path, which records gradients.
@@ -39,12 +43,17 @@ export async function enableCpuKernels(options: CpuKernelsOptions = {}): Promise
     removers = CPU_KERNEL_BACKENDS.flatMap((backend) => [
       linear.register(backend, linearKernel),
       embedding.register(backend, embeddingKernel),
+      geluTanh.register(backend, cpuGeluTanh(pool, readCpuValues)),
+      ...[serveBatchMatMul(pool, backend) ?? []].flat(),
     ]);
   }
   return pool;
 }
 
-/** Gives `linear` and `embedding` back to tfjs's ops on wasm and cpu (the pool stays, idle). */
+/**
+ * Gives `linear`, `embedding` and `geluTanh` back to tfjs's ops and `BatchMatMul` back to tfjs's kernel
+ * on wasm and cpu (the pool stays, idle).
+ */
 export function disableCpuKernels(): void {
   for (const remove of removers) remove();
   removers = [];
@@ -73,7 +82,7 @@ function cpuLinear(pool: KernelPool, fixedThreads: number | undefined) {
     const input = readCpuValues(x);
     const biasValues = bias ? readCpuValues(bias.tensor) : undefined;
     const rows = input.length / packed.inFeatures;
-    const y = skinnyMatmul(packed, input, rows, biasValues, fixedThreads); // [rows, out]
+    const y = packedMatmul(packed, input, rows, biasValues, fixedThreads); // [rows, out]
     return tf.tensor(y, [...x.shape.slice(0, -1), packed.outFeatures], 'float32');
   };
 }

@@ -8,12 +8,15 @@ export {
 export { embedding } from './embedding.js';
 export { KernelArgumentError, KernelPoolError } from './errors.js';
 export { type BackendImplementation, defineFusedOp, type FusedOp } from './fused-op.js';
+export { geluTanh } from './gelu.js';
+export { gemm } from './gemm.js';
 export { KernelPool, type KernelPoolOptions } from './kernel-pool.js';
 export { compileKernelsModule } from './kernels-module.js';
 export { type LinearWeightLayout, linear } from './linear.js';
 export { DEFAULT_SKINNY_ROWS, type LinearForwardOptions, linearForward } from './linear-forward.js';
 export { addNormalize, type NormSpec, normalize } from './norm-ops.js';
 export { packedWeightLoader } from './packed-loading.js';
+export { GEMM_MIN_ROWS, packedMatmul } from './packed-matmul.js';
 export {
   holdPackedLinearWeight,
   loadPackedLinearWeight,

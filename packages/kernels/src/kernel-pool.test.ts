@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SeededRandom } from '@tsformer/core-tensor';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { KernelPoolError } from './errors.js';
@@ -43,6 +44,26 @@ describe('KernelPool', () => {
     } finally {
       rmSync(folder, { recursive: true, force: true });
     }
+  });
+
+  it('gives results that do not depend on how chunks fall to threads, task after task', async () => {
+    // Three threads claiming one panel at a time against one thread, 300 products back to back
+    // (workers spinning, sleeping, late for a task): every output bit-identical.
+    const shared = await KernelPool.create({ threads: 3, chunkWork: 1, spinIterations: 50 });
+    const alone = await KernelPool.create({ threads: 1 });
+    const random = new SeededRandom(3);
+    for (let task = 0; task < 300; task++) {
+      const [rows, inF, outF] = [1 + (task % 3), 1 + (task % 37), 1 + ((task * 7) % 90)];
+      const data = random.normalArray(inF * outF);
+      const x = random.normalArray(rows * inF);
+      const dtype = (['fp32', 'int8'] as const)[task % 2]!;
+      const a = packWeight(shared, { dtype: 'fp32', data, shape: [inF, outF] }, { dtype });
+      const b = packWeight(alone, { dtype: 'fp32', data, shape: [inF, outF] }, { dtype });
+      expect(skinnyMatmul(a, x, rows)).toEqual(skinnyMatmul(b, x, rows));
+      a.free();
+      b.free();
+    }
+    await Promise.all([shared.terminate(), alone.terminate()]);
   });
 
   it('stops its workers on terminate() and refuses work afterwards', async () => {

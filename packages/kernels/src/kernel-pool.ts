@@ -1,7 +1,16 @@
 import { KernelPoolError } from './errors.js';
 import { compileKernelsModule } from './kernels-module.js';
-import { CONTROL, KERNEL_EXPORTS, panelBoundary, STOP_OP } from './pool-protocol.js';
+import {
+  CHUNK_WORK,
+  CONTROL,
+  chunkPanels,
+  KERNEL_ELEMENT_BYTES,
+  KERNEL_EXPORTS,
+  STOP_OP,
+  taskTag,
+} from './pool-protocol.js';
 import { type PoolThread, startPoolThread } from './pool-threads.js';
+import { claimChunks } from './pool-worker.js';
 import { SharedHeap } from './shared-heap.js';
 
 export interface KernelPoolOptions {
@@ -13,6 +22,11 @@ export interface KernelPoolOptions {
    * millisecond).
    */
   spinIterations?: number;
+  /**
+   * Work per claimed chunk of a product (weight bytes × row pairs), default CHUNK_WORK (128 KiB):
+   * smaller splits finer (tests use 1: one panel per chunk), larger hands less to the workers.
+   */
+  chunkWork?: number;
 }
 
 /** The kernel's arguments as the module takes them: byte offsets into the heap and sizes. */
@@ -31,8 +45,8 @@ type Kernel = (...args: number[]) => void;
 
 /**
  * Threads sharing one WebAssembly.Memory (the `heap`), each with an instance of the kernels' module.
- * `run` splits a product's output panels across the threads; the calling thread takes the first
- * share and blocks until the others are done, so a product is synchronous, like a tfjs kernel.
+ * `run` cuts a product's output panels into chunks that the threads claim, the calling thread
+ * included, and returns when all are done, so a product is synchronous, like a tfjs kernel.
  */
 export class KernelPool {
   private terminated = false;
@@ -43,10 +57,14 @@ export class KernelPool {
     readonly heap: SharedHeap,
     readonly threads: number,
     private readonly kernels: readonly Kernel[],
+    private readonly exports: WebAssembly.Exports,
     private readonly workers: readonly PoolThread[],
     private readonly control: Int32Array<SharedArrayBuffer>,
     private readonly spinIterations: number,
+    private readonly chunkWork: number,
   ) {}
+
+  private generation = 0;
 
   /** Compiles the module (once per process), instantiates it here and starts `threads - 1` workers. */
   static async create(options: KernelPoolOptions = {}): Promise<KernelPool> {
@@ -79,17 +97,28 @@ export class KernelPool {
         }),
       );
     }
-    return new KernelPool(heap, threads, kernels, workers, control, spinIterations);
+    return new KernelPool(
+      heap,
+      threads,
+      kernels,
+      instance.exports,
+      workers,
+      control,
+      spinIterations,
+      options.chunkWork ?? CHUNK_WORK,
+    );
   }
 
   /**
-   * y = x · W (+ bias) for the panels of `outFeatures` columns, on `threads` threads (default all).
-   * `op` is the packed dtype's index in KERNEL_EXPORTS.
+   * y = x · W (+ bias) for the panels of `outFeatures` columns, on `threads` threads (default all):
+   * every thread taking part claims chunks of panels until none is left (see CONTROL), so they finish
+   * together and a descheduled worker holds up at most one chunk. Results do not depend on the split:
+   * each output column is computed whole by one kernel call. `op` is the kernel's index in
+   * KERNEL_EXPORTS (a skinny-matmul or GEMM export).
    */
   run(op: number, args: SkinnyMatmulArgs, threads = this.threads): void {
     if (this.terminated) throw new KernelPoolError('kernel pool: used after terminate()');
     const panels = Math.ceil(args.outFeatures / 16);
-    const used = Math.max(1, Math.min(threads, this.threads, panels));
     const kernelArgs = [
       args.x,
       args.rows,
@@ -100,18 +129,35 @@ export class KernelPool {
       args.y,
       args.outFeatures,
     ];
-    if (used > 1) {
-      const control = this.control;
-      control.set(kernelArgs, CONTROL.ARGS);
-      control[CONTROL.OP] = op;
-      control[CONTROL.THREADS] = used;
-      control[CONTROL.PANELS] = panels;
-      Atomics.store(control, CONTROL.PENDING, used - 1);
-      Atomics.add(control, CONTROL.GENERATION, 1);
-      Atomics.notify(control, CONTROL.GENERATION);
+    const perChunk = chunkPanels(16 * args.inFeatures * KERNEL_ELEMENT_BYTES[op]!, args.rows, this.chunkWork);
+    const chunks = Math.ceil(panels / perChunk);
+    const used = Math.max(1, Math.min(threads, this.threads, chunks));
+    if (used === 1) {
+      this.kernels[op]!(...kernelArgs, 0, panels);
+      return;
     }
-    this.kernels[op]!(...kernelArgs, 0, panelBoundary(panels, 1, used));
-    if (used > 1) this.waitForWorkers();
+    const control = this.control;
+    this.generation = (this.generation + 1) | 0;
+    const tag = taskTag(this.generation);
+    // The new tag first: from here no late worker can claim a chunk of the finished task.
+    Atomics.store(control, CONTROL.NEXT, tag << 16);
+    control.set(kernelArgs, CONTROL.ARGS);
+    control[CONTROL.OP] = op;
+    control[CONTROL.THREADS] = used;
+    control[CONTROL.PANELS] = panels;
+    control[CONTROL.CHUNKS] = chunks;
+    control[CONTROL.CHUNK_PANELS] = perChunk;
+    Atomics.store(control, CONTROL.DONE, 0);
+    Atomics.store(control, CONTROL.GENERATION, this.generation);
+    Atomics.notify(control, CONTROL.GENERATION);
+    claimChunks(control, CONTROL, this.kernels, tag);
+    this.waitForChunks(chunks);
+  }
+
+  /** Runs the module's export `name` on the calling thread alone: a step that prepares a `run`. */
+  callOnCaller(name: string, ...args: number[]): void {
+    if (this.terminated) throw new KernelPoolError('kernel pool: used after terminate()');
+    (this.exports[name] as Kernel)(...args);
   }
 
   /**
@@ -132,19 +178,21 @@ export class KernelPool {
     if (this.terminated) return;
     this.terminated = true;
     this.control[CONTROL.OP] = STOP_OP;
-    Atomics.add(this.control, CONTROL.GENERATION, 1);
+    this.generation = (this.generation + 1) | 0;
+    Atomics.store(this.control, CONTROL.GENERATION, this.generation);
     Atomics.notify(this.control, CONTROL.GENERATION);
     await Promise.all(this.workers.map((worker) => worker.terminate()));
   }
 
-  private waitForWorkers(): void {
+  /** Returns once `chunks` chunks are done: polls `spinIterations` times, then sleeps on DONE. */
+  private waitForChunks(chunks: number): void {
     const control = this.control;
     for (let spin = 0; spin < this.spinIterations; spin++) {
-      if (Atomics.load(control, CONTROL.PENDING) === 0) return;
+      if (Atomics.load(control, CONTROL.DONE) === chunks) return;
     }
-    for (let pending = Atomics.load(control, CONTROL.PENDING); pending !== 0; ) {
-      Atomics.wait(control, CONTROL.PENDING, pending);
-      pending = Atomics.load(control, CONTROL.PENDING);
+    for (let done = Atomics.load(control, CONTROL.DONE); done !== chunks; ) {
+      Atomics.wait(control, CONTROL.DONE, done);
+      done = Atomics.load(control, CONTROL.DONE);
     }
   }
 }

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { KernelArgumentError } from './errors.js';
+import { packedMatmul } from './packed-matmul.js';
 import type { PackedWeight } from './packed-weight.js';
-import { skinnyMatmul } from './skinny-matmul.js';
 
 /** Backends whose tensors live in CPU memory, where reading an input is a copy, not a GPU download. */
 const CPU_BACKENDS = new Set(['wasm', 'cpu']);
@@ -48,7 +48,7 @@ export function linearForward(
     const backend = tf.backend();
     const input = backend.readSync(x.dataId) as Float32Array;
     const biasValues = bias ? (backend.readSync(bias.dataId) as Float32Array) : undefined;
-    return tf.tensor(skinnyMatmul(weight, input, rows, biasValues), outputShape, 'float32');
+    return tf.tensor(packedMatmul(weight, input, rows, biasValues), outputShape, 'float32');
   }
   const portable = weight.portable;
   if (!portable) {

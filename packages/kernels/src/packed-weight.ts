@@ -162,7 +162,11 @@ export function packWeight(pool: KernelPool, raw: RawWeight, options: PackOption
   }
   const panels = Math.ceil(layout.outFeatures / PANEL_COLUMNS);
   const heap = pool.heap;
-  const offset = heap.allocate(panels * PANEL_COLUMNS * layout.inFeatures * PACKED_DTYPE_BYTES[dtype]);
+  // int8: 16 bytes to spare, which the kernel reads (times zero) after an odd last input index.
+  const spare = dtype === 'int8' ? 16 : 0;
+  const offset = heap.allocate(
+    panels * PANEL_COLUMNS * layout.inFeatures * PACKED_DTYPE_BYTES[dtype] + spare,
+  );
   let scalesOffset = 0;
   const buffer = heap.memory.buffer;
   const count = panels * PANEL_COLUMNS * layout.inFeatures;

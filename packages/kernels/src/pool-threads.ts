@@ -1,6 +1,6 @@
 import { KernelPoolError } from './errors.js';
 import type { WorkerStart } from './pool-protocol.js';
-import { poolWorkerMain } from './pool-worker.js';
+import { claimChunks, poolWorkerMain } from './pool-worker.js';
 
 /** A running pool worker, whatever starts it. */
 export interface PoolThread {
@@ -9,7 +9,7 @@ export interface PoolThread {
 }
 
 /**
- * Starts one pool worker running `poolWorkerMain(start)`. Node: a `worker_threads` Worker from source
+ * Starts one pool worker running `poolWorkerMain(start, claimChunks)`. Node: a `worker_threads` Worker from source
  * text, unreferenced so that a process whose work is done exits while its workers sleep. A browser
  * path would start a `Worker` from a Blob URL and post `start` to it (a cross-origin isolated page
  * has SharedArrayBuffer); it is not built yet, so more than one thread there is refused.
@@ -23,7 +23,7 @@ export function startPoolThread(start: WorkerStart): PoolThread {
   }
   // The worker reaches worker_threads as this thread does (no `require` of a node: module in the
   // package's text, so a browser bundle names none).
-  const source = `(${poolWorkerMain.toString()})(process.getBuiltinModule('node:worker_threads').workerData);`;
+  const source = `(${poolWorkerMain.toString()})(process.getBuiltinModule('node:worker_threads').workerData, ${claimChunks.toString()});`;
   const worker = new workerThreads.Worker(source, { eval: true, workerData: start });
   worker.unref();
   return {

@@ -1,18 +1,48 @@
-import type { WorkerStart } from './pool-protocol.js';
+import type { CONTROL, WorkerStart } from './pool-protocol.js';
+
+type Kernel = (...args: number[]) => void;
+
+/**
+ * Claims chunks of the current task from CONTROL.NEXT until none is left for `tag`, runs the task's
+ * kernel on each chunk's panels and counts it in DONE; whoever finishes the last chunk wakes the main
+ * thread. The task's fields are read after a claim succeeds: until its chunk is counted, the main
+ * thread cannot start another task. Run by the main thread and by every worker (sent to workers as
+ * source text: self-contained).
+ */
+export function claimChunks(
+  control: Int32Array,
+  slots: typeof CONTROL,
+  kernels: readonly Kernel[],
+  tag: number,
+): void {
+  for (;;) {
+    const word = Atomics.load(control, slots.NEXT);
+    const chunk = word & 0xffff;
+    if (word >>> 16 !== tag || chunk >= control[slots.CHUNKS]!) return;
+    if (Atomics.compareExchange(control, slots.NEXT, word, word + 1) !== word) continue;
+    const first = chunk * control[slots.CHUNK_PANELS]!;
+    const end = Math.min(control[slots.PANELS]!, first + control[slots.CHUNK_PANELS]!);
+    const args = Array.from(control.subarray(slots.ARGS, slots.ARGS + 8));
+    kernels[control[slots.OP]!]!(...args, first, end);
+    if (Atomics.add(control, slots.DONE, 1) === control[slots.CHUNKS]! - 1)
+      Atomics.notify(control, slots.DONE);
+  }
+}
 
 /**
  * A pool worker's whole program. It is sent to the worker as source text (`toString`), so it must be
- * self-contained: no imports, no outer names; the protocol's constants arrive in `start`.
+ * self-contained: no imports, no outer names; the protocol's constants arrive in `start`, and
+ * `claim` is `claimChunks`, sent the same way.
  *
  * Loop: poll GENERATION for `spinIterations` rounds (a decode step issues dozens of small products in
- * a row: waking from Atomics.wait costs tens of microseconds), then sleep on it; run this thread's
- * panels of the task; decrement PENDING and wake the main thread when it reaches 0.
+ * a row: waking from Atomics.wait costs tens of microseconds), then sleep on it; claim and run chunks
+ * of the task until none is left.
  */
-export function poolWorkerMain(start: WorkerStart): void {
+export function poolWorkerMain(start: WorkerStart, claim: typeof claimChunks): void {
   const control = new Int32Array(start.control);
-  const { GENERATION, PENDING, OP, THREADS, PANELS, ARGS } = start.slots;
+  const slots = start.slots;
+  const { GENERATION, OP, THREADS } = slots;
   const instance = new WebAssembly.Instance(start.module, { env: { memory: start.memory } });
-  type Kernel = (...args: number[]) => void;
   const kernels = start.kernelExports.map((name) => instance.exports[name] as Kernel);
   // Generation 0 is the pool's start: a worker that starts late still sees the first task's bump.
   let seen = 0;
@@ -28,15 +58,7 @@ export function poolWorkerMain(start: WorkerStart): void {
     seen = generation;
     const op = control[OP]!;
     if (op < 0) return;
-    const threads = control[THREADS]!;
-    const panels = control[PANELS]!;
-    if (start.thread < threads) {
-      // This thread's share of the panels, as panelBoundary computes it.
-      const first = Math.floor((panels * start.thread) / threads);
-      const end = Math.floor((panels * (start.thread + 1)) / threads);
-      const args = Array.from(control.subarray(ARGS, ARGS + 8));
-      if (end > first) kernels[op]!(...args, first, end);
-      if (Atomics.sub(control, PENDING, 1) === 1) Atomics.notify(control, PENDING);
-    }
+    // A task this worker is late for has another tag in NEXT by now: nothing is claimed.
+    if (start.thread < control[THREADS]!) claim(control, slots, kernels, generation & 0xffff);
   }
 }

@@ -1,5 +1,6 @@
 import { SeededRandom } from '@tsformer/core-tensor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { quantizeRowsInt16 } from './int8-quantize.js';
 import { KernelPool } from './kernel-pool.js';
 import { type PackedWeight, packWeight, type RawWeight } from './packed-weight.js';
 import { skinnyMatmul } from './skinny-matmul.js';
@@ -21,6 +22,8 @@ const SHAPES: [number, number, number][] = [
   [13, 40, 23],
   [32, 19, 70],
   [67, 33, 21],
+  [1, 601, 19],
+  [3, 770, 40],
 ];
 
 /** 2^-24: float32's unit roundoff. */
@@ -29,11 +32,12 @@ const U = 2 ** -24;
 /**
  * Reference y = x · W + b in float64 from the exact weight values, with the bound float32 arithmetic
  * in any summation order obeys: |ŷ − y| ≤ γ_{n+1} · (Σ_i |x_i·W_io| + |b_o|), γ_k = k·u / (1 − k·u)
- * (n products and sums, one bias add; Higham, Accuracy and Stability, §3.1). An int8 product has
- * one more rounding (the scale): γ_{n+2}.
+ * (n products and sums, one bias add; Higham, Accuracy and Stability, §3.1). An int8 product sums
+ * exact integers in blocks of 256 indices: one rounding per block, one per block added, two scales
+ * and the bias: γ_{2·blocks+3}, on its dequantized inputs and weights.
  */
 function reference(
-  x: Float32Array,
+  x: Float32Array | Float64Array,
   rows: number,
   w: Float64Array,
   inF: number,
@@ -98,7 +102,8 @@ function toInOut(values: Float32Array, inF: number, outF: number): Float32Array 
 describe.each([1, 2])('skinnyMatmul on %i thread(s)', (threads) => {
   let pool: KernelPool;
   beforeAll(async () => {
-    pool = await KernelPool.create({ threads });
+    // One panel per chunk: small products still split across the threads.
+    pool = await KernelPool.create({ threads, chunkWork: 1 });
   });
   afterAll(async () => {
     await pool.terminate();
@@ -129,11 +134,18 @@ describe.each([1, 2])('skinnyMatmul on %i thread(s)', (threads) => {
       }
       const int8 = packWeight(pool, sources[0]![0], { dtype: 'int8' });
       const dequantized = dequantize(int8);
+      const blocks = Math.ceil(inF / 256);
       expectWithin(
         skinnyMatmul(int8, x, rows, bias),
-        reference(x, rows, dequantized, inF, outF, bias, inF + 2),
+        reference(quantizedInputs(x, rows, inF), rows, dequantized, inF, outF, bias, 2 * blocks + 3),
         'int8',
       );
+      // Integer sums: each row's outputs do not depend on the rows beside it (the row tile).
+      const int8Product = skinnyMatmul(int8, x, rows, bias);
+      for (let r = 0; r < rows; r++) {
+        const alone = skinnyMatmul(int8, x.subarray(r * inF, (r + 1) * inF), 1, bias);
+        expect(int8Product.subarray(r * outF, (r + 1) * outF)).toEqual(alone);
+      }
       // Per-column symmetric quantization: each weight within half a step of its original.
       const scales = new Float32Array(pool.heap.memory.buffer, int8.scalesOffset, outF);
       for (let k = 0; k < fp32.length; k++) {
@@ -161,6 +173,39 @@ describe.each([1, 2])('skinnyMatmul on %i thread(s)', (threads) => {
     direct.free();
   });
 
+  it('widens every 16-bit pattern in the kernel exactly (fp16 infinities, NaN, subnormals; bf16)', () => {
+    // x = [1] on 1 and 2 rows: each output is 1 · w + 0, the widened weight itself (-0 becomes +0).
+    const every = Uint16Array.from({ length: 65536 }, (_, k) => k);
+    for (const [dtype, widen] of [
+      ['fp16', fp16BitsToFloat32],
+      ['bf16', bf16BitsToFloat32],
+    ] as const) {
+      const packed = packWeight(pool, { dtype, data: every, shape: [1, 65536] });
+      const expected = widen(every).map((w) => w + 0);
+      for (const rows of [1, 2, 4]) {
+        const y = skinnyMatmul(packed, new Float32Array(rows).fill(1), rows);
+        for (let r = 0; r < rows; r++) expect(y.subarray(r * 65536, (r + 1) * 65536)).toEqual(expected);
+      }
+      packed.free();
+    }
+  });
+
+  it('sums int8 products at the int16 and int8 extremes without overflowing', () => {
+    // Every weight 0.5 (q = 127) and every input 1 (xq = 32767): 2049 products of 127 · 32767 sum to
+    // 8.5e9, past int32, in one output; the kernel sums blocks of 256 exactly, then in float32.
+    const inF = 2049;
+    const weight = packWeight(
+      pool,
+      { dtype: 'fp32', data: new Float32Array(inF * 3).fill(0.5), shape: [inF, 3] },
+      { dtype: 'int8' },
+    );
+    for (const rows of [1, 2]) {
+      const y = skinnyMatmul(weight, new Float32Array(rows * inF).fill(1), rows);
+      for (const value of y) expect(Math.abs(value - 1024.5) / 1024.5).toBeLessThan(1e-6);
+    }
+    weight.free();
+  });
+
   it('gives every packed byte back to the heap', () => {
     const before = pool.heap.allocatedBytes;
     const packed = [1, 2, 3].map((k) =>
@@ -174,6 +219,31 @@ describe.each([1, 2])('skinnyMatmul on %i thread(s)', (threads) => {
     expect(pool.heap.allocatedBytes).toBe(before);
   });
 });
+
+/**
+ * x as the int8 kernel takes it, xq · scale in float64, after checking `quantizeRowsInt16`'s
+ * promises: scale = max |x| / 32767 per row, |xq| ≤ 32767, each value within half a step, a 0 after
+ * an odd row.
+ */
+function quantizedInputs(x: Float32Array, rows: number, inF: number): Float64Array {
+  const stride = inF + (inF % 2);
+  const xq = new Int16Array(rows * stride).fill(99);
+  const scales = new Float32Array(rows);
+  quantizeRowsInt16(x, rows, inF, xq, scales);
+  const values = new Float64Array(rows * inF);
+  for (let r = 0; r < rows; r++) {
+    const row = x.subarray(r * inF, (r + 1) * inF);
+    expect(scales[r]).toBe(Math.fround(Math.max(...row.map(Math.abs)) / 32767));
+    if (stride > inF) expect(xq[r * stride + inF]).toBe(0);
+    for (let i = 0; i < inF; i++) {
+      const q = xq[r * stride + i]!;
+      expect(Math.abs(q)).toBeLessThanOrEqual(32767);
+      values[r * inF + i] = q * scales[r]!;
+      expect(Math.abs(values[r * inF + i]! - row[i]!)).toBeLessThanOrEqual(scales[r]! * 0.5000001);
+    }
+  }
+  return values;
+}
 
 /** The int8 weight's values, q · scale, `[in, out]` in float64. */
 function dequantize(weight: PackedWeight): Float64Array {

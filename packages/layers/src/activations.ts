@@ -1,21 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { geluTanh } from '@tsformer/kernels';
 import { UnknownActivationError } from './errors.js';
 
 /** An element-wise activation: a new tensor of the input's shape (the input is left alone). */
 export type Activation = (input: tf.Tensor) => tf.Tensor;
 
-const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
-
 /** `x · Φ(x)` with the exact normal CDF (PyTorch's default `gelu`). */
 function geluErf(x: tf.Tensor): tf.Tensor {
   return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
-}
-
-/** The tanh approximation `0.5x(1 + tanh(√(2/π)(x + 0.044715x³)))` (OpenAI GPT's gelu). */
-function geluTanh(x: tf.Tensor): tf.Tensor {
-  const cube = tf.mul(tf.mul(x, x), x); // x³ by multiplies: tf.pow is slow on wasm
-  const inner = tf.mul(tf.add(x, tf.mul(cube, 0.044715)), SQRT_2_OVER_PI);
-  return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(inner)));
 }
 
 /** `0.5x(1 + tanh(0.7978845608·x(1 + 0.044715x²)))`, HF's `FastGELUActivation`. */
@@ -43,6 +35,7 @@ const ACTIVATIONS: Readonly<Record<string, Activation>> = {
   gelu: geluErf,
   gelu_python: geluErf,
   gelu_10: (x) => tf.clipByValue(geluErf(x), -10, 10),
+  // The tanh form is a fused op: the CPU kernels serve it with a WebAssembly tanh (GPT-2's MLP).
   gelu_new: geluTanh,
   gelu_pytorch_tanh: geluTanh,
   gelu_python_tanh: geluTanh,

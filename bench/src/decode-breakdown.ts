@@ -1,0 +1,143 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { CausalLM } from '@tsformer/decoding';
+import { KernelPool, PACKED_DTYPES } from '@tsformer/kernels';
+import { fromPretrained, type LowerPrecisionDtype } from '@tsformer/models';
+import { round } from './measure.js';
+
+type SkinnyMatmulArgs = Parameters<KernelPool['run']>[1];
+
+/** Bytes per packed weight element. */
+const ELEMENT_BYTES = { fp32: 4, bf16: 2, fp16: 2, int8: 1 } as const;
+
+interface ProductTimes {
+  calls: number;
+  ms: number;
+  waitMs: number;
+  bytes: number;
+}
+
+/**
+ * Where a decode step's time goes with tsformer's CPU kernels on (wasm/cpu): the step's wall time;
+ * the time inside `KernelPool.run` (the matrix products: the chunks the calling thread ran plus its
+ * wait for the workers' last chunks), per matrix shape with the GB/s of weights each
+ * streams; the time inside tfjs's kernels (attention, norms, activations, adds: `tf.profile` on extra
+ * steps); and the rest (JavaScript around them: op dispatch, the products' copies in and out).
+ * Medians over `steps` steps at a context of `contextTokens`.
+ */
+export async function decodeStepBreakdown(
+  folder: string,
+  contextTokens: number,
+  steps: number,
+  dtype?: LowerPrecisionDtype,
+) {
+  const { model: loaded } = await fromPretrained(folder, dtype ? { dtype } : {});
+  const model = loaded as unknown as CausalLM & { dispose(): void };
+  const cache = model.createCache(1, contextTokens + 2 * steps + 8);
+  const step = (ids: number[]) =>
+    tf.tidy(() => {
+      const logits = model.forwardLogits({
+        inputIds: tf.tensor2d([ids], undefined, 'int32'),
+        cache,
+        logitsToKeep: 1,
+      });
+      return tf.argMax(tf.reshape(logits, [-1]));
+    });
+  let next = step(Array.from({ length: contextTokens }, (_, i) => 5 + (i % 200)));
+  await next.data();
+  const advance = async () => {
+    const previous = next;
+    next = step([7]);
+    previous.dispose();
+    await next.data();
+  };
+  for (let i = 0; i < 3; i++) await advance();
+
+  const products = new Map<string, ProductTimes>();
+  let current: ProductTimes | undefined;
+  const prototype = KernelPool.prototype as unknown as {
+    run(op: number, args: SkinnyMatmulArgs, threads?: number): void;
+    waitForChunks(chunks: number): void;
+  };
+  const run = prototype.run;
+  const wait = prototype.waitForChunks;
+  prototype.run = function (this: KernelPool, op, args, threads) {
+    const key = `${PACKED_DTYPES[op]} ${args.rows}×${args.inFeatures}→${args.outFeatures}`;
+    const entry = products.get(key) ?? { calls: 0, ms: 0, waitMs: 0, bytes: 0 };
+    products.set(key, entry);
+    current = entry;
+    const start = performance.now();
+    run.call(this, op, args, threads);
+    entry.ms += performance.now() - start;
+    entry.calls++;
+    entry.bytes +=
+      Math.ceil(args.outFeatures / 16) * 16 * args.inFeatures * ELEMENT_BYTES[PACKED_DTYPES[op]!];
+  };
+  prototype.waitForChunks = function (this: KernelPool, chunks: number) {
+    const start = performance.now();
+    wait.call(this, chunks);
+    current!.waitMs += performance.now() - start;
+  };
+  const wallMs: number[] = [];
+  const productMs: number[] = [];
+  try {
+    for (let i = 0; i < steps; i++) {
+      const before = [...products.values()].reduce((sum, p) => sum + p.ms, 0);
+      const start = performance.now();
+      await advance();
+      wallMs.push(performance.now() - start);
+      productMs.push([...products.values()].reduce((sum, p) => sum + p.ms, 0) - before);
+    }
+  } finally {
+    prototype.run = run;
+    prototype.waitForChunks = wait;
+  }
+  // tfjs's own kernels, on a few more steps (tf.profile slows the step it watches).
+  const tfjsMs: number[] = [];
+  const byKernel = new Map<string, number>();
+  for (let i = 0; i < Math.min(steps, 5); i++) {
+    let stepMs = 0;
+    const info = await tf.profile(advance);
+    for (const kernel of info.kernels) {
+      const ms = Number(await kernel.kernelTimeMs) || 0;
+      stepMs += ms;
+      byKernel.set(kernel.name, (byKernel.get(kernel.name) ?? 0) + ms);
+    }
+    tfjsMs.push(stepMs);
+  }
+  const profiled = tfjsMs.length;
+  next.dispose();
+  cache.dispose();
+  model.dispose();
+  const stepMs = median(wallMs);
+  const matmulMs = median(productMs);
+  const tfjsKernelMs = median(tfjsMs);
+  return {
+    contextTokens,
+    steps,
+    stepMs: round(stepMs),
+    matrixProductsMs: round(matmulMs),
+    matrixProductsWaitMs: round(sum([...products.values()].map((p) => p.waitMs)) / steps),
+    tfjsKernelsMs: round(tfjsKernelMs),
+    otherMs: round(stepMs - matmulMs - tfjsKernelMs),
+    products: [...products].map(([shape, p]) => ({
+      shape,
+      callsPerStep: p.calls / steps,
+      msPerStep: round(p.ms / steps),
+      waitMsPerStep: round(p.waitMs / steps),
+      gbPerSecond: round(p.bytes / p.ms / 1e6),
+    })),
+    tfjsKernels: [...byKernel]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 12)
+      .map(([name, ms]) => ({ name, msPerStep: round(ms / profiled) })),
+  };
+}
+
+function sum(values: number[]): number {
+  return values.reduce((a, b) => a + b, 0);
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
