@@ -9,12 +9,12 @@ function lineBytes(values: number): number {
 /**
  * The kernel behind `geluTanh` on wasm and cpu: the module's `geluTanh` (assembly/gelu.ts: tfjs's
  * float32 steps, tanh to a few units in the last place, four at a time) on the calling thread, over
- * x copied into the pool's scratch. Declines float32-less input and anything while a gradient is
- * being recorded. `read` gives a tensor's values where the backend holds them.
+ * x copied into the pool's scratch. Declines float32-less input (`defineFusedOp` keeps it out of
+ * gradient recording). `read` gives a tensor's values where the backend holds them.
  */
 export function cpuGeluTanh(pool: KernelPool, read: (tensor: tf.Tensor) => Float32Array) {
   return (x: tf.Tensor): tf.Tensor | undefined => {
-    if (x.dtype !== 'float32' || x.size === 0 || tf.engine().isTapeOn()) return undefined;
+    if (x.dtype !== 'float32' || x.size === 0) return undefined;
     const count = x.size;
     const bytes = lineBytes(count);
     const scratch = pool.scratch(2 * bytes);

@@ -127,6 +127,24 @@ describe.each(['wasm', 'cpu'] as const)('linear with the CPU kernels on the %s b
     weight.dispose();
   });
 
+  it('passes the gradient through a frozen weight to the input (the kernel is off while it is recorded)', async () => {
+    await expectNoLeak(async () => {
+      const weight = new Parameter([2, 3], { transposed: true }); // frozen: not trainable
+      weight.assign(
+        tf.tensor2d([
+          [1, 2, 3],
+          [4, 5, 6],
+        ]),
+      );
+      const input = tf.tensor2d([[1, -1, 2]]);
+      const gradient = tf.grad((x: tf.Tensor) => tf.sum(linear(x, weight)))(input);
+      // d Σ (x Wᵀ) / dx = column sums of W.
+      expect(Array.from(await gradient.data())).toEqual([5, 7, 9]);
+      tf.dispose([input, gradient]);
+      weight.dispose();
+    });
+  });
+
   it('is registered for wasm and cpu until disabled', async () => {
     expect(cpuKernelsEnabled()).toBe(true);
     expect(linear.backends()).toEqual(expect.arrayContaining(['wasm', 'cpu']));

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { Parameter, useBackend } from '@tsformer/core-tensor';
+import { enableGradients, Parameter, useBackend } from '@tsformer/core-tensor';
 import { assertClose, expectNoLeak } from '@tsformer/core-tensor/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { defineFusedOp } from './fused-op.js';
@@ -7,6 +7,7 @@ import { linear } from './linear.js';
 
 beforeAll(async () => {
   await useBackend('cpu');
+  await enableGradients();
 });
 
 describe('defineFusedOp', () => {
@@ -25,6 +26,27 @@ describe('defineFusedOp', () => {
     expect(double.portable(3)).toBe(6);
     remove();
     expect(double(3)).toBe(6);
+  });
+
+  it('runs the portable implementation while a gradient is recorded, so the gradient passes through', () => {
+    const square = defineFusedOp('square', (x: tf.Tensor) => tf.mul(x, x));
+    let kernelCalls = 0;
+    const remove = square.register('cpu', (x) => {
+      kernelCalls += 1;
+      // What a kernel is to the tape: a new tensor made from values, connected to nothing.
+      return tf.tensor(
+        Array.from(x.dataSync(), (v) => v * v),
+        x.shape,
+      );
+    });
+    const x = tf.tensor1d([1, -2, 3]);
+    const gradient = tf.grad((input: tf.Tensor) => tf.sum(square(input)))(x);
+    assertClose(gradient, [2, -4, 6], 0, 'd sum(x²) / dx');
+    expect(kernelCalls).toBe(0);
+    const y = square(x);
+    expect(kernelCalls).toBe(1); // outside gradient recording the kernel serves the call
+    tf.dispose([x, gradient, y]);
+    remove();
   });
 
   it('ignores an implementation registered for another backend', () => {

@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 
 /**
  * One backend's implementation of a fused op: its result, or `undefined` to leave this call to the
- * portable implementation (a shape it does not serve, a weight it has not packed, a model in training).
+ * portable implementation (a shape it does not serve, a weight it has not packed or that training
+ * changes). It is never called while a gradient is being recorded.
  */
 export type BackendImplementation<Args extends unknown[], Result> = (...args: Args) => Result | undefined;
 
@@ -11,7 +12,9 @@ export type BackendImplementation<Args extends unknown[], Result> = (...args: Ar
  * which never asks which backend runs it. The portable implementation is written in tfjs-core ops
  * (the reference, correct on every backend, and the only one that records gradients); a backend may
  * register a faster one (a WebAssembly kernel on wasm/cpu, a WGSL program on webgpu), tested against
- * the portable one.
+ * the portable one. While a gradient is being recorded (`tf.grad`, `tf.variableGrads`: training) the
+ * portable implementation always runs, since a kernel records no gradient: an op over a frozen weight or
+ * a norm without parameters must still pass the gradient on to what comes before it.
  */
 export interface FusedOp<Args extends unknown[], Result> {
   (...args: Args): Result;
@@ -31,6 +34,7 @@ export function defineFusedOp<Args extends unknown[], Result>(
 ): FusedOp<Args, Result> {
   const implementations = new Map<string, BackendImplementation<Args, Result>>();
   const op = (...args: Args): Result => {
+    if (tf.engine().isTapeOn()) return portable(...args);
     const fast = implementations.get(tf.getBackend())?.(...args);
     return fast === undefined ? portable(...args) : fast;
   };

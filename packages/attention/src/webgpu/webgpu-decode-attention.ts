@@ -19,7 +19,6 @@ export function webgpuDecodeAttention(input: AttentionInput): AttentionOutput | 
   const { query, mask, positionBias, headMask, outputAttentions, training } = input;
   if (query.shape[2] !== 1 || query.dtype !== 'float32') return undefined;
   if (positionBias != null || headMask != null || outputAttentions || training) return undefined;
-  if (tf.engine().isTapeOn()) return undefined; // a kernel records no gradient
   if (mask != null && mask.dtype !== 'float32') return undefined;
   const checked = checkAttentionInput(input);
   const { keys, values, blockLengths, batchSize, heads, groups, headDim, valueDim, keyLength } = checked;

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
 import type { LayerCache } from '@tsformer/cache';
 import { dispatchKernel } from '@tsformer/kernels';
 import { checkRotaryInputs } from '../apply-rotary-embedding.js';
@@ -20,8 +20,6 @@ export function webgpuRotaryKeyValues(
   sin: tf.Tensor3D,
   cache: LayerCache | null,
 ): RotaryKeyValues | undefined {
-  // A kernel records no gradient: while one is being taken (training), the portable ops run.
-  if (tf.engine().isTapeOn()) return undefined;
   if ([query, key, value, cos, sin].some((tensor) => tensor.dtype !== 'float32')) return undefined;
   checkRotaryInputs(query, key, cos, sin);
   const [batch, heads, seq, headDim] = query.shape;
