@@ -140,7 +140,9 @@ export function decodeAttentionPartialKernel(
           if (tid < stride) { tree[tid] = max(tree[tid], tree[tid + stride]); }
           workgroupBarrier();
         }
-        let chunkMax = tree[0];
+        // Floored at the lowest finite float: a chunk whose keys a caller's mask hides with -Infinity
+        // has weights exp(-inf - lowest) = 0, not exp(-inf + inf) = NaN.
+        let chunkMax = max(tree[0], ${LOWEST});
         workgroupBarrier();
         var weight = 0.0;
         if (valid) { weight = exp(score - chunkMax); }

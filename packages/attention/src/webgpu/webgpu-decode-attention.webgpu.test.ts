@@ -23,6 +23,8 @@ interface DecodeCase {
   blocks: number[];
   /** Per row: how many keys at the start are hidden (left padding), or `window`: only the last keys are seen. */
   mask?: 'none' | 'left-padding' | 'sliding-window' | 'shared';
+  /** What a hidden key's mask holds (default tsformer's finite `MASKED_SCORE`; a caller's mask may hold -Infinity). */
+  hiddenScore?: number;
   softcap?: number;
   scale?: number;
 }
@@ -34,6 +36,16 @@ const cases: DecodeCase[] = [
   { batch: 3, heads: 3, kvHeads: 3, headDim: 80, blocks: [130], mask: 'left-padding' },
   { batch: 2, heads: 8, kvHeads: 4, headDim: 33, blocks: [64, 64, 64, 64, 64, 3], mask: 'sliding-window' },
   { batch: 1, heads: 2, kvHeads: 1, headDim: 16, blocks: [200, 64, 1], mask: 'shared' },
+  // Whole 64-key chunks hidden by -Infinity: their chunk max must not turn the row into NaN.
+  {
+    batch: 1,
+    heads: 2,
+    kvHeads: 1,
+    headDim: 16,
+    blocks: [200, 64, 1],
+    mask: 'shared',
+    hiddenScore: -Infinity,
+  },
   {
     batch: 2,
     heads: 4,
@@ -60,7 +72,8 @@ function maskFor(testCase: DecodeCase, keyLength: number): tf.Tensor4D | null {
         : mask === 'shared'
           ? 150
           : Math.min(keyLength - 1, 3 + 9 * row);
-    for (let key = 0; key < hidden; key++) values[row * keyLength + key] = MASKED_SCORE;
+    for (let key = 0; key < hidden; key++)
+      values[row * keyLength + key] = testCase.hiddenScore ?? MASKED_SCORE;
   }
   return tf.tensor4d(values, [rows, 1, 1, keyLength]);
 }
@@ -120,8 +133,9 @@ function rowsBefore(blocks: readonly number[], count: number): number {
 }
 
 function describeCase(testCase: DecodeCase): string {
-  const { batch, heads, kvHeads, headDim, blocks, mask = 'none', softcap } = testCase;
-  return `batch ${batch}, heads ${heads}/${kvHeads}, headDim ${headDim}, blocks [${blocks}], mask ${mask}, softcap ${softcap ?? 'none'}`;
+  const { batch, heads, kvHeads, headDim, blocks, mask = 'none', softcap, hiddenScore } = testCase;
+  const hidden = hiddenScore === undefined ? '' : ` (hidden: ${hiddenScore})`;
+  return `batch ${batch}, heads ${heads}/${kvHeads}, headDim ${headDim}, blocks [${blocks}], mask ${mask}${hidden}, softcap ${softcap ?? 'none'}`;
 }
 
 describe('decodeAttention on webgpu (decodeAttentionPartialKernel + decodeAttentionReduceKernel)', () => {
