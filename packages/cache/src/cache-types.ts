@@ -39,6 +39,9 @@ export interface LayerCache {
    * place: `key` and `value` are checked as `update` checks them (their values are not read), and the
    * slot they go to comes back; undefined when this cache cannot hand one out for them (then call
    * `update`). Absent where a cache never writes in place (a dynamic cache grows by new tensors).
+   * The slot's block tensors are the cache's own, shared with the `KeyValueBlocks` earlier steps
+   * returned: after an in-place write those show the new positions too, so a caller that needs a
+   * step's keys and values as they were must copy them before the next step.
    */
   reserveInPlace?(key: tf.Tensor4D, value: tf.Tensor4D): InPlaceSlot | undefined;
   /** Tokens seen so far (for a sliding window: including those it dropped). */
