@@ -20,7 +20,7 @@ export type RotaryKeyValues = {
  * with a static cache, writes the key and the value straight into the cache's block.
  */
 export const rotaryKeyValues = defineFusedOp(
-  'ropeAppendCache',
+  'rotaryKeyValues',
   (
     query: tf.Tensor4D,
     key: tf.Tensor4D,

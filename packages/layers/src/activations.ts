@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { geluTanh } from '@tsformer/kernels';
+import { geluTanh, type NamedActivation } from '@tsformer/kernels';
 import { UnknownActivationError } from './errors.js';
 
 /** An element-wise activation: a new tensor of the input's shape (the input is left alone). */
@@ -64,4 +64,9 @@ export function getActivation(name: string): Activation {
   const activation = Object.hasOwn(ACTIVATIONS, name) ? ACTIVATIONS[name] : undefined;
   if (!activation) throw new UnknownActivationError(name, ACTIVATION_NAMES);
   return (input) => tf.tidy(() => activation(input));
+}
+
+/** `getActivation(name)` with its name beside it: what the fused projection ops take (a backend kernel may compute it by name). */
+export function namedActivation(name: string): NamedActivation {
+  return { name, apply: getActivation(name) };
 }

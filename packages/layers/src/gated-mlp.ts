@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Module } from '@tsformer/core-tensor';
 import { gatedProjection, type NamedActivation } from '@tsformer/kernels';
-import { getActivation } from './activations.js';
+import { namedActivation } from './activations.js';
 import { Linear } from './linear.js';
 
 export interface GatedMLPOptions {
@@ -42,7 +42,7 @@ export class GatedMLP extends Module {
       this.upProj = this.register('up_proj', new Linear(hiddenSize, intermediateSize, { bias }));
     }
     this.downProj = this.register('down_proj', new Linear(intermediateSize, hiddenSize, { bias }));
-    this.activation = { name: options.activation, apply: getActivation(options.activation) };
+    this.activation = namedActivation(options.activation);
   }
 
   /**

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Module } from '@tsformer/core-tensor';
 import { linearActivation, type NamedActivation } from '@tsformer/kernels';
-import { getActivation } from './activations.js';
+import { namedActivation } from './activations.js';
 import { Conv1D } from './conv1d.js';
 import { Dropout } from './dropout.js';
 import { Linear } from './linear.js';
@@ -40,7 +40,7 @@ export class MLP extends Module {
         : new Linear(inFeatures, outFeatures, { bias: options.bias ?? true });
     this.inputProjection = this.register(options.inputName ?? 'fc1', project(hiddenSize, intermediateSize));
     this.outputProjection = this.register(options.outputName ?? 'fc2', project(intermediateSize, hiddenSize));
-    this.activation = { name: options.activation, apply: getActivation(options.activation) };
+    this.activation = namedActivation(options.activation);
     this.dropout = this.register('dropout', new Dropout(options.dropout ?? 0));
   }
 
