@@ -15,7 +15,7 @@ export type { AttentionImplementation, AttentionInput, AttentionOutput } from '.
 export { decodeAttention } from './decode-attention.js';
 export { eagerAttention } from './eager-attention.js';
 export { AttentionInputError, RopeConfigError, UnknownAttentionImplementationError } from './errors.js';
-export { keyValueBlock } from './key-value-block.js';
+export { keyValueBlock, storeKeyValues } from './key-value-block.js';
 export { type RopeFrequencies, ropeInverseFrequencies } from './rope-frequencies.js';
 export {
   type RawRopeConfig,

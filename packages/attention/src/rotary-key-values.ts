@@ -2,7 +2,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import type { KeyValueBlocks, LayerCache } from '@tsformer/cache';
 import { defineFusedOp } from '@tsformer/kernels';
 import { applyRotaryEmbedding } from './apply-rotary-embedding.js';
-import { keyValueBlock } from './key-value-block.js';
+import { storeKeyValues } from './key-value-block.js';
 
 /** The rotated query `[batch, heads, seq, headDim]` and the keys and values attention reads. */
 export type RotaryKeyValues = {
@@ -30,7 +30,7 @@ export const rotaryKeyValues = defineFusedOp(
     cache: LayerCache | null,
   ): RotaryKeyValues => {
     const [rotatedQuery, rotatedKey] = applyRotaryEmbedding(query, key, cos, sin);
-    const keyValues = cache ? cache.update(rotatedKey, value) : keyValueBlock(rotatedKey, value);
+    const keyValues = storeKeyValues(cache, rotatedKey, value);
     return { query: rotatedQuery, keyValues };
   },
 );

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { buildAttentionMask, keyValueBlock } from '@tsformer/attention';
+import { buildAttentionMask, storeKeyValues } from '@tsformer/attention';
 import type { DecoderCache, KeyValueBlocks, LayerCache } from '@tsformer/cache';
 import { ModelInputError } from './errors.js';
 
@@ -106,7 +106,7 @@ export class ForwardStep {
    * cache and returns what attention reads (without a cache: these keys and values as one block).
    */
   keyValues(layerIndex: number, key: tf.Tensor4D, value: tf.Tensor4D): KeyValueBlocks {
-    return this.cache ? this.cache.layer(layerIndex).update(key, value) : keyValueBlock(key, value);
+    return storeKeyValues(this.layerCache(layerIndex), key, value);
   }
 
   /** Layer `layerIndex`'s cache, or null without one: for a fused op that stores keys itself (`rotaryKeyValues`). */

@@ -2,7 +2,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import type { LayerCache } from '@tsformer/cache';
 import { dispatchKernel } from '@tsformer/kernels';
 import { checkRotaryInputs } from '../apply-rotary-embedding.js';
-import { keyValueBlock } from '../key-value-block.js';
+import { storeKeyValues } from '../key-value-block.js';
 import type { RotaryKeyValues } from '../rotary-key-values.js';
 import { ropeKernel } from './rope-kernel.js';
 
@@ -55,6 +55,6 @@ export function webgpuRotaryKeyValues(
     uniforms,
     workgroups,
   ) as [tf.Tensor4D, tf.Tensor4D];
-  const keyValues = cache ? cache.update(rotatedKey, value) : keyValueBlock(rotatedKey, value);
+  const keyValues = storeKeyValues(cache, rotatedKey, value);
   return { query: rotatedQuery, keyValues };
 }
