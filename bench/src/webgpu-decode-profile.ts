@@ -120,6 +120,32 @@ export async function profileWebgpuStep(model: CausalLM, promptIds: number[], st
   };
 }
 
+/** A model folder loaded for the webgpu runs, with a prompt of `promptTokens` tokens from its tokenizer. */
+async function loadWithPrompt(folder: string, promptTokens: number) {
+  const { model, tokenizer } = await fromPretrained(folder);
+  const prompt = promptOfLength(
+    tokenizer!.encode('Return the number of elements along a given axis.'),
+    promptTokens,
+  );
+  return {
+    causal: model as unknown as CausalLM,
+    prompt,
+    numParameters: model.numParameters(),
+    dispose: () => model.dispose(),
+  };
+}
+
+/** tsformer's WGSL kernels on webgpu, the layers' and attention's together, on or off. */
+function useWebgpuKernels(on: boolean): void {
+  if (on) {
+    enableWebgpuKernels();
+    enableWebgpuAttention();
+  } else {
+    disableWebgpuKernels();
+    disableWebgpuAttention();
+  }
+}
+
 /**
  * The decode and prefill figures of one model folder on webgpu with tsformer's WGSL kernels off, then
  * on (the same process, the same weights), each with its step profile.
@@ -130,21 +156,10 @@ export async function measureWebgpuModel(
   promptTokens: number,
   newTokens: number,
 ) {
-  const { model, tokenizer } = await fromPretrained(folder);
-  const causal = model as unknown as CausalLM;
-  const prompt = promptOfLength(
-    tokenizer!.encode('Return the number of elements along a given axis.'),
-    promptTokens,
-  );
+  const { causal, prompt, numParameters, dispose } = await loadWithPrompt(folder, promptTokens);
   const rows = [];
   for (const kernels of [false, true]) {
-    if (kernels) {
-      enableWebgpuKernels();
-      enableWebgpuAttention();
-    } else {
-      disableWebgpuKernels();
-      disableWebgpuAttention();
-    }
+    useWebgpuKernels(kernels);
     await measureForwardDecode(causal, prompt.slice(0, 8), 4, 1, 'static'); // compile the shaders
     const figures = [];
     for (const cache of ['dynamic', 'static'] as const) {
@@ -152,12 +167,11 @@ export async function measureWebgpuModel(
       figures.push(await measureForwardDecode(causal, prompt, newTokens, 1, cache));
     }
     const profile = await profileWebgpuStep(causal, prompt, 32);
-    rows.push({ model: name, parameters: model.numParameters(), webgpuKernels: kernels, figures, profile });
+    rows.push({ model: name, parameters: numParameters, webgpuKernels: kernels, figures, profile });
     console.error(JSON.stringify(rows.at(-1)));
   }
-  enableWebgpuKernels();
-  enableWebgpuAttention();
-  model.dispose();
+  useWebgpuKernels(true);
+  dispose();
   return rows;
 }
 
@@ -172,22 +186,16 @@ export async function countWebgpuDispatches(
   promptTokens: number,
   steps: number,
 ) {
-  const { model, tokenizer } = await fromPretrained(folder);
-  const causal = model as unknown as CausalLM;
-  const prompt = promptOfLength(
-    tokenizer!.encode('Return the number of elements along a given axis.'),
-    promptTokens,
-  );
+  const { causal, prompt, numParameters, dispose } = await loadWithPrompt(folder, promptTokens);
   const rows = [];
   for (const kernels of [false, true]) {
-    if (kernels) enableWebgpuKernels();
-    else disableWebgpuKernels();
+    useWebgpuKernels(kernels);
     await profileWebgpuStep(causal, prompt, 2); // compiles the shaders and makes the bf16 weight copies
     const profile = await profileWebgpuStep(causal, prompt, steps);
-    rows.push({ model: name, parameters: model.numParameters(), webgpuKernels: kernels, profile });
+    rows.push({ model: name, parameters: numParameters, webgpuKernels: kernels, profile });
     console.error(JSON.stringify(rows.at(-1)));
   }
-  enableWebgpuKernels();
-  model.dispose();
+  useWebgpuKernels(true);
+  dispose();
   return rows;
 }
