@@ -27,7 +27,7 @@
 // time, even and odd columns apart, put back in column order at the store). int8 weights have no GEMM:
 // the skinny matmul's integer kernel (matmulInt8) serves them at every row count.
 
-import { load4, PANEL, storeHalfRow } from './panel-elements';
+import { load4, madd, PANEL, storeHalfRow } from './panel-elements';
 
 const TILE_ROWS: i32 = 4;
 const ROW_BLOCK: i32 = 8 * TILE_ROWS;
@@ -98,17 +98,17 @@ function tileHalfPanel<T>(
     // puts them back in order); fp32: columns 0..3 and 4..7.
     const w0 = load4<T>(p, 0), w1 = load4<T>(p, 1);
     let v = v128.load32_splat(q);
-    a0 = f32x4.add(a0, f32x4.mul(v, w0));
-    a1 = f32x4.add(a1, f32x4.mul(v, w1));
+    a0 = madd(a0, v, w0);
+    a1 = madd(a1, v, w1);
     v = v128.load32_splat(q, 4);
-    b0 = f32x4.add(b0, f32x4.mul(v, w0));
-    b1 = f32x4.add(b1, f32x4.mul(v, w1));
+    b0 = madd(b0, v, w0);
+    b1 = madd(b1, v, w1);
     v = v128.load32_splat(q, 8);
-    c0 = f32x4.add(c0, f32x4.mul(v, w0));
-    c1 = f32x4.add(c1, f32x4.mul(v, w1));
+    c0 = madd(c0, v, w0);
+    c1 = madd(c1, v, w1);
     v = v128.load32_splat(q, 12);
-    d0 = f32x4.add(d0, f32x4.mul(v, w0));
-    d1 = f32x4.add(d1, f32x4.mul(v, w1));
+    d0 = madd(d0, v, w0);
+    d1 = madd(d1, v, w1);
   }
   const first = col + half * 8;
   const left = valid - half * 8;

@@ -1,5 +1,5 @@
 import { KernelPoolError } from './errors.js';
-import { compileKernelsModule } from './kernels-module.js';
+import { compileKernelsModule, relaxedSimdSupported } from './kernels-module.js';
 import {
   CHUNK_WORK,
   CONTROL,
@@ -27,6 +27,12 @@ export interface KernelPoolOptions {
    * smaller splits finer (tests use 1: one panel per chunk), larger hands less to the workers.
    */
   chunkWork?: number;
+  /**
+   * Whether the threads run the kernels' relaxed-SIMD build (fused multiply-adds) or the baseline
+   * one; default: relaxed where the engine supports it (`relaxedSimdSupported`). Asking for it where
+   * the engine has none is an error.
+   */
+  relaxedSimd?: boolean;
 }
 
 /** The kernel's arguments as the module takes them: byte offsets into the heap and sizes. */
@@ -56,6 +62,8 @@ export class KernelPool {
   private constructor(
     readonly heap: SharedHeap,
     readonly threads: number,
+    /** Whether the pool runs the relaxed-SIMD build of the kernels (KernelPoolOptions.relaxedSimd). */
+    readonly relaxedSimd: boolean,
     private readonly kernels: readonly Kernel[],
     private readonly exports: WebAssembly.Exports,
     private readonly workers: readonly PoolThread[],
@@ -78,7 +86,13 @@ export class KernelPool {
         'kernel pool: SharedArrayBuffer is unavailable (a page must be cross-origin isolated)',
       );
     }
-    const module = await compileKernelsModule();
+    const relaxedSimd = options.relaxedSimd ?? relaxedSimdSupported();
+    if (relaxedSimd && !relaxedSimdSupported()) {
+      throw new KernelPoolError(
+        'kernel pool: relaxedSimd was asked for, but this engine has no relaxed SIMD',
+      );
+    }
+    const module = await compileKernelsModule(relaxedSimd);
     const heap = new SharedHeap();
     const instance = await WebAssembly.instantiate(module, { env: { memory: heap.memory } });
     const kernels = KERNEL_EXPORTS.map((name) => instance.exports[name] as Kernel);
@@ -100,6 +114,7 @@ export class KernelPool {
     return new KernelPool(
       heap,
       threads,
+      relaxedSimd,
       kernels,
       instance.exports,
       workers,
