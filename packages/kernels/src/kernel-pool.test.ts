@@ -51,7 +51,7 @@ describe('KernelPool', () => {
   it('gives results that do not depend on how chunks fall to threads, task after task', async () => {
     // Three threads claiming one panel at a time against one thread, 300 products back to back
     // (workers spinning, sleeping, late for a task): every output bit-identical.
-    const shared = await KernelPool.create({ threads: 3, chunkWork: 1, spinIterations: 50 });
+    const shared = await KernelPool.create({ threads: 3, chunkWork: 1, spinMicroseconds: 1 });
     const alone = await KernelPool.create({ threads: 1 });
     const random = new SeededRandom(3);
     for (let task = 0; task < 300; task++) {

@@ -6,6 +6,8 @@ import {
   chunkPanels,
   KERNEL_ELEMENT_BYTES,
   KERNEL_EXPORTS,
+  POLLS_PER_CLOCK_READ,
+  SPIN_MICROSECONDS,
   STOP_OP,
   taskTag,
 } from './pool-protocol.js';
@@ -17,11 +19,10 @@ export interface KernelPoolOptions {
   /** Threads that run a product, the calling thread included; default 1 (no workers). */
   threads?: number;
   /**
-   * Times a worker (and the caller, waiting for workers) polls before sleeping in `Atomics.wait`.
-   * Polling keeps back-to-back products from paying a wake-up each; default 20000 (well under a
-   * millisecond).
+   * How long a worker polls for the next product after finishing one (and the caller for the workers'
+   * last chunks) before it sleeps in `Atomics.wait`, in microseconds; default SPIN_MICROSECONDS.
    */
-  spinIterations?: number;
+  spinMicroseconds?: number;
   /**
    * Work per claimed chunk of a product (weight bytes × row pairs), default CHUNK_WORK (128 KiB):
    * smaller splits finer (tests use 1: one panel per chunk), larger hands less to the workers.
@@ -68,7 +69,7 @@ export class KernelPool {
     private readonly exports: WebAssembly.Exports,
     private readonly workers: readonly PoolThread[],
     private readonly control: Int32Array<SharedArrayBuffer>,
-    private readonly spinIterations: number,
+    private readonly spinMicroseconds: number,
     private readonly chunkWork: number,
   ) {}
 
@@ -77,7 +78,7 @@ export class KernelPool {
   /** Compiles the module (once per process), instantiates it here and starts `threads - 1` workers. */
   static async create(options: KernelPoolOptions = {}): Promise<KernelPool> {
     const threads = options.threads ?? 1;
-    const spinIterations = options.spinIterations ?? 20_000;
+    const spinMicroseconds = options.spinMicroseconds ?? SPIN_MICROSECONDS;
     if (!Number.isInteger(threads) || threads < 1 || threads > 64) {
       throw new KernelPoolError(`kernel pool: threads must be an integer from 1 to 64, got ${threads}`);
     }
@@ -105,7 +106,8 @@ export class KernelPool {
           memory: heap.memory,
           control: control.buffer,
           thread,
-          spinIterations,
+          spinMicroseconds,
+          pollsPerClockRead: POLLS_PER_CLOCK_READ,
           slots: CONTROL,
           kernelExports: KERNEL_EXPORTS,
         }),
@@ -119,7 +121,7 @@ export class KernelPool {
       instance.exports,
       workers,
       control,
-      spinIterations,
+      spinMicroseconds,
       options.chunkWork ?? CHUNK_WORK,
     );
   }
@@ -199,11 +201,14 @@ export class KernelPool {
     await Promise.all(this.workers.map((worker) => worker.terminate()));
   }
 
-  /** Returns once `chunks` chunks are done: polls `spinIterations` times, then sleeps on DONE. */
+  /** Returns once `chunks` chunks are done: polls for `spinMicroseconds`, then sleeps on DONE. */
   private waitForChunks(chunks: number): void {
     const control = this.control;
-    for (let spin = 0; spin < this.spinIterations; spin++) {
-      if (Atomics.load(control, CONTROL.DONE) === chunks) return;
+    const until = performance.now() + this.spinMicroseconds / 1000;
+    while (performance.now() < until) {
+      for (let poll = 0; poll < POLLS_PER_CLOCK_READ; poll++) {
+        if (Atomics.load(control, CONTROL.DONE) === chunks) return;
+      }
     }
     for (let done = Atomics.load(control, CONTROL.DONE); done !== chunks; ) {
       Atomics.wait(control, CONTROL.DONE, done);

@@ -34,9 +34,10 @@ export function claimChunks(
  * self-contained: no imports, no outer names; the protocol's constants arrive in `start`, and
  * `claim` is `claimChunks`, sent the same way.
  *
- * Loop: poll GENERATION for `spinIterations` rounds (a decode step issues dozens of small products in
- * a row: waking from Atomics.wait costs tens of microseconds), then sleep on it; claim and run chunks
- * of the task until none is left.
+ * Loop: poll GENERATION for `spinMicroseconds` after the last task (a decode step issues dozens of
+ * small products with a little work between them: waking from Atomics.wait costs tens of
+ * microseconds; see SPIN_MICROSECONDS), then sleep on it; claim and run chunks of the task until none
+ * is left.
  */
 export function poolWorkerMain(start: WorkerStart, claim: typeof claimChunks): void {
   const control = new Int32Array(start.control);
@@ -48,8 +49,11 @@ export function poolWorkerMain(start: WorkerStart, claim: typeof claimChunks): v
   let seen = 0;
   for (;;) {
     let generation = Atomics.load(control, GENERATION);
-    for (let spin = 0; generation === seen && spin < start.spinIterations; spin++) {
-      generation = Atomics.load(control, GENERATION);
+    const until = performance.now() + start.spinMicroseconds / 1000;
+    while (generation === seen && performance.now() < until) {
+      for (let poll = 0; generation === seen && poll < start.pollsPerClockRead; poll++) {
+        generation = Atomics.load(control, GENERATION);
+      }
     }
     while (generation === seen) {
       Atomics.wait(control, GENERATION, seen);
