@@ -5,9 +5,10 @@ type Kernel = (...args: number[]) => void;
 /**
  * Claims chunks of the current task from CONTROL.NEXT until none is left for `tag`, runs the task's
  * kernel on each chunk's panels and counts it in DONE; whoever finishes the last chunk wakes the main
- * thread. The task's fields are read after a claim succeeds: until its chunk is counted, the main
- * thread cannot start another task. Run by the main thread and by every worker (sent to workers as
- * source text: self-contained).
+ * thread. The task's fields are read once, after the first claim succeeds: until that chunk is
+ * counted the main thread cannot start another task, and a later claim with the same tag is a chunk
+ * of the same task. Run by the main thread and by every worker (sent to workers as source text:
+ * self-contained).
  */
 export function claimChunks(
   control: Int32Array,
@@ -15,17 +16,26 @@ export function claimChunks(
   kernels: readonly Kernel[],
   tag: number,
 ): void {
+  let kernel: Kernel | undefined;
+  let args: number[] = [];
+  let [panels, chunks, perChunk] = [0, 0, 0];
   for (;;) {
     const word = Atomics.load(control, slots.NEXT);
     const chunk = word & 0xffff;
     if (word >>> 16 !== tag || chunk >= control[slots.CHUNKS]!) return;
     if (Atomics.compareExchange(control, slots.NEXT, word, word + 1) !== word) continue;
-    const first = chunk * control[slots.CHUNK_PANELS]!;
-    const end = Math.min(control[slots.PANELS]!, first + control[slots.CHUNK_PANELS]!);
-    const args = Array.from(control.subarray(slots.ARGS, slots.ARGS + 8));
-    kernels[control[slots.OP]!]!(...args, first, end);
-    if (Atomics.add(control, slots.DONE, 1) === control[slots.CHUNKS]! - 1)
-      Atomics.notify(control, slots.DONE);
+    if (!kernel) {
+      kernel = kernels[control[slots.OP]!]!;
+      args = Array.from(control.subarray(slots.ARGS, slots.ARGS + 8));
+      [panels, chunks, perChunk] = [
+        control[slots.PANELS]!,
+        control[slots.CHUNKS]!,
+        control[slots.CHUNK_PANELS]!,
+      ];
+    }
+    const first = chunk * perChunk;
+    kernel(...args, first, Math.min(panels, first + perChunk));
+    if (Atomics.add(control, slots.DONE, 1) === chunks - 1) Atomics.notify(control, slots.DONE);
   }
 }
 
