@@ -99,7 +99,8 @@ export async function benchmarkKernels(
         const seconds = medianSeconds(copies, (k) => packedMatmul(packed[k]!, x, rows, bias));
         figures.push({
           ...row(`kernel-${dtype}`, seconds, packed[0]!.bytes),
-          kernel: rows >= GEMM_MIN_ROWS ? 'gemm' : 'skinny',
+          // int8 weights take the skinny matmul's integer kernel at every row count.
+          kernel: rows >= GEMM_MIN_ROWS && dtype !== 'int8' ? 'gemm' : 'skinny',
           relaxedSimd: pool.relaxedSimd,
         });
         for (const weight of packed) weight.free();
