@@ -15,8 +15,8 @@ const RELAXED_MADD_PROBE = new Uint8Array([
 let relaxedSupport: boolean | undefined;
 
 /**
- * Whether this engine runs WebAssembly relaxed SIMD (Chrome ≥ 114, Node ≥ 22; Firefox and Safari
- * not yet). Node 20's V8 has it behind `--experimental-wasm-relaxed-simd`: when the probe fails
+ * Whether this engine runs WebAssembly relaxed SIMD (Chrome ≥ 114, Node ≥ 22), found by validating
+ * a module that uses it. Node 20's V8 has it behind `--experimental-wasm-relaxed-simd`: when the probe fails
  * there, the flag is set (process-wide, so workers get it too; it changes nothing for modules that
  * do not use relaxed instructions) and the probe is tried again. Answered once per process.
  */
