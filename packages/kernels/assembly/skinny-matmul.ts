@@ -15,9 +15,10 @@
 //   SIMD registers of x86-64 (and well within arm64's 32), so the accumulators never spill;
 // - threads split the work by whole panels, so no two threads write the same output column.
 //
-// Summation: each output is Σ_i x[r, i] · W[i, o] in float32, in index order except that a lone row
-// (1-row tile) sums even and odd indices into two accumulators added at the end (independent add
-// chains hide the add latency). Bias is added last. int8 weights take an integer path (matmulInt8).
+// Summation: each output is Σ_i x[r, i] · W[i, o] in float32, in index order, whatever the tile (one,
+// two or four rows; assembly/gemm.ts's tiles too), so a row's result does not depend on the rows
+// beside it — except a lone row of bf16 weights, which sums even and odd indices apart and adds the
+// two at the end (panelOneRowEvenOdd: faster there). Bias is added last. int8 weights take an integer path (matmulInt8).
 //
 // Weights are read and widened to float32 by assembly/panel-elements.ts (exact for bf16 and fp16; 16-bit
 // weights eight at a time, their column pairs put back in order at the store).
@@ -125,11 +126,43 @@ function halfPanelFourRows<T>(
 }
 
 /**
- * One row against one panel: even and odd input indices go to two sets of 4 accumulators (two
- * independent add chains, so the loop waits on memory rather than on add latency), summed at the end.
+ * One row against one panel: 4 accumulators, one input index (one 64-byte run of the panel) per
+ * iteration, summed in index order like every other tile, so a row's result does not depend on how
+ * many rows share its product. Bound by memory, not by the add (or fused multiply-add) latency of the
+ * four chains: a run streams from DRAM in ~10 cycles, one chain step takes 3–4.
  */
 @inline
 function panelOneRow<T>(
+  x: usize,
+  inF: i32,
+  w: usize,
+  bias: usize,
+  y: usize,
+  col: i32,
+  valid: i32,
+): void {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  const step = <usize>(PANEL * sizeof<T>());
+  let p = w;
+  for (let i: usize = 0; i < <usize>inF; i++, p += step) {
+    const v = v128.load32_splat(x + (i << 2));
+    a0 = madd(a0, v, load4<T>(p, 0));
+    a1 = madd(a1, v, load4<T>(p, 1));
+    a2 = madd(a2, v, load4<T>(p, 2));
+    a3 = madd(a3, v, load4<T>(p, 3));
+  }
+  storeRow<T>(y, a0, a1, a2, a3, bias, col, valid);
+}
+
+/**
+ * One row against one bf16 panel: even and odd input indices go to two sets of 4 accumulators (two
+ * independent chains), summed at the end. bf16's widening leaves the registers for 8 chains, and
+ * panelOneRow's 4 wait on latency (1.25× slower from cache, 1.05× from DRAM; fp32's four loaded
+ * vectors per index do not leave them: 8 chains spill, 1.6× slower from cache). Measured A/B, one
+ * thread, 768→3072. The one path whose sums are not in index order.
+ */
+@inline
+function panelOneRowEvenOdd<T>(
   x: usize,
   inF: i32,
   w: usize,
@@ -225,7 +258,10 @@ function skinnyMatmul<T>(
         panelTwoRows<T>(xa, xa + xRow, inF, wp, bias, ya, ya + yRow, col, valid);
       }
       if (r < blockEnd) {
-        panelOneRow<T>(x + <usize>r * xRow, inF, wp, bias, y + <usize>r * yRow, col, valid);
+        const xr = x + <usize>r * xRow;
+        const yr = y + <usize>r * yRow;
+        if (sizeof<T>() == 2 && !isSigned<T>()) panelOneRowEvenOdd<T>(xr, inF, wp, bias, yr, col, valid);
+        else panelOneRow<T>(xr, inF, wp, bias, yr, col, valid);
       }
     }
   }

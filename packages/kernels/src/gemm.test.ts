@@ -139,17 +139,23 @@ describe.each([
     const random = new SeededRandom(3);
     const x = random.normalArray(rows * inF);
     const bias = random.normalArray(outF);
-    const packed = packWeight(pool, {
-      dtype: 'fp32',
-      data: random.normalArray(inF * outF),
-      shape: [inF, outF],
-    });
-    const all = gemm(packed, x, rows, bias, threads);
-    for (const r of [0, 5, 31, 32]) {
-      const alone = gemm(packed, x.subarray(r * inF, (r + 1) * inF), 1, bias, threads);
-      expect(all.subarray(r * outF, (r + 1) * outF)).toEqual(alone);
+    const values = random.normalArray(inF * outF);
+    for (const [dtype, data] of [
+      ['fp32', values],
+      ['fp16', float32ToFp16Bits(values)],
+    ] as const) {
+      const packed = packWeight(pool, { dtype, data, shape: [inF, outF] });
+      const all = gemm(packed, x, rows, bias, threads);
+      for (const r of [0, 5, 31, 32]) {
+        const row = x.subarray(r * inF, (r + 1) * inF);
+        const alone = gemm(packed, row, 1, bias, threads);
+        expect(all.subarray(r * outF, (r + 1) * outF)).toEqual(alone);
+        // A decode step's one row runs on the skinny matmul: the same index-order sums, bit for bit
+        // (fp32 and fp16; bf16's lone row sums even and odd indices apart).
+        expect(packedMatmul(packed, row, 1, bias, threads)).toEqual(alone);
+      }
+      packed.free();
     }
-    packed.free();
   });
 
   // Widening and storing are the same code in both builds (each output is 1 · w, one rounding either

@@ -131,9 +131,11 @@ describe.each([
         const packed = packWeight(pool, raw);
         const y = skinnyMatmul(packed, x, rows, bias);
         expectWithin(y, reference(x, rows, Float64Array.from(values), inF, outF, bias, inF + 1), raw.dtype);
-        // Widened exactly in the kernel: the same sums as fp32 weights of the same values, bit for bit.
+        // Widened exactly in the kernel: the same sums as fp32 weights of the same values, bit for bit
+        // (bf16's lone row, an odd last one, sums even and odd indices apart, fp32's in order: checked against float64
+        // above; the 16-bit patterns test checks its widening).
         const widened = packWeight(pool, { dtype: 'fp32', data: values, shape: [inF, outF] });
-        expect(skinnyMatmul(widened, x, rows, bias)).toEqual(y);
+        if (raw.dtype !== 'bf16' || rows % 2 === 0) expect(skinnyMatmul(widened, x, rows, bias)).toEqual(y);
         packed.free();
         widened.free();
       }
@@ -172,7 +174,8 @@ describe.each([
       { dtype: 'bf16', data: bf16, shape: [outF, inF] },
       { order: 'out-in' },
     );
-    const direct = packWeight(pool, { dtype: 'fp32', data: inOut, shape: [inF, outF] });
+    // The same bf16 values packed from [in, out] (exact: they are bf16 already).
+    const direct = packWeight(pool, { dtype: 'bf16', data: float32ToBf16Bits(inOut), shape: [inF, outF] });
     expect(skinnyMatmul(transposed, x, rows)).toEqual(skinnyMatmul(direct, x, rows));
     transposed.free();
     direct.free();
