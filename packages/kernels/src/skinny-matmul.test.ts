@@ -132,8 +132,8 @@ describe.each([
         const y = skinnyMatmul(packed, x, rows, bias);
         expectWithin(y, reference(x, rows, Float64Array.from(values), inF, outF, bias, inF + 1), raw.dtype);
         // Widened exactly in the kernel: the same sums as fp32 weights of the same values, bit for bit
-        // (bf16's lone row, an odd last one, sums even and odd indices apart, fp32's in order: checked against float64
-        // above; the 16-bit patterns test checks its widening).
+        // (bf16's lone row, an odd last one, sums even and odd indices apart where fp32's sums in
+        // order: checked against float64 above, its widening by the 16-bit patterns test).
         const widened = packWeight(pool, { dtype: 'fp32', data: values, shape: [inF, outF] });
         if (raw.dtype !== 'bf16' || rows % 2 === 0) expect(skinnyMatmul(widened, x, rows, bias)).toEqual(y);
         packed.free();
