@@ -483,9 +483,10 @@ function record(suite: string, machine: MachineInfo, results: unknown, wallMs: n
   mkdirSync(args.out, { recursive: true });
   const cache = suite === 'generate' ? `-${args.cache}-cache` : '';
   const threads = args.threads === '1' ? '' : `-${args.threads}-threads`;
+  const batch = args.batch === '1' ? '' : `-batch-${args.batch}`;
   const file = join(
     args.out,
-    `${suite}-${machine.backend.name}${threads}${cache}${args.quick ? '-quick' : ''}.json`,
+    `${suite}-${machine.backend.name}${threads}${cache}${batch}${args.quick ? '-quick' : ''}.json`,
   );
   const report = {
     suite,
