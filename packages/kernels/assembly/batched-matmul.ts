@@ -3,9 +3,11 @@
 // at ~2 GFLOP/s (0.8 ms for a 12-head 32 × 64 × 32 product). Each output row is computed 16 columns at
 // a time: x[i, kk] broadcast once, times four vectors of b's row kk, into four accumulators (four
 // independent add chains). A transposed b is first laid out as [k, n] in `scratch`, so that its rows
-// are contiguous. Every output is Σ_kk a[i, kk] · b[kk, j] in float32, in index order.
+// are contiguous. Every output is Σ_kk a[i, kk] · b[kk, j] in float32, in index order, each product
+// rounded before its add in both builds of the module (not `madd`): these products also serve
+// training's attention, whose losses must not depend on the engine's relaxed SIMD.
 
-import { madd, storeLanes } from './panel-elements';
+import { storeLanes } from './panel-elements';
 
 /**
  * c [batch, m, n] = a · b for each of `batch` pairs, pointers into the shared memory. `a`'s and `b`'s
@@ -53,10 +55,10 @@ export function batchedMatmul(
         let pb = bb + (<usize>j << 2);
         for (let kk = 0; kk < k; kk++, pa += aStep, pb += bRow) {
           const v = v128.load32_splat(pa);
-          s0 = madd(s0, v, v128.load(pb));
-          s1 = madd(s1, v, v128.load(pb, 16));
-          s2 = madd(s2, v, v128.load(pb, 32));
-          s3 = madd(s3, v, v128.load(pb, 48));
+          s0 = f32x4.add(s0, f32x4.mul(v, v128.load(pb)));
+          s1 = f32x4.add(s1, f32x4.mul(v, v128.load(pb, 16)));
+          s2 = f32x4.add(s2, f32x4.mul(v, v128.load(pb, 32)));
+          s3 = f32x4.add(s3, f32x4.mul(v, v128.load(pb, 48)));
         }
         const left = n - j;
         const out = ci + (<usize>j << 2);
