@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { CausalLM } from '@tsformer/decoding';
-import { KernelPool, PACKED_DTYPES } from '@tsformer/kernels';
+import { KernelPool, PACKED_DTYPES, processKernelPool } from '@tsformer/kernels';
 import { fromPretrained, type LowerPrecisionDtype } from '@tsformer/models';
 import { round } from './measure.js';
 
@@ -14,10 +14,12 @@ interface ProductTimes {
   ms: number;
   waitMs: number;
   bytes: number;
+  flops: number;
 }
 
 /**
- * Where a decode step's time goes with tsformer's CPU kernels on (wasm/cpu): the step's wall time;
+ * Where a decode step's time goes with tsformer's CPU kernels on (wasm/cpu), for `batch` rows decoded
+ * together (1: one sequence; 8: what 8 concurrent requests of the server make): the step's wall time;
  * the time inside `KernelPool.run` (the matrix products: the chunks the calling thread ran plus its
  * wait for the workers' last chunks), per matrix shape with the GB/s of weights each
  * streams; the time inside tfjs's kernels (attention, norms, activations, adds: `tf.profile` on extra
@@ -29,18 +31,24 @@ export async function decodeStepBreakdown(
   contextTokens: number,
   steps: number,
   dtype?: LowerPrecisionDtype,
+  batch = 1,
 ) {
   const { model: loaded } = await fromPretrained(folder, dtype ? { dtype } : {});
   const model = loaded as unknown as CausalLM & { dispose(): void };
-  const cache = model.createCache(1, contextTokens + 2 * steps + 8);
+  const cache = model.createCache(batch, contextTokens + 2 * steps + 8);
+  // Every row the same ids: each step multiplies `batch` rows, as a batch of requests does.
   const step = (ids: number[]) =>
     tf.tidy(() => {
       const logits = model.forwardLogits({
-        inputIds: tf.tensor2d([ids], undefined, 'int32'),
+        inputIds: tf.tensor2d(
+          Array.from({ length: batch }, () => ids),
+          undefined,
+          'int32',
+        ),
         cache,
         logitsToKeep: 1,
-      });
-      return tf.argMax(tf.reshape(logits, [-1]));
+      }); // [batch, 1, vocab]
+      return tf.argMax(tf.reshape(logits, [batch, -1]), -1);
     });
   let next = step(Array.from({ length: contextTokens }, (_, i) => 5 + (i % 200)));
   await next.data();
@@ -61,16 +69,19 @@ export async function decodeStepBreakdown(
   const run = prototype.run;
   const wait = prototype.waitForChunks;
   prototype.run = function (this: KernelPool, op, args, threads) {
-    const key = `${PACKED_DTYPES[op]} ${args.rows}×${args.inFeatures}→${args.outFeatures}`;
-    const entry = products.get(key) ?? { calls: 0, ms: 0, waitMs: 0, bytes: 0 };
+    // Ops past the skinny matmul's (one per dtype) are the GEMM's, in the same dtype order.
+    const dtype = PACKED_DTYPES[op % PACKED_DTYPES.length]!;
+    const kernel = op < PACKED_DTYPES.length ? 'skinny' : 'gemm';
+    const key = `${kernel} ${dtype} ${args.rows}×${args.inFeatures}→${args.outFeatures}`;
+    const entry = products.get(key) ?? { calls: 0, ms: 0, waitMs: 0, bytes: 0, flops: 0 };
     products.set(key, entry);
     current = entry;
     const start = performance.now();
     run.call(this, op, args, threads);
     entry.ms += performance.now() - start;
     entry.calls++;
-    entry.bytes +=
-      Math.ceil(args.outFeatures / 16) * 16 * args.inFeatures * ELEMENT_BYTES[PACKED_DTYPES[op]!];
+    entry.bytes += Math.ceil(args.outFeatures / 16) * 16 * args.inFeatures * ELEMENT_BYTES[dtype];
+    entry.flops += 2 * args.rows * args.inFeatures * args.outFeatures;
   };
   prototype.waitForChunks = function (this: KernelPool, chunks: number) {
     const start = performance.now();
@@ -112,6 +123,8 @@ export async function decodeStepBreakdown(
   const matmulMs = median(productMs);
   const tfjsKernelMs = median(tfjsMs);
   return {
+    batch,
+    relaxedSimd: (await processKernelPool()).relaxedSimd,
     contextTokens,
     steps,
     stepMs: round(stepMs),
@@ -125,6 +138,7 @@ export async function decodeStepBreakdown(
       msPerStep: round(p.ms / steps),
       waitMsPerStep: round(p.waitMs / steps),
       gbPerSecond: round(p.bytes / p.ms / 1e6),
+      gflopPerSecond: round(p.flops / p.ms / 1e6),
     })),
     tfjsKernels: [...byKernel]
       .sort((a, b) => b[1] - a[1])

@@ -59,6 +59,8 @@ const { values: args } = parseArgs({
     // Internal: the decoder suite measures each model in a child process (`--suite decoder-model`).
     model: { type: 'string' },
     name: { type: 'string' },
+    // decode-breakdown: rows decoded together in each step.
+    batch: { type: 'string', default: '1' },
     // webgpu-decode: measure only the models whose name contains this (default: all).
     only: { type: 'string', default: '' },
   },
@@ -143,6 +145,7 @@ async function runSuite(suite: string): Promise<unknown> {
       promptTokens,
       args.quick ? 8 : 24,
       args.dtype as LowerPrecisionDtype | undefined,
+      Number(args.batch),
     );
   }
   if (suite === 'webgpu-decode') {
@@ -480,9 +483,10 @@ function record(suite: string, machine: MachineInfo, results: unknown, wallMs: n
   mkdirSync(args.out, { recursive: true });
   const cache = suite === 'generate' ? `-${args.cache}-cache` : '';
   const threads = args.threads === '1' ? '' : `-${args.threads}-threads`;
+  const batch = args.batch === '1' ? '' : `-batch-${args.batch}`;
   const file = join(
     args.out,
-    `${suite}-${machine.backend.name}${threads}${cache}${args.quick ? '-quick' : ''}.json`,
+    `${suite}-${machine.backend.name}${threads}${cache}${batch}${args.quick ? '-quick' : ''}.json`,
   );
   const report = {
     suite,

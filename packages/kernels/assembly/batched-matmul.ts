@@ -3,7 +3,9 @@
 // at ~2 GFLOP/s (0.8 ms for a 12-head 32 × 64 × 32 product). Each output row is computed 16 columns at
 // a time: x[i, kk] broadcast once, times four vectors of b's row kk, into four accumulators (four
 // independent add chains). A transposed b is first laid out as [k, n] in `scratch`, so that its rows
-// are contiguous. Every output is Σ_kk a[i, kk] · b[kk, j] in float32, in index order.
+// are contiguous. Every output is Σ_kk a[i, kk] · b[kk, j] in float32, in index order, each product
+// rounded before its add in both builds of the module (not `madd`): these products also serve
+// training's attention, whose losses must not depend on the engine's relaxed SIMD.
 
 import { storeLanes } from './panel-elements';
 

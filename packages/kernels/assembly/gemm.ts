@@ -14,6 +14,10 @@
 // matmul's four-row tile, which computes three row addresses per iteration (~10 % measured): the loop
 // is bound by instruction throughput (16 vector operations, 6 loads, a few integer ones), not loads.
 //
+// A last tile of one or two rows takes a 2-row × 16-column tile over the whole panel instead
+// (tileTwoRowsPanel, the skinny matmul's two-row tile on interleaved rows): 5 rows cost 6 rows'
+// arithmetic, not 8, which is what lets products of 2–7 rows (beams, batched decode) run here too.
+//
 // Cache block: ROW_BLOCK rows (in = 768: 96 KB; in = 3072: 384 KB) stay in L2 while every half panel
 // of this thread passes over them; a half panel (in × 16 weights' cache lines) stays in L2 while the
 // block's row tiles pass over it.
@@ -27,7 +31,7 @@
 // time, even and odd columns apart, put back in column order at the store). int8 weights have no GEMM:
 // the skinny matmul's integer kernel (matmulInt8) serves them at every row count.
 
-import { load4, PANEL, storeHalfRow } from './panel-elements';
+import { load4, madd, PANEL, storeHalfRow } from './panel-elements';
 
 const TILE_ROWS: i32 = 4;
 const ROW_BLOCK: i32 = 8 * TILE_ROWS;
@@ -98,17 +102,17 @@ function tileHalfPanel<T>(
     // puts them back in order); fp32: columns 0..3 and 4..7.
     const w0 = load4<T>(p, 0), w1 = load4<T>(p, 1);
     let v = v128.load32_splat(q);
-    a0 = f32x4.add(a0, f32x4.mul(v, w0));
-    a1 = f32x4.add(a1, f32x4.mul(v, w1));
+    a0 = madd(a0, v, w0);
+    a1 = madd(a1, v, w1);
     v = v128.load32_splat(q, 4);
-    b0 = f32x4.add(b0, f32x4.mul(v, w0));
-    b1 = f32x4.add(b1, f32x4.mul(v, w1));
+    b0 = madd(b0, v, w0);
+    b1 = madd(b1, v, w1);
     v = v128.load32_splat(q, 8);
-    c0 = f32x4.add(c0, f32x4.mul(v, w0));
-    c1 = f32x4.add(c1, f32x4.mul(v, w1));
+    c0 = madd(c0, v, w0);
+    c1 = madd(c1, v, w1);
     v = v128.load32_splat(q, 12);
-    d0 = f32x4.add(d0, f32x4.mul(v, w0));
-    d1 = f32x4.add(d1, f32x4.mul(v, w1));
+    d0 = madd(d0, v, w0);
+    d1 = madd(d1, v, w1);
   }
   const first = col + half * 8;
   const left = valid - half * 8;
@@ -119,9 +123,55 @@ function tileHalfPanel<T>(
 }
 
 /**
+ * The last tile's one or two real rows at `xt` (`count`; with one, its copy in the tile's second row
+ * is computed and not stored) against the whole panel at `w`: 8 accumulators, as in the skinny
+ * matmul's two-row tile. A remainder of one or two rows costs two rows' arithmetic here, not the four
+ * of a half-panel tile.
+ */
+@inline
+function tileTwoRowsPanel<T>(
+  xt: usize,
+  count: i32,
+  inF: i32,
+  w: usize,
+  bias: usize,
+  y: usize,
+  yRow: usize,
+  col: i32,
+  valid: i32,
+): void {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0);
+  const step = <usize>(PANEL * sizeof<T>());
+  let p = w;
+  const end = xt + (<usize>inF << 4);
+  // For each input index i: the panel's 16 weights W[i, col ..] once, times x[r, i] of the two rows.
+  for (let q = xt; q < end; q += 16, p += step) {
+    const w0 = load4<T>(p, 0), w1 = load4<T>(p, 1), w2 = load4<T>(p, 2), w3 = load4<T>(p, 3);
+    const va = v128.load32_splat(q);
+    const vb = v128.load32_splat(q, 4);
+    a0 = madd(a0, va, w0);
+    a1 = madd(a1, va, w1);
+    a2 = madd(a2, va, w2);
+    a3 = madd(a3, va, w3);
+    b0 = madd(b0, vb, w0);
+    b1 = madd(b1, vb, w1);
+    b2 = madd(b2, vb, w2);
+    b3 = madd(b3, vb, w3);
+  }
+  storeHalfRow<T>(y, a0, a1, bias, col, valid);
+  storeHalfRow<T>(y, a2, a3, bias, col + 8, valid - 8);
+  if (count > 1) {
+    storeHalfRow<T>(y + yRow, b0, b1, bias, col, valid);
+    storeHalfRow<T>(y + yRow, b2, b3, bias, col + 8, valid - 8);
+  }
+}
+
+/**
  * Panels [panelStart, panelEnd) of y = x · W (+ bias), `xt` the rows as `interleaveRows` wrote them:
- * for each block of ROW_BLOCK rows, for each half panel, the block's tiles. Pointers are byte offsets
- * into the shared memory; `bias` is 0 when there is none.
+ * for each block of ROW_BLOCK rows, for each half panel, the block's tiles of three or four rows; a
+ * last tile of one or two rows takes the whole panel in one pass (tileTwoRowsPanel). Pointers are
+ * byte offsets into the shared memory; `bias` is 0 when there is none.
  */
 @inline
 function gemm<T>(
@@ -140,16 +190,24 @@ function gemm<T>(
   const yRow = <usize>out << 2;
   for (let blockStart = 0; blockStart < rows; blockStart += ROW_BLOCK) {
     const blockEnd = min(rows, blockStart + ROW_BLOCK);
+    // Rows of a last partial tile that the two-row tile takes (0 when the block ends on 3 or 4).
+    const tail = (blockEnd - blockStart) % TILE_ROWS;
+    const pairTail = tail == 1 || tail == 2 ? tail : 0;
+    const quadEnd = blockEnd - pairTail;
     for (let panel = panelStart; panel < panelEnd; panel++) {
       const wp = w + <usize>panel * panelBytes;
       const col = panel * PANEL;
       const valid = min(PANEL, out - col);
       for (let half = 0; half < 2 && half * 8 < valid; half++) {
-        for (let r = blockStart; r < blockEnd; r += TILE_ROWS) {
+        for (let r = blockStart; r < quadEnd; r += TILE_ROWS) {
           const tile = xt + <usize>(r / TILE_ROWS) * tileBytes;
           const count = min(TILE_ROWS, blockEnd - r);
           tileHalfPanel<T>(tile, count, inF, wp, half, bias, y + <usize>r * yRow, yRow, col, valid);
         }
+      }
+      if (pairTail > 0) {
+        const tile = xt + <usize>(quadEnd / TILE_ROWS) * tileBytes;
+        tileTwoRowsPanel<T>(tile, pairTail, inF, wp, bias, y + <usize>quadEnd * yRow, yRow, col, valid);
       }
     }
   }

@@ -60,6 +60,19 @@ function fp16HighToFp32(h: v128): v128 {
   return v128.or(f, v128.and(h, i32x4.splat(<i32>0x80000000)));
 }
 
+/**
+ * acc + a · b, lane by lane: the one multiply-add of every float product kernel. In the module built
+ * with relaxed SIMD (scripts/build-wasm.mjs) it is `f32x4.relaxed_madd`, a fused multiply-add (one
+ * rounding) where the processor has one (x86-64 with FMA3, arm64) — what PyTorch's own GEMMs compute
+ * — and a product then a sum elsewhere; in the baseline module always a product rounded to float32
+ * then a sum. Either way within the float32 tolerances the kernels are tested to.
+ */
+@inline
+export function madd(acc: v128, a: v128, b: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, acc);
+  return f32x4.add(acc, f32x4.mul(a, b));
+}
+
 /** acc + bias (when there is one) of columns col .. col+3: what turns a sum into an output. */
 @inline
 export function finish(acc: v128, bias: usize, col: i32): v128 {

@@ -15,14 +15,15 @@
 //   SIMD registers of x86-64 (and well within arm64's 32), so the accumulators never spill;
 // - threads split the work by whole panels, so no two threads write the same output column.
 //
-// Summation: each output is Σ_i x[r, i] · W[i, o] in float32, in index order except that a lone row
-// (1-row tile) sums even and odd indices into two accumulators added at the end (independent add
-// chains hide the add latency). Bias is added last. int8 weights take an integer path (matmulInt8).
+// Summation: each output is Σ_i x[r, i] · W[i, o] in float32, in index order, whatever the tile (one,
+// two or four rows; assembly/gemm.ts's tiles too), so a row's result does not depend on the rows
+// beside it — except a lone row of bf16 weights, which sums even and odd indices apart and adds the
+// two at the end (panelOneRowEvenOdd: faster there). Bias is added last. int8 weights take an integer path (matmulInt8).
 //
 // Weights are read and widened to float32 by assembly/panel-elements.ts (exact for bf16 and fp16; 16-bit
 // weights eight at a time, their column pairs put back in order at the store).
 
-import { finish, load4, PANEL, storeHalfRow, storeLanes } from './panel-elements';
+import { finish, load4, madd, PANEL, storeHalfRow, storeLanes } from './panel-elements';
 
 /** Writes 16 outputs of one row: columns col .. col+15 (load4's vectors 0..3), of which `valid` exist. */
 @inline
@@ -63,14 +64,14 @@ function panelTwoRows<T>(
     const w0 = load4<T>(p, 0), w1 = load4<T>(p, 1), w2 = load4<T>(p, 2), w3 = load4<T>(p, 3);
     const va = v128.load32_splat(xa + (i << 2));
     const vb = v128.load32_splat(xb + (i << 2));
-    a0 = f32x4.add(a0, f32x4.mul(va, w0));
-    a1 = f32x4.add(a1, f32x4.mul(va, w1));
-    a2 = f32x4.add(a2, f32x4.mul(va, w2));
-    a3 = f32x4.add(a3, f32x4.mul(va, w3));
-    b0 = f32x4.add(b0, f32x4.mul(vb, w0));
-    b1 = f32x4.add(b1, f32x4.mul(vb, w1));
-    b2 = f32x4.add(b2, f32x4.mul(vb, w2));
-    b3 = f32x4.add(b3, f32x4.mul(vb, w3));
+    a0 = madd(a0, va, w0);
+    a1 = madd(a1, va, w1);
+    a2 = madd(a2, va, w2);
+    a3 = madd(a3, va, w3);
+    b0 = madd(b0, vb, w0);
+    b1 = madd(b1, vb, w1);
+    b2 = madd(b2, vb, w2);
+    b3 = madd(b3, vb, w3);
   }
   storeRow<T>(ya, a0, a1, a2, a3, bias, col, valid);
   storeRow<T>(yb, b0, b1, b2, b3, bias, col, valid);
@@ -104,17 +105,17 @@ function halfPanelFourRows<T>(
     const w0 = load4<T>(p, 0), w1 = load4<T>(p, 1);
     const at = x + (i << 2);
     const va = v128.load32_splat(at);
-    a0 = f32x4.add(a0, f32x4.mul(va, w0));
-    a1 = f32x4.add(a1, f32x4.mul(va, w1));
+    a0 = madd(a0, va, w0);
+    a1 = madd(a1, va, w1);
     const vb = v128.load32_splat(at + xRow);
-    b0 = f32x4.add(b0, f32x4.mul(vb, w0));
-    b1 = f32x4.add(b1, f32x4.mul(vb, w1));
+    b0 = madd(b0, vb, w0);
+    b1 = madd(b1, vb, w1);
     const vc = v128.load32_splat(at + 2 * xRow);
-    c0 = f32x4.add(c0, f32x4.mul(vc, w0));
-    c1 = f32x4.add(c1, f32x4.mul(vc, w1));
+    c0 = madd(c0, vc, w0);
+    c1 = madd(c1, vc, w1);
     const vd = v128.load32_splat(at + 3 * xRow);
-    d0 = f32x4.add(d0, f32x4.mul(vd, w0));
-    d1 = f32x4.add(d1, f32x4.mul(vd, w1));
+    d0 = madd(d0, vd, w0);
+    d1 = madd(d1, vd, w1);
   }
   const first = col + half * 8;
   const left = valid - half * 8;
@@ -125,11 +126,43 @@ function halfPanelFourRows<T>(
 }
 
 /**
- * One row against one panel: even and odd input indices go to two sets of 4 accumulators (two
- * independent add chains, so the loop waits on memory rather than on add latency), summed at the end.
+ * One row against one panel: 4 accumulators, one input index (one 64-byte run of the panel) per
+ * iteration, summed in index order like every other tile, so a row's result does not depend on how
+ * many rows share its product. Bound by memory, not by the add (or fused multiply-add) latency of the
+ * four chains: a run streams from DRAM in ~10 cycles, one chain step takes 3–4.
  */
 @inline
 function panelOneRow<T>(
+  x: usize,
+  inF: i32,
+  w: usize,
+  bias: usize,
+  y: usize,
+  col: i32,
+  valid: i32,
+): void {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  const step = <usize>(PANEL * sizeof<T>());
+  let p = w;
+  for (let i: usize = 0; i < <usize>inF; i++, p += step) {
+    const v = v128.load32_splat(x + (i << 2));
+    a0 = madd(a0, v, load4<T>(p, 0));
+    a1 = madd(a1, v, load4<T>(p, 1));
+    a2 = madd(a2, v, load4<T>(p, 2));
+    a3 = madd(a3, v, load4<T>(p, 3));
+  }
+  storeRow<T>(y, a0, a1, a2, a3, bias, col, valid);
+}
+
+/**
+ * One row against one bf16 panel: even and odd input indices go to two sets of 4 accumulators (two
+ * independent chains), summed at the end. bf16's widening leaves the registers for 8 chains, and
+ * panelOneRow's 4 wait on latency (1.25× slower from cache, 1.05× from DRAM; fp32's four loaded
+ * vectors per index do not leave them: 8 chains spill, 1.6× slower from cache). Measured A/B, one
+ * thread, 768→3072. The one path whose sums are not in index order.
+ */
+@inline
+function panelOneRowEvenOdd<T>(
   x: usize,
   inF: i32,
   w: usize,
@@ -148,23 +181,23 @@ function panelOneRow<T>(
   for (let k: usize = 0; k < pairs; k++, p += 2 * step) {
     const i = k << 1;
     const v = v128.load32_splat(x + (i << 2));
-    a0 = f32x4.add(a0, f32x4.mul(v, load4<T>(p, 0)));
-    a1 = f32x4.add(a1, f32x4.mul(v, load4<T>(p, 1)));
-    a2 = f32x4.add(a2, f32x4.mul(v, load4<T>(p, 2)));
-    a3 = f32x4.add(a3, f32x4.mul(v, load4<T>(p, 3)));
+    a0 = madd(a0, v, load4<T>(p, 0));
+    a1 = madd(a1, v, load4<T>(p, 1));
+    a2 = madd(a2, v, load4<T>(p, 2));
+    a3 = madd(a3, v, load4<T>(p, 3));
     const u = v128.load32_splat(x + ((i + 1) << 2));
-    c0 = f32x4.add(c0, f32x4.mul(u, load4<T>(p + step, 0)));
-    c1 = f32x4.add(c1, f32x4.mul(u, load4<T>(p + step, 1)));
-    c2 = f32x4.add(c2, f32x4.mul(u, load4<T>(p + step, 2)));
-    c3 = f32x4.add(c3, f32x4.mul(u, load4<T>(p + step, 3)));
+    c0 = madd(c0, u, load4<T>(p + step, 0));
+    c1 = madd(c1, u, load4<T>(p + step, 1));
+    c2 = madd(c2, u, load4<T>(p + step, 2));
+    c3 = madd(c3, u, load4<T>(p + step, 3));
   }
   // An odd last index goes to the a-set.
   if (inF & 1) {
     const v = v128.load32_splat(x + (<usize>(inF - 1) << 2));
-    a0 = f32x4.add(a0, f32x4.mul(v, load4<T>(p, 0)));
-    a1 = f32x4.add(a1, f32x4.mul(v, load4<T>(p, 1)));
-    a2 = f32x4.add(a2, f32x4.mul(v, load4<T>(p, 2)));
-    a3 = f32x4.add(a3, f32x4.mul(v, load4<T>(p, 3)));
+    a0 = madd(a0, v, load4<T>(p, 0));
+    a1 = madd(a1, v, load4<T>(p, 1));
+    a2 = madd(a2, v, load4<T>(p, 2));
+    a3 = madd(a3, v, load4<T>(p, 3));
   }
   storeRow<T>(
     y,
@@ -225,7 +258,10 @@ function skinnyMatmul<T>(
         panelTwoRows<T>(xa, xa + xRow, inF, wp, bias, ya, ya + yRow, col, valid);
       }
       if (r < blockEnd) {
-        panelOneRow<T>(x + <usize>r * xRow, inF, wp, bias, y + <usize>r * yRow, col, valid);
+        const xr = x + <usize>r * xRow;
+        const yr = y + <usize>r * yRow;
+        if (sizeof<T>() == 2 && !isSigned<T>()) panelOneRowEvenOdd<T>(xr, inF, wp, bias, yr, col, valid);
+        else panelOneRow<T>(xr, inF, wp, bias, yr, col, valid);
       }
     }
   }

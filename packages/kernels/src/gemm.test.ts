@@ -5,6 +5,7 @@ import { KernelPool } from './kernel-pool.js';
 import { GEMM_MIN_ROWS, packedMatmul } from './packed-matmul.js';
 import { packWeight, type RawWeight } from './packed-weight.js';
 import { skinnyMatmul } from './skinny-matmul.js';
+import { type Madd32, madd32, maddIsFused } from './testing/madd-reference.js';
 import {
   bf16BitsToFloat32,
   float32ToBf16Bits,
@@ -33,7 +34,10 @@ const U = 2 ** -24;
 
 /** What the GEMM promises for each output, computed here: the float32 sum in index order, and float64. */
 interface Expected {
-  /** Σ_i x·w in float32, one rounding per product and per add, i = 0, 1, … (+ bias). */
+  /**
+   * Σ_i x·w in float32 in index order, i = 0, 1, … (+ bias), by the build's multiply-add: a rounding
+   * per product and per add (baseline), or one per fused multiply-add (relaxed SIMD with FMA).
+   */
   float32InOrder: Float32Array;
   /** The exact value in float64 and γ_{n+1}·(Σ|x·w| + |b|), the float32 error bound (Higham §3.1). */
   float64: Float64Array;
@@ -41,8 +45,8 @@ interface Expected {
 }
 
 /**
- * y = x · W (+ b) from W's float32 values `[in, out]`.
- * Math.fround after every operation reproduces float32 arithmetic exactly.
+ * y = x · W (+ b) from W's float32 values `[in, out]`, the float32 sums by `madd` (exact reproductions
+ * of float32 arithmetic).
  */
 function expectedProduct(
   x: Float32Array,
@@ -51,6 +55,7 @@ function expectedProduct(
   inF: number,
   outF: number,
   bias: Float32Array | undefined,
+  madd: Madd32,
 ): Expected {
   const float32InOrder = new Float32Array(rows * outF);
   const float64 = new Float64Array(rows * outF);
@@ -63,7 +68,7 @@ function expectedProduct(
       let magnitude = 0;
       for (let i = 0; i < inF; i++) {
         const product = x[r * inF + i]! * w[i * outF + o]!;
-        single = Math.fround(single + Math.fround(product));
+        single = madd(single, x[r * inF + i]!, w[i * outF + o]!);
         exact += product;
         magnitude += Math.abs(product);
       }
@@ -85,11 +90,19 @@ function expectMatches(y: Float32Array, expected: Expected, label: string): void
   expect(y).toEqual(expected.float32InOrder);
 }
 
-describe.each([1, 2])('gemm on %i thread(s)', (threads) => {
+describe.each([
+  [1, false],
+  [2, false],
+  [1, true],
+  [2, true],
+])('gemm on %i thread(s), relaxed SIMD %s', (threads, relaxedSimd) => {
   let pool: KernelPool;
+  /** The build's multiply-add: fused in the relaxed-SIMD build where the processor has an FMA. */
+  let madd: Madd32;
   beforeAll(async () => {
     // One panel per chunk: the GEMM's panels are claimed in chunks across both threads even here.
-    pool = await KernelPool.create({ threads, chunkWork: 1 });
+    pool = await KernelPool.create({ threads, chunkWork: 1, relaxedSimd });
+    madd = madd32(maddIsFused(pool));
   });
   afterAll(async () => {
     await pool.terminate();
@@ -114,7 +127,7 @@ describe.each([1, 2])('gemm on %i thread(s)', (threads) => {
           // No int8 GEMM: the skinny matmul's integer kernel (tested in skinny-matmul.test.ts) serves.
           expect(y).toEqual(skinnyMatmul(packed, x, rows, bias, threads));
         } else {
-          expectMatches(y, expectedProduct(x, rows, packed.values(), inF, outF, bias), dtype);
+          expectMatches(y, expectedProduct(x, rows, packed.values(), inF, outF, bias, madd), dtype);
         }
         packed.free();
       }
@@ -126,36 +139,47 @@ describe.each([1, 2])('gemm on %i thread(s)', (threads) => {
     const random = new SeededRandom(3);
     const x = random.normalArray(rows * inF);
     const bias = random.normalArray(outF);
-    const packed = packWeight(pool, {
-      dtype: 'fp32',
-      data: random.normalArray(inF * outF),
-      shape: [inF, outF],
-    });
-    const all = gemm(packed, x, rows, bias, threads);
-    for (const r of [0, 5, 31, 32]) {
-      const alone = gemm(packed, x.subarray(r * inF, (r + 1) * inF), 1, bias, threads);
-      expect(all.subarray(r * outF, (r + 1) * outF)).toEqual(alone);
-    }
-    packed.free();
-  });
-
-  it('widens every 16-bit pattern exactly and stores the columns in order (fp16 infinities, NaN, subnormals; bf16)', () => {
-    // x = [1] on 8 and 9 rows (a partial last tile): each output is 1 · w + 0, the widened weight
-    // itself (-0 becomes +0), in its own column although the kernel sums even and odd columns apart.
-    const every = Uint16Array.from({ length: 65536 }, (_, k) => k);
-    for (const [dtype, widen] of [
-      ['fp16', fp16BitsToFloat32],
-      ['bf16', bf16BitsToFloat32],
+    const values = random.normalArray(inF * outF);
+    for (const [dtype, data] of [
+      ['fp32', values],
+      ['fp16', float32ToFp16Bits(values)],
     ] as const) {
-      const packed = packWeight(pool, { dtype, data: every, shape: [1, 65536] });
-      const expected = widen(every).map((w) => w + 0);
-      for (const rows of [8, 9]) {
-        const y = gemm(packed, new Float32Array(rows).fill(1), rows, undefined, threads);
-        for (let r = 0; r < rows; r++) expect(y.subarray(r * 65536, (r + 1) * 65536)).toEqual(expected);
+      const packed = packWeight(pool, { dtype, data, shape: [inF, outF] });
+      const all = gemm(packed, x, rows, bias, threads);
+      for (const r of [0, 5, 31, 32]) {
+        const row = x.subarray(r * inF, (r + 1) * inF);
+        const alone = gemm(packed, row, 1, bias, threads);
+        expect(all.subarray(r * outF, (r + 1) * outF)).toEqual(alone);
+        // A decode step's one row runs on the skinny matmul: the same index-order sums, bit for bit
+        // (fp32 and fp16; bf16's lone row sums even and odd indices apart).
+        expect(packedMatmul(packed, row, 1, bias, threads)).toEqual(alone);
       }
       packed.free();
     }
   });
+
+  // Widening and storing are the same code in both builds (each output is 1 · w, one rounding either
+  // way): checked once, on the baseline build, to keep the suite short.
+  it.skipIf(relaxedSimd)(
+    'widens every 16-bit pattern exactly and stores the columns in order (fp16 infinities, NaN, subnormals; bf16)',
+    () => {
+      // x = [1] on 8 and 9 rows (a partial last tile): each output is 1 · w + 0, the widened weight
+      // itself (-0 becomes +0), in its own column although the kernel sums even and odd columns apart.
+      const every = Uint16Array.from({ length: 65536 }, (_, k) => k);
+      for (const [dtype, widen] of [
+        ['fp16', fp16BitsToFloat32],
+        ['bf16', bf16BitsToFloat32],
+      ] as const) {
+        const packed = packWeight(pool, { dtype, data: every, shape: [1, 65536] });
+        const expected = widen(every).map((w) => w + 0);
+        for (const rows of [8, 9]) {
+          const y = gemm(packed, new Float32Array(rows).fill(1), rows, undefined, threads);
+          for (let r = 0; r < rows; r++) expect(y.subarray(r * 65536, (r + 1) * 65536)).toEqual(expected);
+        }
+        packed.free();
+      }
+    },
+  );
 
   it('packedMatmul takes the GEMM from GEMM_MIN_ROWS rows and the skinny matmul below', () => {
     const [inF, outF] = [24, 40];

@@ -11,7 +11,7 @@ export { type BackendImplementation, defineFusedOp, type FusedOp } from './fused
 export { geluTanh } from './gelu.js';
 export { gemm } from './gemm.js';
 export { KernelPool, type KernelPoolOptions } from './kernel-pool.js';
-export { compileKernelsModule } from './kernels-module.js';
+export { compileKernelsModule, relaxedSimdSupported } from './kernels-module.js';
 export { type LinearWeightLayout, linear } from './linear.js';
 export { DEFAULT_SKINNY_ROWS, type LinearForwardOptions, linearForward } from './linear-forward.js';
 export { addNormalize, type NormSpec, normalize } from './norm-ops.js';
@@ -33,7 +33,12 @@ export {
   type RawWeight,
   type ReadRows,
 } from './packed-weight.js';
-export { defaultKernelThreads, kernelThreadsFromEnv, processKernelPool } from './process-kernel-pool.js';
+export {
+  defaultKernelThreads,
+  kernelRelaxedSimdFromEnv,
+  kernelThreadsFromEnv,
+  processKernelPool,
+} from './process-kernel-pool.js';
 export {
   gatedProjection,
   linearActivation,

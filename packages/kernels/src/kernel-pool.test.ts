@@ -8,8 +8,10 @@ import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { KernelPoolError } from './errors.js';
 import { KernelPool } from './kernel-pool.js';
+import { relaxedSimdSupported } from './kernels-module.js';
 import { packWeight } from './packed-weight.js';
 import { skinnyMatmul } from './skinny-matmul.js';
+import { maddIsFused } from './testing/madd-reference.js';
 
 /** A script that starts a 2-thread pool, runs one product, prints it and ends without terminate(). */
 const CHILD = `
@@ -49,7 +51,7 @@ describe('KernelPool', () => {
   it('gives results that do not depend on how chunks fall to threads, task after task', async () => {
     // Three threads claiming one panel at a time against one thread, 300 products back to back
     // (workers spinning, sleeping, late for a task): every output bit-identical.
-    const shared = await KernelPool.create({ threads: 3, chunkWork: 1, spinIterations: 50 });
+    const shared = await KernelPool.create({ threads: 3, chunkWork: 1, spinMicroseconds: 1 });
     const alone = await KernelPool.create({ threads: 1 });
     const random = new SeededRandom(3);
     for (let task = 0; task < 300; task++) {
@@ -76,6 +78,15 @@ describe('KernelPool', () => {
     expect([...skinnyMatmul(weight, Float32Array.of(1, 2), 1)]).toEqual(new Array(100).fill(3));
     await pool.terminate(); // resolves once every worker has exited
     expect(() => skinnyMatmul(weight, Float32Array.of(1, 2), 1)).toThrow(KernelPoolError);
+  });
+
+  it('runs the relaxed-SIMD build where the engine has it (Node 20: behind a flag it sets), and the baseline build unfused', async () => {
+    expect(relaxedSimdSupported()).toBe(true);
+    const relaxed = await KernelPool.create();
+    const baseline = await KernelPool.create({ relaxedSimd: false });
+    expect([relaxed.relaxedSimd, baseline.relaxedSimd]).toEqual([true, false]);
+    expect(maddIsFused(baseline)).toBe(false);
+    await Promise.all([relaxed.terminate(), baseline.terminate()]);
   });
 
   it('refuses a thread count it cannot run', async () => {

@@ -1,11 +1,13 @@
 import { KernelPoolError } from './errors.js';
-import { compileKernelsModule } from './kernels-module.js';
+import { compileKernelsModule, relaxedSimdSupported } from './kernels-module.js';
 import {
   CHUNK_WORK,
   CONTROL,
   chunkPanels,
   KERNEL_ELEMENT_BYTES,
   KERNEL_EXPORTS,
+  POLLS_PER_CLOCK_READ,
+  SPIN_MICROSECONDS,
   STOP_OP,
   taskTag,
 } from './pool-protocol.js';
@@ -17,16 +19,21 @@ export interface KernelPoolOptions {
   /** Threads that run a product, the calling thread included; default 1 (no workers). */
   threads?: number;
   /**
-   * Times a worker (and the caller, waiting for workers) polls before sleeping in `Atomics.wait`.
-   * Polling keeps back-to-back products from paying a wake-up each; default 20000 (well under a
-   * millisecond).
+   * How long a worker polls for the next product after finishing one (and the caller for the workers'
+   * last chunks) before it sleeps in `Atomics.wait`, in microseconds; default SPIN_MICROSECONDS.
    */
-  spinIterations?: number;
+  spinMicroseconds?: number;
   /**
    * Work per claimed chunk of a product (weight bytes × row pairs), default CHUNK_WORK (128 KiB):
    * smaller splits finer (tests use 1: one panel per chunk), larger hands less to the workers.
    */
   chunkWork?: number;
+  /**
+   * Whether the threads run the kernels' relaxed-SIMD build (fused multiply-adds) or the baseline
+   * one; default: relaxed where the engine supports it (`relaxedSimdSupported`). Asking for it where
+   * the engine has none is an error.
+   */
+  relaxedSimd?: boolean;
 }
 
 /** The kernel's arguments as the module takes them: byte offsets into the heap and sizes. */
@@ -56,11 +63,13 @@ export class KernelPool {
   private constructor(
     readonly heap: SharedHeap,
     readonly threads: number,
+    /** Whether the pool runs the relaxed-SIMD build of the kernels (KernelPoolOptions.relaxedSimd). */
+    readonly relaxedSimd: boolean,
     private readonly kernels: readonly Kernel[],
     private readonly exports: WebAssembly.Exports,
     private readonly workers: readonly PoolThread[],
     private readonly control: Int32Array<SharedArrayBuffer>,
-    private readonly spinIterations: number,
+    private readonly spinMicroseconds: number,
     private readonly chunkWork: number,
   ) {}
 
@@ -69,7 +78,7 @@ export class KernelPool {
   /** Compiles the module (once per process), instantiates it here and starts `threads - 1` workers. */
   static async create(options: KernelPoolOptions = {}): Promise<KernelPool> {
     const threads = options.threads ?? 1;
-    const spinIterations = options.spinIterations ?? 20_000;
+    const spinMicroseconds = options.spinMicroseconds ?? SPIN_MICROSECONDS;
     if (!Number.isInteger(threads) || threads < 1 || threads > 64) {
       throw new KernelPoolError(`kernel pool: threads must be an integer from 1 to 64, got ${threads}`);
     }
@@ -78,7 +87,13 @@ export class KernelPool {
         'kernel pool: SharedArrayBuffer is unavailable (a page must be cross-origin isolated)',
       );
     }
-    const module = await compileKernelsModule();
+    const relaxedSimd = options.relaxedSimd ?? relaxedSimdSupported();
+    if (relaxedSimd && !relaxedSimdSupported()) {
+      throw new KernelPoolError(
+        'kernel pool: relaxedSimd was asked for, but this engine has no relaxed SIMD',
+      );
+    }
+    const module = await compileKernelsModule(relaxedSimd);
     const heap = new SharedHeap();
     const instance = await WebAssembly.instantiate(module, { env: { memory: heap.memory } });
     const kernels = KERNEL_EXPORTS.map((name) => instance.exports[name] as Kernel);
@@ -91,7 +106,8 @@ export class KernelPool {
           memory: heap.memory,
           control: control.buffer,
           thread,
-          spinIterations,
+          spinMicroseconds,
+          pollsPerClockRead: POLLS_PER_CLOCK_READ,
           slots: CONTROL,
           kernelExports: KERNEL_EXPORTS,
         }),
@@ -100,11 +116,12 @@ export class KernelPool {
     return new KernelPool(
       heap,
       threads,
+      relaxedSimd,
       kernels,
       instance.exports,
       workers,
       control,
-      spinIterations,
+      spinMicroseconds,
       options.chunkWork ?? CHUNK_WORK,
     );
   }
@@ -184,11 +201,14 @@ export class KernelPool {
     await Promise.all(this.workers.map((worker) => worker.terminate()));
   }
 
-  /** Returns once `chunks` chunks are done: polls `spinIterations` times, then sleeps on DONE. */
+  /** Returns once `chunks` chunks are done: polls for `spinMicroseconds`, then sleeps on DONE. */
   private waitForChunks(chunks: number): void {
     const control = this.control;
-    for (let spin = 0; spin < this.spinIterations; spin++) {
-      if (Atomics.load(control, CONTROL.DONE) === chunks) return;
+    const until = performance.now() + this.spinMicroseconds / 1000;
+    while (performance.now() < until) {
+      for (let poll = 0; poll < POLLS_PER_CLOCK_READ; poll++) {
+        if (Atomics.load(control, CONTROL.DONE) === chunks) return;
+      }
     }
     for (let done = Atomics.load(control, CONTROL.DONE); done !== chunks; ) {
       Atomics.wait(control, CONTROL.DONE, done);

@@ -3,11 +3,13 @@ import type { PackedWeight } from './packed-weight.js';
 import { skinnyMatmul } from './skinny-matmul.js';
 
 /**
- * Rows from which a product runs on the GEMM rather than the skinny matmul: below, weights come
- * from memory and the skinny matmul's tiles serve (decode, a beam, a small batch); from 8 rows the
- * GEMM does the same arithmetic in ~10 % less time (GPT-2-124M's shapes, one thread; 4 rows: even).
+ * Rows from which a product runs on the GEMM rather than the skinny matmul. One row (decode) streams
+ * the weights through the skinny matmul's one-row tile (two add chains, bound by memory); from two
+ * rows (a beam, a batch of requests, prefill) the GEMM's tiles do the arithmetic with fewer passes: a
+ * remainder of one or two rows takes one two-row pass over a panel, not the skinny matmul's two-row
+ * plus one-row passes (3, 5 and 7 rows: ~1.3–1.5× faster, one thread, GPT-2-124M's 768→3072).
  */
-export const GEMM_MIN_ROWS = 8;
+export const GEMM_MIN_ROWS = 2;
 
 /**
  * y = x · W + bias on the pool of `weight`, by the kernel that suits `rows`: `skinnyMatmul` for

@@ -53,6 +53,20 @@ export const KERNEL_EXPORTS = [
 export const KERNEL_ELEMENT_BYTES = [4, 2, 2, 1, 4, 2, 2] as const;
 
 /**
+ * How long a thread polls before it sleeps, by default: 1 ms. A decode step runs a product every
+ * 0.05–1 ms with tfjs's work (norms, attention) between them on the calling thread; waking a sleeping
+ * worker costs tens of microseconds, a large part of a small product (GPT-2's 768→768 streams in
+ * ~100 µs), during which the caller works alone. A worker that polls across those gaps joins each
+ * product at once, and sleeps soon after the model stops. (It was 20,000 polls, ~150 µs here: less
+ * than attention's gap at a context of a few hundred tokens.) A clock bound, not a poll count, so
+ * the wait is the same on a fast and a slow machine.
+ */
+export const SPIN_MICROSECONDS = 1000;
+
+/** Polls of a control word between two reads of the clock while a thread spins. */
+export const POLLS_PER_CLOCK_READ = 64;
+
+/**
  * Work per claimed chunk: weight bytes × row pairs. Small enough that a product of GPT-2's smallest
  * matrix (2.4 MB) splits into ~18 chunks, so threads finish within ~one chunk (~6 µs at 20 GB/s) of
  * each other; large enough that a claim (one compareExchange) is noise beside the chunk.
@@ -76,8 +90,10 @@ export interface WorkerStart {
   control: SharedArrayBuffer;
   /** This worker's thread index, 1 .. threads-1 (the main thread is 0). */
   thread: number;
-  /** Times a worker polls for the next task before it sleeps in Atomics.wait. */
-  spinIterations: number;
+  /** How long a worker polls for the next task before it sleeps in Atomics.wait, in microseconds. */
+  spinMicroseconds: number;
+  /** POLLS_PER_CLOCK_READ, passed along like `slots`. */
+  pollsPerClockRead: number;
   /** CONTROL and KERNEL_EXPORTS, passed along because the worker's code can import nothing. */
   slots: typeof CONTROL;
   kernelExports: readonly string[];

@@ -31,11 +31,26 @@ export function defaultKernelThreads(): number {
   return kernelThreadsFromEnv() ?? Math.min(MAX_DEFAULT_THREADS, os?.availableParallelism() ?? 1);
 }
 
+/**
+ * Whether `TSFORMER_KERNEL_RELAXED_SIMD` picks a build of the kernels: `0` the baseline one, `1`
+ * the relaxed-SIMD one; undefined when it is unset (the pool then takes relaxed SIMD where the engine
+ * has it).
+ */
+export function kernelRelaxedSimdFromEnv(): boolean | undefined {
+  const fromEnv = isNode ? process.env.TSFORMER_KERNEL_RELAXED_SIMD : undefined;
+  if (fromEnv === undefined || fromEnv === '') return undefined;
+  if (fromEnv !== '0' && fromEnv !== '1') {
+    throw new KernelPoolError(`TSFORMER_KERNEL_RELAXED_SIMD=${fromEnv} must be 0 or 1`);
+  }
+  return fromEnv === '1';
+}
+
 let shared: { threads: number; pool: Promise<KernelPool> } | undefined;
 
 /**
  * The process's one kernel pool, created by the first call with `threads` (default
- * `defaultKernelThreads()`) and returned by every later one. Its workers are unreferenced: they never
+ * `defaultKernelThreads()`; the kernels' build: `TSFORMER_KERNEL_RELAXED_SIMD`, else relaxed SIMD
+ * where the engine has it) and returned by every later one. Its workers are unreferenced: they never
  * keep a finished process alive. A later call may ask for fewer threads than the pool has (a product
  * then uses fewer); asking for more is an error.
  */
@@ -47,7 +62,7 @@ export async function processKernelPool(threads?: number): Promise<KernelPool> {
   }
   if (!shared) {
     const count = threads ?? defaultKernelThreads();
-    const pool = KernelPool.create({ threads: count });
+    const pool = KernelPool.create({ threads: count, relaxedSimd: kernelRelaxedSimdFromEnv() });
     shared = { threads: count, pool };
     pool.catch(() => {
       if (shared?.pool === pool) shared = undefined;

@@ -99,11 +99,16 @@ function toInOut(values: Float32Array, inF: number, outF: number): Float32Array 
   return out;
 }
 
-describe.each([1, 2])('skinnyMatmul on %i thread(s)', (threads) => {
+describe.each([
+  [1, false],
+  [2, false],
+  [1, true],
+  [2, true],
+])('skinnyMatmul on %i thread(s), relaxed SIMD %s', (threads, relaxedSimd) => {
   let pool: KernelPool;
   beforeAll(async () => {
     // One panel per chunk: small products still split across the threads.
-    pool = await KernelPool.create({ threads, chunkWork: 1 });
+    pool = await KernelPool.create({ threads, chunkWork: 1, relaxedSimd });
   });
   afterAll(async () => {
     await pool.terminate();
@@ -126,9 +131,11 @@ describe.each([1, 2])('skinnyMatmul on %i thread(s)', (threads) => {
         const packed = packWeight(pool, raw);
         const y = skinnyMatmul(packed, x, rows, bias);
         expectWithin(y, reference(x, rows, Float64Array.from(values), inF, outF, bias, inF + 1), raw.dtype);
-        // Widened exactly in the kernel: the same sums as fp32 weights of the same values, bit for bit.
+        // Widened exactly in the kernel: the same sums as fp32 weights of the same values, bit for bit
+        // (bf16's lone row, an odd last one, sums even and odd indices apart where fp32's sums in
+        // order: checked against float64 above, its widening by the 16-bit patterns test).
         const widened = packWeight(pool, { dtype: 'fp32', data: values, shape: [inF, outF] });
-        expect(skinnyMatmul(widened, x, rows, bias)).toEqual(y);
+        if (raw.dtype !== 'bf16' || rows % 2 === 0) expect(skinnyMatmul(widened, x, rows, bias)).toEqual(y);
         packed.free();
         widened.free();
       }
@@ -167,28 +174,34 @@ describe.each([1, 2])('skinnyMatmul on %i thread(s)', (threads) => {
       { dtype: 'bf16', data: bf16, shape: [outF, inF] },
       { order: 'out-in' },
     );
-    const direct = packWeight(pool, { dtype: 'fp32', data: inOut, shape: [inF, outF] });
+    // The same bf16 values packed from [in, out] (exact: they are bf16 already).
+    const direct = packWeight(pool, { dtype: 'bf16', data: float32ToBf16Bits(inOut), shape: [inF, outF] });
     expect(skinnyMatmul(transposed, x, rows)).toEqual(skinnyMatmul(direct, x, rows));
     transposed.free();
     direct.free();
   });
 
-  it('widens every 16-bit pattern in the kernel exactly (fp16 infinities, NaN, subnormals; bf16)', () => {
-    // x = [1] on 1 and 2 rows: each output is 1 · w + 0, the widened weight itself (-0 becomes +0).
-    const every = Uint16Array.from({ length: 65536 }, (_, k) => k);
-    for (const [dtype, widen] of [
-      ['fp16', fp16BitsToFloat32],
-      ['bf16', bf16BitsToFloat32],
-    ] as const) {
-      const packed = packWeight(pool, { dtype, data: every, shape: [1, 65536] });
-      const expected = widen(every).map((w) => w + 0);
-      for (const rows of [1, 2, 4]) {
-        const y = skinnyMatmul(packed, new Float32Array(rows).fill(1), rows);
-        for (let r = 0; r < rows; r++) expect(y.subarray(r * 65536, (r + 1) * 65536)).toEqual(expected);
+  // Widening and storing are the same code in both builds (each output is 1 · w, one rounding either
+  // way): checked once, on the baseline build, to keep the suite short.
+  it.skipIf(relaxedSimd)(
+    'widens every 16-bit pattern in the kernel exactly (fp16 infinities, NaN, subnormals; bf16)',
+    () => {
+      // x = [1] on 1 and 2 rows: each output is 1 · w + 0, the widened weight itself (-0 becomes +0).
+      const every = Uint16Array.from({ length: 65536 }, (_, k) => k);
+      for (const [dtype, widen] of [
+        ['fp16', fp16BitsToFloat32],
+        ['bf16', bf16BitsToFloat32],
+      ] as const) {
+        const packed = packWeight(pool, { dtype, data: every, shape: [1, 65536] });
+        const expected = widen(every).map((w) => w + 0);
+        for (const rows of [1, 2, 4]) {
+          const y = skinnyMatmul(packed, new Float32Array(rows).fill(1), rows);
+          for (let r = 0; r < rows; r++) expect(y.subarray(r * 65536, (r + 1) * 65536)).toEqual(expected);
+        }
+        packed.free();
       }
-      packed.free();
-    }
-  });
+    },
+  );
 
   it('sums int8 products at the int16 and int8 extremes without overflowing', () => {
     // Every weight 0.5 (q = 127) and every input 1 (xq = 32767): 2049 products of 127 · 32767 sum to
