@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { GenerationAbortedError } from '../errors.js';
 import type { GenerationPlan } from '../generation-plan.js';
 import { applyLogitsProcessors } from '../processors/logits-processor.js';
+import { isTokenBanProcessor } from '../processors/token-ban.js';
 import { sampleTokens } from '../search/sampling.js';
 import { anyCriterionDone } from '../stopping/stopping-criterion.js';
 import type { BatchResult, FinishReason, GeneratedToken } from './batch-request.js';
@@ -41,9 +42,20 @@ export class BatchRow {
     return this.signal?.aborted ?? false;
   }
 
-  /** Greedy search without processors: its token is the argmax of the model's logits. */
-  get plainGreedy(): boolean {
-    return this.plan.random === undefined && this.plan.processors.length === 0;
+  /**
+   * Greedy search whose processors only ban token ids (none, or min length, min new tokens, suppressed
+   * tokens): its token is the argmax of the model's logits with `bannedTokens()` at -inf, which the
+   * step computes for every such row at once.
+   */
+  get greedyWithBans(): boolean {
+    return this.plan.random === undefined && this.plan.processors.every(isTokenBanProcessor);
+  }
+
+  /** The ids this row's processors ban at this step (for a `greedyWithBans` row). */
+  bannedTokens(): number[] {
+    return this.plan.processors.flatMap((processor) =>
+      isTokenBanProcessor(processor) ? processor.bannedTokens(this.sequence) : [],
+    );
   }
 
   /** The token the next decode step feeds. */
