@@ -53,8 +53,8 @@ export { RepetitionPenaltyLogitsProcessor } from './processors/repetition-penalt
 export { SequenceBiasLogitsProcessor } from './processors/sequence-bias.js';
 export { SuppressTokensLogitsProcessor } from './processors/suppress-tokens.js';
 export { SuppressTokensAtBeginLogitsProcessor } from './processors/suppress-tokens-at-begin.js';
-export { isTokenBanProcessor, type TokenBanProcessor } from './processors/token-ban.js';
 export { TemperatureLogitsWarper } from './processors/temperature.js';
+export { isTokenBanProcessor, type TokenBanProcessor } from './processors/token-ban.js';
 export { TopKLogitsWarper } from './processors/top-k.js';
 export { TopPLogitsWarper } from './processors/top-p.js';
 export { TypicalLogitsWarper } from './processors/typical.js';
