@@ -60,6 +60,43 @@ function consecutiveRuns(indices: readonly number[]): { start: number; count: nu
   return runs;
 }
 
+/** `sources` as maximal runs of consecutive rows from the same list (the held rows or the joining ones). */
+function sourceRuns(
+  sources: readonly { joining: boolean; row: number }[],
+): { joining: boolean; start: number; count: number }[] {
+  const runs: { joining: boolean; start: number; count: number }[] = [];
+  for (const { joining, row } of sources) {
+    const last = runs[runs.length - 1];
+    if (last && last.joining === joining && last.start + last.count === row) last.count += 1;
+    else runs.push({ joining, start: row, count: 1 });
+  }
+  return runs;
+}
+
+/**
+ * Throws unless `targets` gives each of `joiningRows` rows its own place: a held row (below
+ * `heldRows`) or the next rows after them, `heldRows`, `heldRows + 1`, … with none skipped.
+ */
+function checkJoinTargets(
+  targets: readonly number[],
+  joiningRows: number,
+  heldRows: number,
+  where: string,
+): void {
+  const appended = targets.filter((target) => target >= heldRows).sort((a, b) => a - b);
+  const valid =
+    targets.length === joiningRows &&
+    targets.every((target) => Number.isInteger(target) && target >= 0) &&
+    new Set(targets).size === targets.length &&
+    appended.every((target, index) => target === heldRows + index);
+  if (!valid) {
+    throw new CacheArgumentError(
+      `${where}: rows [${targets}] must name a distinct place for each of the ${joiningRows} joining rows: ` +
+        `a held row below ${heldRows}, or ${heldRows}, ${heldRows + 1}, … in turn`,
+    );
+  }
+}
+
 /**
  * The blocks as one `length` positions long, zero positions in front: one concatenation (none when a
  * single block needs no padding).
@@ -220,18 +257,31 @@ export class BlockList {
   }
 
   /**
-   * Appends the batch rows of `other` after these rows (continuous batching: a prefilled request joins
-   * a running batch). The shorter list is left-padded with zero positions, which the joined rows'
-   * attention masks must hide, so both hold the longer length; the result is one block. Takes
-   * ownership of `other`'s tensors and leaves it empty. An empty list simply takes `other`'s blocks.
+   * Puts the batch rows of `other` into this list (continuous batching: prefilled requests join a
+   * running batch). Row i of `other` becomes row `rows[i]`: an index below the rows held replaces that
+   * row (a finished request's slot), the others are appended in order (default: all appended). The
+   * shorter list is left-padded with zero positions, which the joined rows' attention masks must
+   * hide, so both hold the longer length; the result is one block, one copy of the rows kept and
+   * the rows joining. Takes ownership of `other`'s tensors and leaves it empty. An empty list simply
+   * takes `other`'s blocks.
    */
-  joinRows(other: BlockList, where: string): void {
+  joinRows(other: BlockList, where: string, rows?: readonly number[]): void {
     const held = this.heldShape();
     const joining = other.heldShape();
     if (!joining) throw new CacheArgumentError(`${where}: the joining cache holds no token`);
+    const heldRows = held?.[0] ?? 0;
+    const targets = rows ?? Array.from({ length: joining[0]! }, (_, index) => heldRows + index);
+    checkJoinTargets(targets, joining[0]!, heldRows, where);
     if (!held) {
       this.blocks = other.blocks;
       other.blocks = [];
+      // Row targets[i] is joining row i: row r is joining row targets.indexOf(r).
+      if (targets.some((target, index) => target !== index)) {
+        this.gatherRows(
+          targets.map((_, row) => targets.indexOf(row)),
+          where,
+        );
+      }
       return;
     }
     if (held[1] !== joining[1] || held[3] !== joining[3]) {
@@ -240,13 +290,22 @@ export class BlockList {
       );
     }
     const length = Math.max(held[2]!, joining[2]!);
+    const rowCount = Math.max(heldRows, ...targets.map((target) => target + 1));
+    // Each row of the result: joining row j where targets[j] names it, else the held row.
+    const sources = Array.from({ length: rowCount }, (_, row) => {
+      const joiningRow = targets.indexOf(row);
+      return joiningRow >= 0 ? { joining: true, row: joiningRow } : { joining: false, row };
+    });
     const joined = tf.tidy(() => {
       const mine = paddedWhole(this.blocks, length);
       const theirs = paddedWhole(other.blocks, length);
-      return {
-        key: tf.concat([mine.key, theirs.key], 0),
-        value: tf.concat([mine.value, theirs.value], 0),
+      const rowsOf = (pick: (block: KeyValueBlock) => tf.Tensor4D): tf.Tensor4D => {
+        const pieces = sourceRuns(sources).map(({ joining, start, count }) =>
+          tf.slice(pick(joining ? theirs : mine), [start, 0, 0, 0], [count, -1, -1, -1]),
+        );
+        return pieces.length === 1 ? pieces[0]! : tf.concat(pieces, 0);
       };
+      return { key: rowsOf((block) => block.key), value: rowsOf((block) => block.value) };
     });
     this.dispose();
     other.dispose();
