@@ -38,7 +38,7 @@ class Tally {
   readonly ms = Object.fromEntries(PHASES.map((phase) => [phase, 0])) as Record<Phase, number>;
   readonly counts = Object.fromEntries(PHASES.map((phase) => [phase, 0])) as Record<Phase, number>;
   /** Decode steps and their forward's ms, by the batch's rows. */
-  readonly stepsByRows = new Map<number, { steps: number; forwardMs: number }>();
+  readonly stepsByRows = new Map<number, { steps: number; forwardMs: number; vacantRows: number }>();
 
   add(phase: Phase, ms: number): void {
     this.ms[phase] += ms;
@@ -77,7 +77,13 @@ class Tally {
       idleMs: round(wallMs - busyMs),
       decodeSteps: [...this.stepsByRows]
         .sort((a, b) => a[0] - b[0])
-        .map(([rows, { steps, forwardMs }]) => ({ rows, steps, forwardMsMean: round(forwardMs / steps, 1) })),
+        .map(([rows, { steps, forwardMs, vacantRows }]) => ({
+          rows,
+          steps,
+          forwardMsMean: round(forwardMs / steps, 1),
+          // Rows of those forwards that were vacant slots (a finished request's, kept for a joiner).
+          vacantRowSteps: vacantRows,
+        })),
     };
   }
 }
@@ -180,7 +186,7 @@ function instrument(model: Record<string, unknown>, tally: () => Tally): () => v
       inPrefill = false;
       tally().add('prefill', ms);
       // The rows already running waited for this prefill: decode time lost to it.
-      if ((self as { running: unknown[] }).running.length > 0) tally().add('prefillWhileDecoding', ms);
+      if ((self as BatchScheduler).stats().running > 0) tally().add('prefillWhileDecoding', ms);
     },
     () => {
       inPrefill = true;
@@ -189,10 +195,13 @@ function instrument(model: Record<string, unknown>, tally: () => Tally): () => v
   wrapAsync(
     'decodeStep',
     (ms, self) => {
-      const rows = (self as { running: unknown[] }).running.length;
-      const byRows = tally().stepsByRows.get(rows) ?? { steps: 0, forwardMs: 0 };
+      // The forward's rows: running requests and vacant slots.
+      const slots = (self as unknown as { slots: unknown[] }).slots;
+      const rows = slots.length;
+      const byRows = tally().stepsByRows.get(rows) ?? { steps: 0, forwardMs: 0, vacantRows: 0 };
       byRows.steps += 1;
       byRows.forwardMs += stepForwardMs;
+      byRows.vacantRows += slots.filter((row) => row === undefined).length;
       tally().stepsByRows.set(rows, byRows);
       tally().add('decodeSelect', ms - stepForwardMs);
     },
@@ -200,16 +209,19 @@ function instrument(model: Record<string, unknown>, tally: () => Tally): () => v
       stepForwardMs = 0;
     },
   );
-  const leave = scheduler.removeEndedRows!;
-  originals.set('removeEndedRows', leave);
-  scheduler.removeEndedRows = function (this: unknown, ...args: unknown[]) {
-    const started = performance.now();
-    try {
-      return leave.apply(this, args);
-    } finally {
-      tally().add('leave', performance.now() - started);
-    }
-  };
+  // Rows leaving: their slots vacated, and vacant slots taken out of the cache.
+  for (const name of ['vacateEndedRows', 'removeVacantSlots']) {
+    const leave = scheduler[name]!;
+    originals.set(name, leave);
+    scheduler[name] = function (this: unknown, ...args: unknown[]) {
+      const started = performance.now();
+      try {
+        return leave.apply(this, args);
+      } finally {
+        tally().add('leave', performance.now() - started);
+      }
+    };
+  }
   // The batch cache's joins, reorders and padding drops, whatever calls them (reorders and drops sit
   // inside `leave`, or `prefill` when a joining row ended at once; `join` is outside the others).
   const probe = (model.createCache as (...args: unknown[]) => { dispose(): void })(1, 1, 'dynamic');
