@@ -60,17 +60,32 @@ function consecutiveRuns(indices: readonly number[]): { start: number; count: nu
   return runs;
 }
 
-/** `sources` as maximal runs of consecutive rows from the same list (the held rows or the joining ones). */
-function sourceRuns(
-  sources: readonly { joining: boolean; row: number }[],
-): { joining: boolean; start: number; count: number }[] {
-  const runs: { joining: boolean; start: number; count: number }[] = [];
-  for (const { joining, row } of sources) {
-    const last = runs[runs.length - 1];
-    if (last && last.joining === joining && last.start + last.count === row) last.count += 1;
-    else runs.push({ joining, start: row, count: 1 });
+/**
+ * `held` `[rows, heads, length, headDim]` with joining rows put in: joining row `replacing[i]` over
+ * held row `targets[replacing[i]]` (one scatter), then joining rows `appended` after the held ones
+ * (one concatenation). `joining` holds the same positions as `held`.
+ */
+function placeRows(
+  held: tf.Tensor4D,
+  joining: tf.Tensor4D,
+  targets: readonly number[],
+  replacing: readonly number[],
+  appended: readonly number[],
+): tf.Tensor4D {
+  const rowsOf = (indices: readonly number[]): tf.Tensor4D =>
+    indices.length === joining.shape[0] && indices.every((row, index) => row === index)
+      ? joining
+      : tf.gather(joining, tf.tensor1d([...indices], 'int32'));
+  let placed = held;
+  if (replacing.length > 0) {
+    const places = tf.tensor2d(
+      replacing.map((index) => targets[index]!),
+      [replacing.length, 1],
+      'int32',
+    );
+    placed = tf.tensorScatterUpdate(placed, places, rowsOf(replacing));
   }
-  return runs;
+  return appended.length > 0 ? tf.concat([placed, rowsOf(appended)], 0) : placed;
 }
 
 /**
@@ -261,9 +276,10 @@ export class BlockList {
    * running batch). Row i of `other` becomes row `rows[i]`: an index below the rows held replaces that
    * row (a finished request's slot), the others are appended in order (default: all appended). The
    * shorter list is left-padded with zero positions, which the joined rows' attention masks must
-   * hide, so both hold the longer length; the result is one block, one copy of the rows kept and
-   * the rows joining. Takes ownership of `other`'s tensors and leaves it empty. An empty list simply
-   * takes `other`'s blocks.
+   * hide, so both hold the longer length. Each held block is copied once (a scatter of the replacing
+   * rows, or a concatenation of the appended ones) and keeps its length; when the joining rows are
+   * longer, the held blocks first become one padded block. Takes ownership of `other`'s tensors and
+   * leaves it empty. An empty list simply takes `other`'s blocks.
    */
   joinRows(other: BlockList, where: string, rows?: readonly number[]): void {
     const held = this.heldShape();
@@ -290,26 +306,28 @@ export class BlockList {
       );
     }
     const length = Math.max(held[2]!, joining[2]!);
-    const rowCount = Math.max(heldRows, ...targets.map((target) => target + 1));
-    // Each row of the result: joining row j where targets[j] names it, else the held row.
-    const sources = Array.from({ length: rowCount }, (_, row) => {
-      const joiningRow = targets.indexOf(row);
-      return joiningRow >= 0 ? { joining: true, row: joiningRow } : { joining: false, row };
-    });
+    // Joining rows that replace held rows, and those appended (in the order of their new rows).
+    const replacing = targets.flatMap((target, index) => (target < heldRows ? [index] : []));
+    const appended = targets
+      .flatMap((target, index) => (target >= heldRows ? [index] : []))
+      .sort((a, b) => targets[a]! - targets[b]!);
     const joined = tf.tidy(() => {
-      const mine = paddedWhole(this.blocks, length);
       const theirs = paddedWhole(other.blocks, length);
-      const rowsOf = (pick: (block: KeyValueBlock) => tf.Tensor4D): tf.Tensor4D => {
-        const pieces = sourceRuns(sources).map(({ joining, start, count }) =>
-          tf.slice(pick(joining ? theirs : mine), [start, 0, 0, 0], [count, -1, -1, -1]),
-        );
-        return pieces.length === 1 ? pieces[0]! : tf.concat(pieces, 0);
-      };
-      return { key: rowsOf((block) => block.key), value: rowsOf((block) => block.value) };
+      const mine = length > held[2]! ? [paddedWhole(this.blocks, length)] : this.blocks;
+      let start = 0;
+      return mine.map((block) => {
+        const blockTokens = blockLength(block);
+        const part = blockTokens === length ? theirs : sliceBlock(theirs, start, blockTokens);
+        start += blockTokens;
+        return {
+          key: placeRows(block.key, part.key, targets, replacing, appended),
+          value: placeRows(block.value, part.value, targets, replacing, appended),
+        };
+      });
     });
     this.dispose();
     other.dispose();
-    this.blocks = [keepBlock(joined)];
+    this.blocks = joined.map(keepBlock);
   }
 
   /** Drops the first `count` positions of every row (copies at most the block the cut falls in). */
