@@ -50,6 +50,7 @@ export { MinPLogitsWarper } from './processors/min-p.js';
 export { NoBadWordsLogitsProcessor } from './processors/no-bad-words.js';
 export { NoRepeatNGramLogitsProcessor } from './processors/no-repeat-ngram.js';
 export { RepetitionPenaltyLogitsProcessor } from './processors/repetition-penalty.js';
+export { isRowwiseProcessor, type RowwiseProcessor } from './processors/rowwise.js';
 export { SequenceBiasLogitsProcessor } from './processors/sequence-bias.js';
 export { SuppressTokensLogitsProcessor } from './processors/suppress-tokens.js';
 export { SuppressTokensAtBeginLogitsProcessor } from './processors/suppress-tokens-at-begin.js';

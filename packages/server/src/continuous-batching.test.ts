@@ -217,19 +217,23 @@ for (const family of ['llama', 'gpt2', 'gemma2'] as const) {
       });
     });
 
-    it('bans each greedy row’s own ids (min new tokens, suppressed tokens) in one batch, beside rows with other processors', async () => {
+    it('processes rows with bans and row-wise warpers as batches (greedy, and sampling rows grouped by settings), beside rows with other processors', async () => {
       await expectNoLeak(async () => {
         const random = new SeededRandom({ llama: 31, gpt2: 32, gemma2: 33 }[family]);
         const eos = (model.generationConfig?.eosTokenId ?? []) as number[] | number;
         const avoid = Array.isArray(eos) ? eos : [eos];
-        const prompts = [3, 8, 5, 2, 6].map((length) => randomPrompt(random, length, model.vocabSize, avoid));
+        const prompts = [3, 8, 5, 2, 6, 4, 7, 1].map((length) =>
+          randomPrompt(random, length, model.vocabSize, avoid),
+        );
         // What each greedy row picks without bans, so that the bans below change its tokens.
         const free = await Promise.all(
-          prompts.map(async (prompt) =>
-            (await generateAll(model, { inputIds: [prompt] }, { maxNewTokens: 6 })).sequences[0]!.slice(
-              prompt.length,
+          prompts
+            .slice(0, 5)
+            .map(async (prompt) =>
+              (await generateAll(model, { inputIds: [prompt] }, { maxNewTokens: 6 })).sequences[0]!.slice(
+                prompt.length,
+              ),
             ),
-          ),
         );
         const options: BatchRequestOptions[] = [
           { maxNewTokens: 6, suppressTokens: [free[0]![0]!, free[0]![2]!] },
@@ -238,8 +242,12 @@ for (const family of ['llama', 'gpt2', 'gemma2'] as const) {
           { maxNewTokens: 6, suppressTokens: [free[2]![1]!], repetitionPenalty: 1.3 },
           { maxNewTokens: 6, doSample: true, seed: 9, suppressTokens: [free[3]![0]!] },
           { maxNewTokens: 6, minNewTokens: 5, eosTokenId: free[4]![0]!, topLogprobs: 2 },
+          // Two sampling rows with the same settings (one group, one draw each), one with others.
+          { maxNewTokens: 6, doSample: true, seed: 21, temperature: 0.8, topK: 20, minNewTokens: 3 },
+          { maxNewTokens: 6, doSample: true, seed: 22, temperature: 0.8, topK: 20 },
+          { maxNewTokens: 6, doSample: true, seed: 23, temperature: 1.3, topP: 0.8, minP: 0.02 },
         ];
-        const scheduler = new BatchScheduler(model, { maxBatch: 5 });
+        const scheduler = new BatchScheduler(model, { maxBatch: 8 });
         const results = await Promise.all(
           prompts.map((prompt, index) => scheduler.submit(prompt, options[index])),
         );

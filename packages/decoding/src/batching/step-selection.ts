@@ -1,14 +1,16 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { applyLogitsProcessors } from '../processors/logits-processor.js';
 import { fillTokens } from '../processors/score-ops.js';
+import { sampleTokens } from '../search/sampling.js';
 import type { GeneratedToken } from './batch-request.js';
 import type { BatchRow } from './batch-row.js';
 
 /**
  * Every row's next token from the step's logits `[rows, vocab]` (row i of the logits is `rows[i]`),
- * each by its own processors and draws, and the log-probabilities the rows asked for. Greedy rows
- * whose processors only ban ids take one argmax over the batch, their banned ids set to -inf in one
- * scatter; other rows run their own processors on their own row. Runs in one `tf.tidy`, then one
- * download of everything the step chose.
+ * each by its own processors and draws, and the log-probabilities the rows asked for. Rows whose
+ * processors only ban ids or act on each row alone are processed as a batch (`chooseTokens`); other
+ * rows run their own processors on their own row. Runs in one `tf.tidy`, then one download of
+ * everything the step chose.
  */
 export async function selectTokens(
   rows: readonly BatchRow[],
@@ -37,19 +39,59 @@ export async function selectTokens(
   }
 }
 
-/** `[rows]` int32: each row's token (inside the caller's tidy). */
+/**
+ * `[rows]` int32: each row's token (inside the caller's tidy). Rows that share a `batchKey` choose
+ * together: every such row's banned ids in one scatter over the batch, then per group of equal keys
+ * one call of their row-wise processors and one argmax or draw; other rows choose alone.
+ */
 function chooseTokens(rows: readonly BatchRow[], logits: tf.Tensor2D): tf.Tensor1D {
-  const batched = rows.map((row) => row.greedyWithBans);
-  if (!batched.some(Boolean)) {
-    return tf.concat(rows.map((row, index) => row.chooseToken(rowOf(logits, index))));
+  const keys = rows.map((row) => row.batchKey);
+  const groups = new Map<string, number[]>();
+  keys.forEach((key, index) => {
+    if (key !== undefined) groups.set(key, [...(groups.get(key) ?? []), index]);
+  });
+  // [rows, vocab]: the grouped rows' banned ids at -inf.
+  const banned =
+    groups.size === 0
+      ? logits
+      : fillTokens(
+          logits,
+          rows.map((row, index) => (keys[index] === undefined ? [] : row.bannedTokens())),
+          Number.NEGATIVE_INFINITY,
+        );
+  const pieces: { indices: number[]; tokens: tf.Tensor1D }[] = [];
+  for (const indices of groups.values()) {
+    const first = rows[indices[0]!]!;
+    const scores = applyLogitsProcessors(
+      first.rowwiseProcessors,
+      indices.map((index) => rows[index]!.sequence),
+      indices.length === rows.length ? banned : tf.gather(banned, tf.tensor1d(indices, 'int32')),
+    );
+    const tokens =
+      first.plan.random === undefined
+        ? (tf.argMax(scores, 1) as tf.Tensor1D)
+        : sampleTokens(
+            scores,
+            tf.tensor2d(
+              indices.map((index) => rows[index]!.drawUniform()),
+              [indices.length, 1],
+              'float32',
+            ),
+          );
+    pieces.push({ indices, tokens });
   }
-  const banned = rows.map((row, index) => (batched[index] ? row.bannedTokens() : []));
-  // [rows]: the argmax of every row with its own banned ids at -inf.
-  const best = tf.argMax(fillTokens(logits, banned, Number.NEGATIVE_INFINITY), 1) as tf.Tensor1D;
-  if (batched.every(Boolean)) return best;
-  return tf.concat(
-    rows.map((row, index) =>
-      batched[index] ? tf.slice(best, [index], [1]) : row.chooseToken(rowOf(logits, index)),
+  keys.forEach((key, index) => {
+    if (key === undefined)
+      pieces.push({ indices: [index], tokens: rows[index]!.chooseToken(rowOf(logits, index)) });
+  });
+  if (pieces.length === 1) return pieces[0]!.tokens;
+  // The pieces' tokens back in row order.
+  const order = pieces.flatMap((piece) => piece.indices);
+  return tf.gather(
+    tf.concat(pieces.map((piece) => piece.tokens)),
+    tf.tensor1d(
+      rows.map((_, row) => order.indexOf(row)),
+      'int32',
     ),
   );
 }
