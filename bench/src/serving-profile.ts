@@ -5,54 +5,85 @@ import { streamCompletion } from './http-client.js';
 import { round } from './measure.js';
 import { runClients } from './serving.js';
 
-type Phase = 'decodeForward' | 'decodeSelect' | 'prefill' | 'prefillForward' | 'join' | 'leave';
+type Phase =
+  | 'decodeForward'
+  | 'decodeSelect'
+  | 'prefill'
+  | 'prefillForward'
+  | 'prefillWhileDecoding'
+  | 'join'
+  | 'leave'
+  | 'cacheReorder'
+  | 'cacheDropStart';
+
+const PHASES: readonly Phase[] = [
+  'decodeForward',
+  'decodeSelect',
+  'prefill',
+  'prefillForward',
+  'prefillWhileDecoding',
+  'join',
+  'leave',
+  'cacheReorder',
+  'cacheDropStart',
+];
 
 /** Milliseconds per phase, decode steps by batch size, and the scheduler's busy wall time. */
 class Tally {
-  readonly ms: Record<Phase, number> = {
-    decodeForward: 0,
-    decodeSelect: 0,
-    prefill: 0,
-    prefillForward: 0,
-    join: 0,
-    leave: 0,
-  };
-  readonly counts: Record<Phase, number> = {
-    decodeForward: 0,
-    decodeSelect: 0,
-    prefill: 0,
-    prefillForward: 0,
-    join: 0,
-    leave: 0,
-  };
+  constructor(
+    /** When each run of the scheduler's loop started and ended (`end` undefined while it runs). */
+    readonly loops: { start: number; end?: number }[],
+  ) {}
+
+  readonly ms = Object.fromEntries(PHASES.map((phase) => [phase, 0])) as Record<Phase, number>;
+  readonly counts = Object.fromEntries(PHASES.map((phase) => [phase, 0])) as Record<Phase, number>;
   /** Decode steps and their forward's ms, by the batch's rows. */
-  readonly stepsByRows = new Map<number, { steps: number; forwardMs: number }>();
-  busyMs = 0;
+  readonly stepsByRows = new Map<number, { steps: number; forwardMs: number; vacantRows: number }>();
 
   add(phase: Phase, ms: number): void {
     this.ms[phase] += ms;
     this.counts[phase] += 1;
   }
 
-  summary(wallMs: number) {
+  /**
+   * Milliseconds of `[from, to]` during which the scheduler's loop ran. A loop may start before the
+   * window (a request of the previous run still ending) or end after it (its last turn after the
+   * clients had their answers): only the part inside the window counts.
+   */
+  busyMs(from: number, to: number): number {
+    return this.loops.reduce(
+      (total, { start, end = to }) => total + Math.max(0, Math.min(end, to) - Math.max(start, from)),
+      0,
+    );
+  }
+
+  summary(from: number, to: number) {
+    const wallMs = to - from;
+    const busyMs = this.busyMs(from, to);
     const decodeMs = this.ms.decodeForward + this.ms.decodeSelect;
     const accounted = decodeMs + this.ms.prefill + this.ms.join + this.ms.leave;
     const phases = Object.fromEntries(
-      (Object.keys(this.ms) as Phase[]).map((phase) => [
+      PHASES.map((phase) => [
         phase,
         { ms: round(this.ms[phase]), calls: this.counts[phase], share: round(this.ms[phase] / wallMs, 3) },
       ]),
     );
     return {
       wallMs: round(wallMs),
-      schedulerBusyMs: round(this.busyMs),
+      schedulerBusyMs: round(busyMs),
       phases,
       // The rest of the scheduler's busy time: its event-loop turns (HTTP, SSE, timers) and bookkeeping.
-      busyOutsidePhasesMs: round(this.busyMs - accounted),
-      idleMs: round(wallMs - this.busyMs),
+      busyOutsidePhasesMs: round(busyMs - accounted),
+      idleMs: round(wallMs - busyMs),
       decodeSteps: [...this.stepsByRows]
         .sort((a, b) => a[0] - b[0])
-        .map(([rows, { steps, forwardMs }]) => ({ rows, steps, forwardMsMean: round(forwardMs / steps, 1) })),
+        .map(([rows, { steps, forwardMs, vacantRows }]) => ({
+          rows,
+          steps,
+          forwardMsMean: round(forwardMs / steps, 1),
+          // Rows of those forwards that were vacant slots (a finished request's, kept for a joiner).
+          vacantRowSteps: vacantRows,
+        })),
     };
   }
 }
@@ -76,7 +107,9 @@ export async function profileServing(
   const app = createServer({ models: [served] });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const baseUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-  let tally = new Tally();
+  // One record of the loop's runs for the whole profile: a run may span two measured windows.
+  const loops: Tally['loops'] = [];
+  let tally = new Tally(loops);
   const restore = instrument(served.model as unknown as Record<string, unknown>, () => tally);
   const body = (client: number, request: number) => ({
     model: 'bench',
@@ -87,17 +120,21 @@ export async function profileServing(
   });
   try {
     await streamCompletion(baseUrl, { ...body(0, 0), max_tokens: 4, min_tokens: 4 }); // warm-up
+    await loopsEnded(loops);
     const profiles: Record<string, unknown> = {};
     for (const concurrent of [1, clients]) {
-      tally = new Tally();
+      tally = new Tally(loops);
       const started = performance.now();
       const run = await runClients(baseUrl, concurrent, clients * requestsPerClient, (index) => ({
         key: String(index),
         body: body(index % clients, Math.floor(index / clients)),
       }));
+      // The window ends when the scheduler has done its last turn (rows leaving after the answers).
+      await loopsEnded(loops);
       profiles[`clients${concurrent}`] = {
         aggregateDecodeTokensPerSecond: round(run.aggregateDecodeTokensPerSecond, 1),
-        ...tally.summary(performance.now() - started),
+        timeToFirstTokenMsP50: round(run.timeToFirstTokenMsP50),
+        ...tally.summary(started, performance.now()),
       };
     }
     return { model: folder, newTokens, requests: clients * requestsPerClient, ...profiles };
@@ -106,6 +143,11 @@ export async function profileServing(
     await app.close();
     (served.model as { dispose?: () => void }).dispose?.();
   }
+}
+
+/** Resolves once every run of the scheduler's loop has ended (its last turn comes after the answers). */
+async function loopsEnded(loops: readonly { end?: number }[]): Promise<void> {
+  while (loops.some((loop) => loop.end === undefined)) await new Promise((resolve) => setTimeout(resolve, 5));
 }
 
 /** Wraps the scheduler's steps and the model's forward with timers; returns what undoes it. */
@@ -127,14 +169,24 @@ function instrument(model: Record<string, unknown>, tally: () => Tally): () => v
       }
     };
   };
-  wrapAsync('run', (ms) => {
-    tally().busyMs += ms;
-  });
+  const runLoop = scheduler.run!;
+  originals.set('run', runLoop);
+  scheduler.run = async function (this: unknown, ...args: unknown[]) {
+    const loop: { start: number; end?: number } = { start: performance.now() };
+    tally().loops.push(loop);
+    try {
+      return await runLoop.apply(this, args);
+    } finally {
+      loop.end = performance.now();
+    }
+  };
   wrapAsync(
     'prefill',
-    (ms) => {
+    (ms, self) => {
       inPrefill = false;
       tally().add('prefill', ms);
+      // The rows already running waited for this prefill: decode time lost to it.
+      if ((self as BatchScheduler).stats().running > 0) tally().add('prefillWhileDecoding', ms);
     },
     () => {
       inPrefill = true;
@@ -143,10 +195,13 @@ function instrument(model: Record<string, unknown>, tally: () => Tally): () => v
   wrapAsync(
     'decodeStep',
     (ms, self) => {
-      const rows = (self as { running: unknown[] }).running.length;
-      const byRows = tally().stepsByRows.get(rows) ?? { steps: 0, forwardMs: 0 };
+      // The forward's rows: running requests and vacant slots.
+      const slots = (self as unknown as { slots: unknown[] }).slots;
+      const rows = slots.length;
+      const byRows = tally().stepsByRows.get(rows) ?? { steps: 0, forwardMs: 0, vacantRows: 0 };
       byRows.steps += 1;
       byRows.forwardMs += stepForwardMs;
+      byRows.vacantRows += slots.filter((row) => row === undefined).length;
       tally().stepsByRows.set(rows, byRows);
       tally().add('decodeSelect', ms - stepForwardMs);
     },
@@ -154,29 +209,38 @@ function instrument(model: Record<string, unknown>, tally: () => Tally): () => v
       stepForwardMs = 0;
     },
   );
-  const leave = scheduler.removeEndedRows!;
-  originals.set('removeEndedRows', leave);
-  scheduler.removeEndedRows = function (this: unknown, ...args: unknown[]) {
-    const started = performance.now();
-    try {
-      return leave.apply(this, args);
-    } finally {
-      tally().add('leave', performance.now() - started);
-    }
-  };
-  // Joins: the batch cache's own method (whatever the scheduler calls it from).
+  // Rows leaving: their slots vacated, and vacant slots taken out of the cache.
+  for (const name of ['vacateEndedRows', 'removeVacantSlots']) {
+    const leave = scheduler[name]!;
+    originals.set(name, leave);
+    scheduler[name] = function (this: unknown, ...args: unknown[]) {
+      const started = performance.now();
+      try {
+        return leave.apply(this, args);
+      } finally {
+        tally().add('leave', performance.now() - started);
+      }
+    };
+  }
+  // The batch cache's joins, reorders and padding drops, whatever calls them (reorders and drops sit
+  // inside `leave`, or `prefill` when a joining row ended at once; `join` is outside the others).
   const probe = (model.createCache as (...args: unknown[]) => { dispose(): void })(1, 1, 'dynamic');
   const cachePrototype = Object.getPrototypeOf(probe) as Record<string, (...args: unknown[]) => unknown>;
   probe.dispose();
-  const join = cachePrototype.joinRows!;
-  cachePrototype.joinRows = function (this: unknown, ...args: unknown[]) {
-    const started = performance.now();
-    try {
-      return join.apply(this, args);
-    } finally {
-      tally().add('join', performance.now() - started);
-    }
-  };
+  const cacheMethods = { joinRows: 'join', reorder: 'cacheReorder', dropStart: 'cacheDropStart' } as const;
+  const cacheOriginals = new Map<string, (...args: unknown[]) => unknown>();
+  for (const [name, phase] of Object.entries(cacheMethods)) {
+    const original = cachePrototype[name]!;
+    cacheOriginals.set(name, original);
+    cachePrototype[name] = function (this: unknown, ...args: unknown[]) {
+      const started = performance.now();
+      try {
+        return original.apply(this, args);
+      } finally {
+        tally().add(phase, performance.now() - started);
+      }
+    };
+  }
   const forward = model.forwardLogits as (...args: unknown[]) => unknown;
   model.forwardLogits = function (this: unknown, ...args: unknown[]) {
     const started = performance.now();
@@ -194,6 +258,6 @@ function instrument(model: Record<string, unknown>, tally: () => Tally): () => v
   return () => {
     for (const [name, original] of originals) scheduler[name] = original;
     model.forwardLogits = forward;
-    cachePrototype.joinRows = join;
+    for (const [name, original] of cacheOriginals) cachePrototype[name] = original;
   };
 }

@@ -61,6 +61,58 @@ function consecutiveRuns(indices: readonly number[]): { start: number; count: nu
 }
 
 /**
+ * `held` `[rows, heads, length, headDim]` with joining rows put in: joining row `replacing[i]` over
+ * held row `targets[replacing[i]]` (one scatter), then joining rows `appended` after the held ones
+ * (one concatenation). `joining` holds the same positions as `held`.
+ */
+function placeRows(
+  held: tf.Tensor4D,
+  joining: tf.Tensor4D,
+  targets: readonly number[],
+  replacing: readonly number[],
+  appended: readonly number[],
+): tf.Tensor4D {
+  const rowsOf = (indices: readonly number[]): tf.Tensor4D =>
+    indices.length === joining.shape[0] && indices.every((row, index) => row === index)
+      ? joining
+      : tf.gather(joining, tf.tensor1d([...indices], 'int32'));
+  let placed = held;
+  if (replacing.length > 0) {
+    const places = tf.tensor2d(
+      replacing.map((index) => targets[index]!),
+      [replacing.length, 1],
+      'int32',
+    );
+    placed = tf.tensorScatterUpdate(placed, places, rowsOf(replacing));
+  }
+  return appended.length > 0 ? tf.concat([placed, rowsOf(appended)], 0) : placed;
+}
+
+/**
+ * Throws unless `targets` gives each of `joiningRows` rows its own place: a held row (below
+ * `heldRows`) or the next rows after them, `heldRows`, `heldRows + 1`, … with none skipped.
+ */
+function checkJoinTargets(
+  targets: readonly number[],
+  joiningRows: number,
+  heldRows: number,
+  where: string,
+): void {
+  const appended = targets.filter((target) => target >= heldRows).sort((a, b) => a - b);
+  const valid =
+    targets.length === joiningRows &&
+    targets.every((target) => Number.isInteger(target) && target >= 0) &&
+    new Set(targets).size === targets.length &&
+    appended.every((target, index) => target === heldRows + index);
+  if (!valid) {
+    throw new CacheArgumentError(
+      `${where}: rows [${targets}] must name a distinct place for each of the ${joiningRows} joining rows: ` +
+        `a held row below ${heldRows}, or ${heldRows}, ${heldRows + 1}, … in turn`,
+    );
+  }
+}
+
+/**
  * The blocks as one `length` positions long, zero positions in front: one concatenation (none when a
  * single block needs no padding).
  */
@@ -220,18 +272,32 @@ export class BlockList {
   }
 
   /**
-   * Appends the batch rows of `other` after these rows (continuous batching: a prefilled request joins
-   * a running batch). The shorter list is left-padded with zero positions, which the joined rows'
-   * attention masks must hide, so both hold the longer length; the result is one block. Takes
-   * ownership of `other`'s tensors and leaves it empty. An empty list simply takes `other`'s blocks.
+   * Puts the batch rows of `other` into this list (continuous batching: prefilled requests join a
+   * running batch). Row i of `other` becomes row `rows[i]`: an index below the rows held replaces that
+   * row (a finished request's slot), the others are appended in order (default: all appended). The
+   * shorter list is left-padded with zero positions, which the joined rows' attention masks must
+   * hide, so both hold the longer length. Each held block is copied once (a scatter of the replacing
+   * rows, or a concatenation of the appended ones) and keeps its length; when the joining rows are
+   * longer, the held blocks first become one padded block. Takes ownership of `other`'s tensors and
+   * leaves it empty. An empty list simply takes `other`'s blocks.
    */
-  joinRows(other: BlockList, where: string): void {
+  joinRows(other: BlockList, where: string, rows?: readonly number[]): void {
     const held = this.heldShape();
     const joining = other.heldShape();
     if (!joining) throw new CacheArgumentError(`${where}: the joining cache holds no token`);
+    const heldRows = held?.[0] ?? 0;
+    const targets = rows ?? Array.from({ length: joining[0]! }, (_, index) => heldRows + index);
+    checkJoinTargets(targets, joining[0]!, heldRows, where);
     if (!held) {
       this.blocks = other.blocks;
       other.blocks = [];
+      // Row targets[i] is joining row i: row r is joining row targets.indexOf(r).
+      if (targets.some((target, index) => target !== index)) {
+        this.gatherRows(
+          targets.map((_, row) => targets.indexOf(row)),
+          where,
+        );
+      }
       return;
     }
     if (held[1] !== joining[1] || held[3] !== joining[3]) {
@@ -240,17 +306,28 @@ export class BlockList {
       );
     }
     const length = Math.max(held[2]!, joining[2]!);
+    // Joining rows that replace held rows, and those appended (in the order of their new rows).
+    const replacing = targets.flatMap((target, index) => (target < heldRows ? [index] : []));
+    const appended = targets
+      .flatMap((target, index) => (target >= heldRows ? [index] : []))
+      .sort((a, b) => targets[a]! - targets[b]!);
     const joined = tf.tidy(() => {
-      const mine = paddedWhole(this.blocks, length);
       const theirs = paddedWhole(other.blocks, length);
-      return {
-        key: tf.concat([mine.key, theirs.key], 0),
-        value: tf.concat([mine.value, theirs.value], 0),
-      };
+      const mine = length > held[2]! ? [paddedWhole(this.blocks, length)] : this.blocks;
+      let start = 0;
+      return mine.map((block) => {
+        const blockTokens = blockLength(block);
+        const part = blockTokens === length ? theirs : sliceBlock(theirs, start, blockTokens);
+        start += blockTokens;
+        return {
+          key: placeRows(block.key, part.key, targets, replacing, appended),
+          value: placeRows(block.value, part.value, targets, replacing, appended),
+        };
+      });
     });
     this.dispose();
     other.dispose();
-    this.blocks = [keepBlock(joined)];
+    this.blocks = joined.map(keepBlock);
   }
 
   /** Drops the first `count` positions of every row (copies at most the block the cut falls in). */

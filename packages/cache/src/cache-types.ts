@@ -60,12 +60,15 @@ export interface LayerCache {
    */
   reorder(indices: readonly number[]): void;
   /**
-   * Appends the batch rows of `other` (a layer cache of the same kind) after these rows, left-padding
-   * the shorter with zero positions so both hold the longer length (continuous batching: the joined
-   * rows' attention masks hide the padding). Takes `other`'s tensors, leaving it empty. Absent where a
-   * cache cannot join rows (a static cache counts positions for every row at once).
+   * Puts the batch rows of `other` (a layer cache of the same kind) into this one: row i of `other`
+   * becomes row `rows[i]`, which replaces a held row when below the batch size (a finished request's
+   * slot) and is appended otherwise (the appended ones must follow the held rows in turn; default:
+   * all appended). The shorter is left-padded with zero positions so both hold the longer length
+   * (continuous batching: the joined rows' attention masks hide the padding). Takes `other`'s
+   * tensors, leaving it empty. Absent where a cache cannot join rows (a static cache counts positions
+   * for every row at once).
    */
-  joinRows?(other: LayerCache): void;
+  joinRows?(other: LayerCache, rows?: readonly number[]): void;
   /** Drops the first `count` positions of every row (padding no row attends to any more). */
   dropStart?(count: number): void;
   /** Bytes held by this layer's tensors. */
@@ -84,7 +87,7 @@ export interface Cache {
   /** Whether `joinRows` and `dropStart` work on this cache (every layer can join rows). */
   canJoinRows?(): boolean;
   /** As `LayerCache.joinRows`, for every layer: `other` must be a cache of the same layout. */
-  joinRows?(other: Cache): void;
+  joinRows?(other: Cache, rows?: readonly number[]): void;
   /** As `LayerCache.dropStart`, for every layer. */
   dropStart?(count: number): void;
   bytes(): number;

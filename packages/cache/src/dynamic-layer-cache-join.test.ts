@@ -40,7 +40,8 @@ describe('DynamicLayerCache.joinRows and dropStart', () => {
       ];
       expect(returned.keys).toEqual(rowsData(expected, keyAt));
       expect(returned.values).toEqual(rowsData(expected, valueAt));
-      expect(returned.blockLengths).toEqual([5, 1]);
+      // The held blocks keep their lengths (4, then 1 that the step grew to 2).
+      expect(returned.blockLengths).toEqual([4, 2]);
       running.dispose();
     });
   });
@@ -60,6 +61,78 @@ describe('DynamicLayerCache.joinRows and dropStart', () => {
         { row: 1, positions: [0, 1, 2, 7] },
       ];
       expect(returned.keys).toEqual(rowsData(expected, keyAt));
+      running.dispose();
+    });
+  });
+
+  it('puts joining rows in the places `rows` names: replacing held rows, appending after them', async () => {
+    await expectNoLeak(() => {
+      const running = new DynamicLayerCache({ blockSize: 4 });
+      step(running, range(0, 3), [0, 1, 2]);
+      step(running, [3], [0, 1, 2]);
+      const joining = new DynamicLayerCache();
+      step(joining, range(0, 2), [5, 6, 7]);
+      // Joining row 0 replaces held row 1, joining row 1 is appended as row 3, joining row 2
+      // replaces held row 0.
+      running.joinRows(joining, [1, 3, 0]);
+      expect(joining.getSeqLength()).toBe(0);
+      expect(running.bytes()).toBe(kvBytes(4, 4));
+      const returned = step(running, [4], [7, 5, 2, 6]);
+      const expected = [
+        { row: 7, positions: [null, null, 0, 1, 4] },
+        { row: 5, positions: [null, null, 0, 1, 4] },
+        { row: 2, positions: range(0, 5) },
+        { row: 6, positions: [null, null, 0, 1, 4] },
+      ];
+      expect(returned.keys).toEqual(rowsData(expected, keyAt));
+      expect(returned.values).toEqual(rowsData(expected, valueAt));
+      // Longer joining rows pad the held ones; an empty cache takes rows in the order named.
+      const longer = new DynamicLayerCache();
+      step(longer, range(0, 7), [8]);
+      running.joinRows(longer, [2]);
+      const padded = step(running, [9], [7, 5, 8, 6]);
+      expect(padded.keys).toEqual(
+        rowsData(
+          [
+            { row: 7, positions: [null, null, null, null, 0, 1, 4, 9] },
+            { row: 5, positions: [null, null, null, null, 0, 1, 4, 9] },
+            { row: 8, positions: [...range(0, 7), 9] },
+            { row: 6, positions: [null, null, null, null, 0, 1, 4, 9] },
+          ],
+          keyAt,
+        ),
+      );
+      const empty = new DynamicLayerCache();
+      const pair = new DynamicLayerCache();
+      step(pair, [0], [3, 4]);
+      empty.joinRows(pair, [1, 0]);
+      expect(step(empty, [1], [4, 3]).keys).toEqual(
+        rowsData(
+          [
+            { row: 4, positions: [0, 1] },
+            { row: 3, positions: [0, 1] },
+          ],
+          keyAt,
+        ),
+      );
+      running.dispose();
+      empty.dispose();
+    });
+  });
+
+  it('refuses rows that do not give each joining row its own place, changing nothing', async () => {
+    await expectNoLeak(() => {
+      const running = new DynamicLayerCache();
+      step(running, range(0, 2));
+      const joining = new DynamicLayerCache();
+      step(joining, [0], [5, 6]);
+      for (const rows of [[0, 0], [0, 3], [0], [-1, 2], [0.5, 2]]) {
+        expect(() => running.joinRows(joining, rows)).toThrow(/must name a distinct place/);
+      }
+      expect(running.bytes()).toBe(kvBytes(2, 2));
+      expect(joining.bytes()).toBe(kvBytes(1, 2));
+      running.joinRows(joining, [2, 3]);
+      expect(running.bytes()).toBe(kvBytes(2, 4));
       running.dispose();
     });
   });

@@ -47,14 +47,14 @@ export class DynamicLayerCache implements LayerCache {
     this.blocks.gatherRows(indices, 'DynamicLayerCache.reorder');
   }
 
-  /** Appends the rows of another dynamic layer cache, left-padding the shorter (see `LayerCache.joinRows`). */
-  joinRows(other: LayerCache): void {
+  /** Joins the rows of another dynamic layer cache, left-padding the shorter (see `LayerCache.joinRows`). */
+  joinRows(other: LayerCache, rows?: readonly number[]): void {
     if (!(other instanceof DynamicLayerCache)) {
       throw new CacheArgumentError(
         'DynamicLayerCache.joinRows: the joining cache must be a DynamicLayerCache too',
       );
     }
-    this.blocks.joinRows(other.blocks, 'DynamicLayerCache.joinRows');
+    this.blocks.joinRows(other.blocks, 'DynamicLayerCache.joinRows', rows);
   }
 
   /** Drops the first `count` positions of every row. */

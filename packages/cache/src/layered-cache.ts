@@ -62,11 +62,12 @@ export class LayeredCache<L extends LayerCache = LayerCache> implements DecoderC
   }
 
   /**
-   * Appends the rows of `other` (a LayeredCache of as many layers, each of the same kind) after these
-   * rows, layer by layer, left-padding the shorter (see `LayerCache.joinRows`); `other` is left empty.
-   * Refuses before changing any layer when a layer cannot join rows.
+   * Puts the rows of `other` (a LayeredCache of as many layers, each of the same kind) into this one,
+   * layer by layer: row i becomes row `rows[i]`, replacing a held row or appended (default: all
+   * appended), the shorter left-padded (see `LayerCache.joinRows`); `other` is left empty. Refuses
+   * before changing any layer when a layer cannot join rows.
    */
-  joinRows(other: Cache): void {
+  joinRows(other: Cache, rows?: readonly number[]): void {
     if (!(other instanceof LayeredCache) || other.numLayers !== this.numLayers) {
       throw new CacheArgumentError(
         `LayeredCache.joinRows: the joining cache must be a LayeredCache of ${this.numLayers} layers`,
@@ -74,7 +75,7 @@ export class LayeredCache<L extends LayerCache = LayerCache> implements DecoderC
     }
     this.checkRowJoins('joinRows');
     this.layers.forEach((layer, layerIndex) => {
-      layer.joinRows!(other.layer(layerIndex));
+      layer.joinRows!(other.layer(layerIndex), rows);
     });
   }
 

@@ -76,21 +76,21 @@ export class SlidingWindowLayerCache implements LayerCache {
   }
 
   /**
-   * Appends the rows of another sliding-window cache of the same window (see `LayerCache.joinRows`).
+   * Joins the rows of another sliding-window cache of the same window (see `LayerCache.joinRows`).
    * Positions count from the first of the longer cache's tokens: the shorter cache's rows are shifted
    * right (left-padded), so every row keeps its keys' distances to its queries and the window, which
    * the mask measures in those positions, hides the same keys for it as before. Both keep their
    * last positions; the one holding fewer (its rows have seen fewer tokens than the window keeps, so
    * the missing positions are padding) is padded with zeros in front.
    */
-  joinRows(other: LayerCache): void {
+  joinRows(other: LayerCache, rows?: readonly number[]): void {
     if (!(other instanceof SlidingWindowLayerCache) || other.window !== this.window) {
       throw new CacheArgumentError(
         `SlidingWindowLayerCache.joinRows: the joining cache must be a SlidingWindowLayerCache of window ${this.window} too`,
       );
     }
     const seen = Math.max(this.seen, other.seen);
-    this.blocks.joinRows(other.blocks, 'SlidingWindowLayerCache.joinRows');
+    this.blocks.joinRows(other.blocks, 'SlidingWindowLayerCache.joinRows', rows);
     this.seen = seen;
     other.seen = 0;
   }

@@ -114,8 +114,11 @@ export class ToyCache implements Cache {
     return true;
   }
 
-  /** Appends the rows of `other` (continuous batching), left-padding the shorter with id 0. */
-  joinRows(other: Cache): void {
+  /**
+   * Puts the rows of `other` in the places `rows` names (continuous batching: a held row replaced, or
+   * appended; default all appended), left-padding the shorter with id 0.
+   */
+  joinRows(other: Cache, rows?: readonly number[]): void {
     const joining = (other as ToyCache).tokens;
     if (joining === undefined) throw new Error('toy cache: nothing to join');
     if (this.tokens === undefined) {
@@ -127,7 +130,18 @@ export class ToyCache implements Cache {
           [0, 0],
           [length - tokens.shape[1], 0],
         ]);
-      const joined = tf.keep(tf.tidy(() => tf.concat([padded(this.tokens!), padded(joining)], 0)));
+      const held = this.tokens.shape[0];
+      const targets = rows ?? Array.from({ length: joining.shape[0] }, (_, index) => held + index);
+      const rowCount = Math.max(held, ...targets.map((target) => target + 1));
+      // Row r of the result: joining row j (after the held ones) where targets[j] = r, else held row r.
+      const sources = Array.from({ length: rowCount }, (_, row) =>
+        targets.includes(row) ? held + targets.indexOf(row) : row,
+      );
+      const joined = tf.keep(
+        tf.tidy(() =>
+          tf.gather(tf.concat([padded(this.tokens!), padded(joining)], 0), tf.tensor1d(sources, 'int32')),
+        ),
+      );
       this.tokens.dispose();
       joining.dispose();
       this.tokens = joined;

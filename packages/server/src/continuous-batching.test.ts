@@ -217,6 +217,52 @@ for (const family of ['llama', 'gpt2', 'gemma2'] as const) {
       });
     });
 
+    it('processes rows with bans and row-wise warpers as batches (greedy, and sampling rows grouped by settings), beside rows with other processors', async () => {
+      await expectNoLeak(async () => {
+        const random = new SeededRandom({ llama: 31, gpt2: 32, gemma2: 33 }[family]);
+        const eos = (model.generationConfig?.eosTokenId ?? []) as number[] | number;
+        const avoid = Array.isArray(eos) ? eos : [eos];
+        const prompts = [3, 8, 5, 2, 6, 4, 7, 1].map((length) =>
+          randomPrompt(random, length, model.vocabSize, avoid),
+        );
+        // What each greedy row picks without bans, so that the bans below change its tokens.
+        const free = await Promise.all(
+          prompts
+            .slice(0, 5)
+            .map(async (prompt) =>
+              (await generateAll(model, { inputIds: [prompt] }, { maxNewTokens: 6 })).sequences[0]!.slice(
+                prompt.length,
+              ),
+            ),
+        );
+        const options: BatchRequestOptions[] = [
+          { maxNewTokens: 6, suppressTokens: [free[0]![0]!, free[0]![2]!] },
+          // Its second token becomes EOS: banned until 4 new tokens, a stop after.
+          { maxNewTokens: 6, minNewTokens: 4, eosTokenId: free[1]![1]! },
+          { maxNewTokens: 6, suppressTokens: [free[2]![1]!], repetitionPenalty: 1.3 },
+          { maxNewTokens: 6, doSample: true, seed: 9, suppressTokens: [free[3]![0]!] },
+          { maxNewTokens: 6, minNewTokens: 5, eosTokenId: free[4]![0]!, topLogprobs: 2 },
+          // Two sampling rows with the same settings (one group, one draw each), one with others.
+          { maxNewTokens: 6, doSample: true, seed: 21, temperature: 0.8, topK: 20, minNewTokens: 3 },
+          { maxNewTokens: 6, doSample: true, seed: 22, temperature: 0.8, topK: 20 },
+          { maxNewTokens: 6, doSample: true, seed: 23, temperature: 1.3, topP: 0.8, minP: 0.02 },
+        ];
+        const scheduler = new BatchScheduler(model, { maxBatch: 8 });
+        const results = await Promise.all(
+          prompts.map((prompt, index) => scheduler.submit(prompt, options[index])),
+        );
+        for (const [index, prompt] of prompts.entries()) {
+          const { topLogprobs: _, ...generation } = options[index]!;
+          const alone = await generateAll(model, { inputIds: [prompt] }, generation);
+          expect(results[index]!.sequence, `request ${index}`).toEqual(alone.sequences[0]);
+        }
+        expect(results[0]!.generated[0]!.id).not.toBe(free[0]![0]);
+        expect(results[1]!.generated.map((token) => token.id).slice(0, 4)).not.toContain(free[1]![1]);
+        expect(results[4]!.generated.every((token) => token.topLogprobs?.length === 2)).toBe(true);
+        await scheduler.close();
+      });
+    });
+
     it('reports log-probabilities of the model’s own distribution, as a full forward computes them', async () => {
       await expectNoLeak(async () => {
         const scheduler = new BatchScheduler(model);

@@ -1,7 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { GenerationAbortedError } from '../errors.js';
 import type { GenerationPlan } from '../generation-plan.js';
-import { applyLogitsProcessors } from '../processors/logits-processor.js';
+import { applyLogitsProcessors, type LogitsProcessor } from '../processors/logits-processor.js';
+import { isRowwiseProcessor } from '../processors/rowwise.js';
+import { isTokenBanProcessor } from '../processors/token-ban.js';
 import { sampleTokens } from '../search/sampling.js';
 import { anyCriterionDone } from '../stopping/stopping-criterion.js';
 import type { BatchResult, FinishReason, GeneratedToken } from './batch-request.js';
@@ -41,9 +43,36 @@ export class BatchRow {
     return this.signal?.aborted ?? false;
   }
 
-  /** Greedy search without processors: its token is the argmax of the model's logits. */
-  get plainGreedy(): boolean {
-    return this.plan.random === undefined && this.plan.processors.length === 0;
+  /**
+   * Rows with the same key choose their tokens together: their processors ban ids (min length, min
+   * new tokens, suppressed tokens: `bannedTokens()`, one scatter for the whole batch), then act on
+   * each row alone with equal settings (`rowwiseProcessors`: temperature, top-k, top-p, …), then one
+   * argmax or one draw per row. Undefined: this row's processors need its own call (`chooseToken`).
+   */
+  get batchKey(): string | undefined {
+    const processors = this.plan.processors;
+    const bans = processors.findIndex((processor) => !isTokenBanProcessor(processor));
+    const rowwise = bans < 0 ? [] : processors.slice(bans);
+    if (!rowwise.every(isRowwiseProcessor)) return undefined;
+    const search = this.plan.random === undefined ? 'greedy' : 'sample';
+    return [search, ...rowwise.map((processor) => processor.rowwiseKey)].join(' | ');
+  }
+
+  /** The processors after the leading bans (for a row with a `batchKey`: each acts on its row alone). */
+  get rowwiseProcessors(): readonly LogitsProcessor[] {
+    return this.plan.processors.filter((processor) => !isTokenBanProcessor(processor));
+  }
+
+  /** The ids this row's processors ban at this step. */
+  bannedTokens(): number[] {
+    return this.plan.processors.flatMap((processor) =>
+      isTokenBanProcessor(processor) ? processor.bannedTokens(this.sequence) : [],
+    );
+  }
+
+  /** This step's uniform draw for sampling (each row draws from its own seeded stream). */
+  drawUniform(): number {
+    return this.plan.random!.uniform();
   }
 
   /** The token the next decode step feeds. */
@@ -60,7 +89,7 @@ export class BatchRow {
     const scores = applyLogitsProcessors(this.plan.processors, [this.sequence], logits);
     const random = this.plan.random;
     if (random === undefined) return tf.argMax(scores, 1) as tf.Tensor1D;
-    return sampleTokens(scores, tf.tensor2d([[random.uniform()]], [1, 1], 'float32'));
+    return sampleTokens(scores, tf.tensor2d([[this.drawUniform()]], [1, 1], 'float32'));
   }
 
   /**

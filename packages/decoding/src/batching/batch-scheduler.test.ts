@@ -2,7 +2,7 @@ import { useBackend } from '@tsformer/core-tensor';
 import { expectNoLeak } from '@tsformer/core-tensor/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { greedyReference, samplingReference } from '../../test/reference-search.js';
-import { referenceLogits, ToyCausalLM, toyTables } from '../../test/toy-models.js';
+import { referenceLogits, type ToyCache, ToyCausalLM, toyTables } from '../../test/toy-models.js';
 import { GenerationAbortedError, GenerationInputError } from '../errors.js';
 import type { BatchResult } from './batch-request.js';
 import { BatchScheduler } from './batch-scheduler.js';
@@ -69,6 +69,61 @@ describe('BatchScheduler on a toy model', () => {
       // Shared steps: fewer forwards than one per generated token.
       const generated = settled.reduce((total, result) => total + result.generated.length, 0);
       expect(model.forwardCalls).toBeLessThan(generated);
+      await scheduler.close();
+    });
+  });
+
+  it('gives a finished row’s slot to the next request, and takes a slot nobody claims out of the cache', async () => {
+    await expectNoLeak(async () => {
+      const model = new ToyCausalLM(tables, { eosTokenId: null });
+      const caches: ToyCache[] = [];
+      const createCache = model.createCache.bind(model);
+      model.createCache = (batchSize, maxLength) => {
+        const cache = createCache(batchSize, maxLength);
+        caches.push(cache);
+        return cache;
+      };
+      const scheduler = new BatchScheduler(model, { maxBatch: 3 });
+      const requests = [
+        { prompt: [3, 1], maxNewTokens: 2 },
+        { prompt: [5, 9, 2], maxNewTokens: 14 },
+        { prompt: [2], maxNewTokens: 14, doSample: true, seed: 4 },
+        // Arrives two steps after request 0 ended: takes its slot (no reorder). Ends at step 7; its
+        // slot stays vacant until step 10, then leaves the cache (one reorder).
+        { prompt: [8, 8, 8, 8, 8], maxNewTokens: 5 },
+        // Arrives after that: appended as a third row.
+        { prompt: [4], maxNewTokens: 2 },
+      ];
+      const results: Promise<BatchResult>[] = [];
+      const reordersAt: number[] = [];
+      const submit = (index: number) => {
+        const { prompt, ...options } = requests[index]!;
+        results[index] = scheduler.submit(prompt, options);
+      };
+      let tokensOfRequest1 = 0;
+      submit(0);
+      const { prompt, ...options } = requests[1]!;
+      results[1] = scheduler.submit(prompt, {
+        ...options,
+        onToken: () => {
+          tokensOfRequest1 += 1;
+          reordersAt.push(caches.reduce((total, cache) => total + cache.reorders, 0));
+          if (tokensOfRequest1 === 4) submit(3);
+          if (tokensOfRequest1 === 13) submit(4);
+        },
+      });
+      submit(2);
+      await results[1];
+      const settled = await Promise.all(results);
+      requests.forEach((request, index) => {
+        const expected = request.doSample
+          ? samplingReference(reference, request.prompt, request.maxNewTokens, request.seed!)
+          : greedyReference(reference, request.prompt, request.maxNewTokens);
+        expect(settled[index]!.sequence, `request ${index}`).toEqual([...request.prompt, ...expected]);
+      });
+      // Request 1's tokens: the prefill's, then one a step. No reorder until step 10's turn.
+      expect(reordersAt.slice(0, 11)).toEqual(new Array(11).fill(0));
+      expect(reordersAt.slice(11)).toEqual([1, 1, 1]);
       await scheduler.close();
     });
   });

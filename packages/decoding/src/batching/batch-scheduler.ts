@@ -20,6 +20,14 @@ import { selectTokens } from './step-selection.js';
 /** Padding every row has is dropped once it is at least 1/DROP_PADDING_SHARE of the cache's length. */
 const DROP_PADDING_SHARE = 4;
 
+/**
+ * Decode steps a finished request's row stays in the batch cache as a vacant slot, so that a request
+ * arriving meanwhile takes its place in one copy of the cache (instead of one copy to remove the row
+ * and another to join). A vacant slot costs about one row of each step's forward; one still vacant
+ * after this many steps is taken out of the cache.
+ */
+const VACANT_STEPS = 3;
+
 export interface BatchSchedulerOptions {
   /** Most rows decoded together (default 8); further requests wait. */
   readonly maxBatch?: number;
@@ -46,19 +54,24 @@ export interface BatchSchedulerStats {
  * and leave it when they end, so concurrent requests share each step's forward instead of queueing
  * behind one another. The requests that arrived since the last step are prefilled together (one
  * forward over their left-padded prompts; each row's first token comes from it), then their cache rows
- * are merged into the batch's (`Cache.joinRows`, left-padded); every decode step then feeds each row
- * its last token with its own position and an attention mask that hides the padding. A row that ends
- * or is cancelled leaves at the next step (`Cache.reorder` with the rows that stay), and padding no
- * row needs any more is dropped (`Cache.dropStart`) once it is a quarter of the cache. Each request
- * is greedy search or sampling with its own parameters, processors, stopping criteria and seed, so
- * its tokens are those `generate` gives for it alone: rows never influence each other.
+ * are merged into the batch's (`Cache.joinRows`, left-padded), taking the slots of rows that ended
+ * first; every decode step then feeds each row its last token with its own position and an attention
+ * mask that hides the padding. A row that ends or is cancelled leaves a vacant slot at the next step
+ * (fed a token that attends only to itself, its output unused) until a joining request takes it, or
+ * until `VACANT_STEPS` steps have passed and the slots still vacant are taken out (`Cache.reorder`);
+ * padding no row needs any more is dropped (`Cache.dropStart`) once it is a quarter of the cache.
+ * Each request is greedy search or sampling with its own parameters, processors, stopping criteria
+ * and seed, so its tokens are those `generate` gives for it alone: rows never influence each other.
  */
 export class BatchScheduler {
   private readonly maxBatch: number;
   private readonly maxQueue: number;
   private readonly waiting: BatchRow[] = [];
-  private running: BatchRow[] = [];
-  /** The running batch's cache: row i belongs to `running[i]`. */
+  /** The batch's rows: a running request, or undefined where one ended and left its slot vacant. */
+  private slots: (BatchRow | undefined)[] = [];
+  /** The decode step at which each vacant slot was vacated (indexed as `slots`). */
+  private vacantSince: number[] = [];
+  /** The batch's cache: row i belongs to `slots[i]`. */
   private cache: Cache | undefined;
   private loop: Promise<void> | undefined;
   private closed = false;
@@ -104,7 +117,7 @@ export class BatchScheduler {
   stats(): BatchSchedulerStats {
     return {
       waiting: this.waiting.length,
-      running: this.running.length,
+      running: this.running().length,
       steps: this.steps,
       generatedTokens: this.generatedTokens,
     };
@@ -113,7 +126,7 @@ export class BatchScheduler {
   /** Fails every waiting and running request (GenerationAbortedError) and frees the batch's cache. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const row of [...this.waiting, ...this.running]) row.fail(closedError());
+    for (const row of [...this.waiting, ...this.running()]) row.fail(closedError());
     this.waiting.length = 0;
     await this.loop;
   }
@@ -182,54 +195,95 @@ export class BatchScheduler {
     row.abort();
   }
 
+  /** The requests in the batch, in slot order. */
+  private running(): BatchRow[] {
+    return this.slots.filter((row) => row !== undefined);
+  }
+
   /** Steps the batch until no request is running or waiting. */
   private async run(): Promise<void> {
     try {
-      while (this.running.length > 0 || this.waiting.length > 0) {
+      while (this.running().length > 0 || this.waiting.length > 0) {
         await yieldToEventLoop();
-        this.removeEndedRows();
+        this.vacateEndedRows();
         await this.admitWaitingRows();
-        if (this.running.length > 0) await this.decodeStep();
+        this.removeVacantSlots();
+        if (this.running().length > 0) await this.decodeStep();
       }
-      this.removeEndedRows();
+      this.vacateEndedRows();
     } finally {
       this.loop = undefined;
     }
   }
 
-  /** Rows that ended, failed or were cancelled leave the batch; padding every remaining row has is dropped. */
-  private removeEndedRows(): void {
-    for (const row of this.running) if (row.aborted) row.abort();
-    const kept = this.running.flatMap((row, index) => (row.ended ? [] : [index]));
-    if (kept.length === this.running.length) return;
-    this.running = kept.map((index) => this.running[index]!);
-    if (kept.length === 0) {
+  /**
+   * Rows that ended, failed or were cancelled leave their slots vacant; the cache goes when every slot
+   * is, and padding every remaining row has is dropped once it is a good part of the cache.
+   */
+  private vacateEndedRows(): void {
+    let vacated = false;
+    this.slots.forEach((row, index) => {
+      if (row?.aborted) row.abort();
+      if (!row?.ended) return;
+      this.slots[index] = undefined;
+      this.vacantSince[index] = this.steps;
+      vacated = true;
+    });
+    if (!vacated) return;
+    if (this.running().length === 0) {
+      this.slots = [];
+      this.vacantSince = [];
       this.cache?.dispose();
       this.cache = undefined;
       return;
     }
+    this.dropSharedPadding();
+  }
+
+  /** Takes out of the cache the slots left vacant for `VACANT_STEPS` decode steps (with any other vacant ones). */
+  private removeVacantSlots(): void {
+    const stale = this.slots.some(
+      (row, index) => row === undefined && this.steps - this.vacantSince[index]! >= VACANT_STEPS,
+    );
+    if (!stale) return;
+    const kept = this.slots.flatMap((row, index) => (row === undefined ? [] : [index]));
     this.cache!.reorder(kept);
+    this.slots = kept.map((index) => this.slots[index]!);
+    this.vacantSince = [];
+  }
+
+  /**
+   * Masked padding costs a step little; dropping it copies the front of every layer. Padding every
+   * running row has is dropped once it is a good part of the cache, so that the cache stays within a
+   * bound of what the rows need (vacant slots attend to no cached position).
+   */
+  private dropSharedPadding(): void {
     const length = this.cache!.getSeqLength();
-    const sharedPadding = Math.min(...this.running.map((row) => length - row.cachedLength));
-    // Masked padding costs a step little; dropping it copies the front of every layer. Drop it once
-    // it is a good part of the cache, so that the cache stays within a bound of what the rows need.
+    const sharedPadding = Math.min(...this.running().map((row) => length - row.cachedLength));
     if (sharedPadding > 0 && sharedPadding * DROP_PADDING_SHARE >= length)
       this.cache!.dropStart!(sharedPadding);
   }
 
   /**
    * Waiting requests take the free rows: they are prefilled together (one forward, as `generate`
-   * prefills a batch of left-padded prompts), then their cache rows join the batch's.
+   * prefills a batch of left-padded prompts), then their cache rows join the batch's, vacant slots
+   * first.
    */
   private async admitWaitingRows(): Promise<void> {
-    const free = this.maxBatch - this.running.length;
+    const free = this.maxBatch - this.running().length;
     if (free <= 0 || this.waiting.length === 0) return;
     const joining = this.waiting.splice(0, free);
     const prefilled = await this.prefill(joining);
     if (prefilled === undefined) return;
+    const vacant = this.slots.flatMap((row, index) => (row === undefined ? [index] : []));
+    const places = prefilled.rows.map(
+      (_, index) => vacant[index] ?? this.slots.length + index - vacant.length,
+    );
     if (this.cache === undefined) this.cache = prefilled.cache;
-    else this.cache.joinRows!(prefilled.cache);
-    this.running.push(...prefilled.rows);
+    else this.cache.joinRows!(prefilled.cache, places);
+    prefilled.rows.forEach((row, index) => {
+      this.slots[places[index]!] = row;
+    });
   }
 
   /**
@@ -289,13 +343,22 @@ export class BatchScheduler {
     }
   }
 
-  /** One forward over every running row (each feeds its last token), then each row's own choice. */
+  /**
+   * One forward over every slot (each running row feeds its last token, a vacant slot a token that
+   * attends only to itself), then each running row's own choice.
+   */
   private async decodeStep(): Promise<void> {
-    const rows = this.running;
+    const slots = this.slots;
+    const rows = this.running();
     const cache = this.cache!;
     try {
-      // [rows, vocab]
-      const logits = tf.tidy(() => lastPositionLogits(this.model.forwardLogits(decodeInputs(rows, cache))));
+      // [rows, vocab]: the running rows' logits (a vacant slot's are left out).
+      const logits = tf.tidy(() => {
+        const all = lastPositionLogits(this.model.forwardLogits(decodeInputs(slots, cache)));
+        if (rows.length === slots.length) return all;
+        const live = slots.flatMap((row, index) => (row === undefined ? [] : [index]));
+        return tf.gather(all, tf.tensor1d(live, 'int32'));
+      });
       let tokens: GeneratedToken[];
       try {
         tokens = await selectTokens(rows, logits);
@@ -322,29 +385,30 @@ export class BatchScheduler {
 
 /**
  * The inputs of one decode step: each row's last token at its own position (the real tokens it has
- * before it), and, when some rows are padded, a mask hiding each row's padding. Call inside a tidy.
+ * before it), and, when some rows are padded, a mask hiding each row's padding. A vacant slot feeds
+ * token 0 at position 0 under a mask that shows it only its own new position. Call inside a tidy.
  */
-function decodeInputs(rows: readonly BatchRow[], cache: Cache): CausalLMForwardInputs {
+function decodeInputs(slots: readonly (BatchRow | undefined)[], cache: Cache): CausalLMForwardInputs {
   const length = cache.getSeqLength();
-  const positions = rows.map((row) => row.cachedLength);
+  const positions = slots.map((row) => row?.cachedLength ?? 0);
   const padded = positions.some((position) => position < length);
   const mask = padded
     ? tf.tensor2d(
-        rows.flatMap((row) => [
-          ...new Array<number>(length - row.cachedLength).fill(0),
-          ...new Array<number>(row.cachedLength + 1).fill(1),
-        ]),
-        [rows.length, length + 1],
+        slots.flatMap((row) => {
+          const visible = row === undefined ? 0 : row.cachedLength;
+          return [...new Array<number>(length - visible).fill(0), ...new Array<number>(visible + 1).fill(1)];
+        }),
+        [slots.length, length + 1],
         'int32',
       )
     : undefined;
   return {
     inputIds: tf.tensor2d(
-      rows.map((row) => row.lastToken),
-      [rows.length, 1],
+      slots.map((row) => row?.lastToken ?? 0),
+      [slots.length, 1],
       'int32',
     ),
-    positionIds: tf.tensor2d(positions, [rows.length, 1], 'int32'),
+    positionIds: tf.tensor2d(positions, [slots.length, 1], 'int32'),
     maxPosition: Math.max(...positions),
     cache,
     logitsToKeep: 1,

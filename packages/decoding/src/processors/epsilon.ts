@@ -1,17 +1,21 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { integerAtLeast, numberInRange } from '../config/field-readers.js';
 import type { TokenRows } from '../config/generation-options.js';
-import type { LogitsProcessor } from './logits-processor.js';
+import type { RowwiseProcessor } from './rowwise.js';
 import { fillWhere, kthLargest } from './score-ops.js';
 
 /** Epsilon sampling: removes tokens whose probability is below `epsilon` (keeping the `minTokensToKeep` best). */
-export class EpsilonLogitsWarper implements LogitsProcessor {
+export class EpsilonLogitsWarper implements RowwiseProcessor {
   constructor(
     readonly epsilon: number,
     readonly minTokensToKeep = 1,
   ) {
     numberInRange(0, 1, { min: true, max: true })(epsilon, { option: 'epsilonCutoff', hf: 'epsilon_cutoff' });
     integerAtLeast(1)(minTokensToKeep, { option: 'minTokensToKeep', hf: 'min_tokens_to_keep' });
+  }
+
+  get rowwiseKey(): string {
+    return `epsilon ${this.epsilon} ${this.minTokensToKeep}`;
   }
 
   process(_inputIds: TokenRows, scores: tf.Tensor2D): tf.Tensor2D {

@@ -1,11 +1,11 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { integerAtLeast, tokenIdOrIds } from '../config/field-readers.js';
 import type { TokenRows } from '../config/generation-options.js';
-import type { LogitsProcessor } from './logits-processor.js';
 import { fillTokens } from './score-ops.js';
+import type { TokenBanProcessor } from './token-ban.js';
 
 /** Forbids EOS until `minNewTokens` tokens follow the first `promptLengthToSkip` ones. */
-export class MinNewTokensLengthLogitsProcessor implements LogitsProcessor {
+export class MinNewTokensLengthLogitsProcessor implements TokenBanProcessor {
   readonly eosTokenIds: readonly number[];
 
   constructor(
@@ -18,8 +18,11 @@ export class MinNewTokensLengthLogitsProcessor implements LogitsProcessor {
     this.eosTokenIds = tokenIdOrIds(eosTokenId, { option: 'eosTokenId', hf: 'eos_token_id' });
   }
 
+  bannedTokens(tokens: readonly number[]): readonly number[] {
+    return tokens.length - this.promptLengthToSkip >= this.minNewTokens ? [] : this.eosTokenIds;
+  }
+
   process(inputIds: TokenRows, scores: tf.Tensor2D): tf.Tensor2D {
-    if ((inputIds[0]?.length ?? 0) - this.promptLengthToSkip >= this.minNewTokens) return scores;
-    return fillTokens(scores, this.eosTokenIds, -Infinity);
+    return fillTokens(scores, this.bannedTokens(inputIds[0] ?? []), -Infinity);
   }
 }

@@ -35,14 +35,23 @@ export function fillWhere(scores: tf.Tensor2D, mask: tf.Tensor, value: number): 
 }
 
 /**
- * `scores` with `value` at the given token ids of every row (ids outside the vocabulary are ignored,
- * as `torch.isin` does): a scatter of a few elements rather than a select over the whole vocabulary.
+ * `scores` with `value` at the given token ids: one list for every row, or one list per row
+ * (`[rows][ids]`). Ids outside the vocabulary are ignored, as `torch.isin` does. A scatter of a few
+ * elements rather than a select over the whole vocabulary.
  */
-export function fillTokens(scores: tf.Tensor2D, tokenIds: readonly number[], value: number): tf.Tensor2D {
+export function fillTokens(
+  scores: tf.Tensor2D,
+  tokenIds: readonly number[] | readonly (readonly number[])[],
+  value: number,
+): tf.Tensor2D {
   const [rows, vocabSize] = scores.shape;
-  const inVocabulary = tokenIds.filter((id) => id < vocabSize);
-  if (inVocabulary.length === 0) return scores;
-  const coordinates = Array.from({ length: rows }, (_, row) => inVocabulary.map((id) => [row, id])).flat();
+  const perRow = tokenIds.length > 0 && Array.isArray(tokenIds[0]);
+  const idsOf = (row: number) =>
+    perRow ? (tokenIds as readonly (readonly number[])[])[row]! : (tokenIds as readonly number[]);
+  const coordinates = Array.from({ length: rows }, (_, row) =>
+    [...new Set(idsOf(row))].filter((id) => id < vocabSize).map((id) => [row, id]),
+  ).flat();
+  if (coordinates.length === 0) return scores;
   return tf.tensorScatterUpdate(
     scores,
     tf.tensor2d(coordinates, [coordinates.length, 2], 'int32'),

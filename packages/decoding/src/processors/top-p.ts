@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { integerAtLeast, numberInRange } from '../config/field-readers.js';
 import type { TokenRows } from '../config/generation-options.js';
-import type { LogitsProcessor } from './logits-processor.js';
+import type { RowwiseProcessor } from './rowwise.js';
 import { fillWhere, gatherPerRow } from './score-ops.js';
 
 /**
@@ -9,13 +9,17 @@ import { fillWhere, gatherPerRow } from './score-ops.js';
  * to more than `1 - topP` (at least `minTokensToKeep`), and sets the rest to -inf. As Hugging Face,
  * the running sum goes over the tokens sorted from least to most likely.
  */
-export class TopPLogitsWarper implements LogitsProcessor {
+export class TopPLogitsWarper implements RowwiseProcessor {
   constructor(
     readonly topP: number,
     readonly minTokensToKeep = 1,
   ) {
     numberInRange(0, 1, { min: true })(topP, { option: 'topP', hf: 'top_p' });
     integerAtLeast(1)(minTokensToKeep, { option: 'minTokensToKeep', hf: 'min_tokens_to_keep' });
+  }
+
+  get rowwiseKey(): string {
+    return `top-p ${this.topP} ${this.minTokensToKeep}`;
   }
 
   process(_inputIds: TokenRows, scores: tf.Tensor2D): tf.Tensor2D {

@@ -1,20 +1,24 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { integerAtLeast, numberInRange } from '../config/field-readers.js';
 import type { TokenRows } from '../config/generation-options.js';
-import type { LogitsProcessor } from './logits-processor.js';
+import type { RowwiseProcessor } from './rowwise.js';
 import { fillWhere, gatherPerRow } from './score-ops.js';
 
 /**
  * Locally typical sampling: ranks tokens by how close their surprisal is to the entropy, keeps the
  * closest ones until their probabilities add up to `mass` (at least `minTokensToKeep`).
  */
-export class TypicalLogitsWarper implements LogitsProcessor {
+export class TypicalLogitsWarper implements RowwiseProcessor {
   constructor(
     readonly mass = 0.9,
     readonly minTokensToKeep = 1,
   ) {
     numberInRange(0, 1, { min: true, max: true })(mass, { option: 'typicalP', hf: 'typical_p' });
     integerAtLeast(1)(minTokensToKeep, { option: 'minTokensToKeep', hf: 'min_tokens_to_keep' });
+  }
+
+  get rowwiseKey(): string {
+    return `typical ${this.mass} ${this.minTokensToKeep}`;
   }
 
   process(_inputIds: TokenRows, scores: tf.Tensor2D): tf.Tensor2D {
