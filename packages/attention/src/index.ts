@@ -30,10 +30,17 @@ export { RotaryEmbedding, type RotaryEmbeddingOptions } from './rotary-embedding
 export { type RotaryKeyValues, rotaryKeyValues } from './rotary-key-values.js';
 export { softcapLogits } from './softcap-logits.js';
 export {
+  checkFusedLayout,
+  type FusedQueryKeyValue,
   type FusedQueryKeyValueLayout,
   mergeHeads,
   type QueryKeyValue,
   splitFusedQueryKeyValue,
   splitHeads,
 } from './split-heads.js';
+export {
+  type RotaryAngleTensors,
+  type StoredQueryKeyValue,
+  storeFusedQueryKeyValue,
+} from './store-fused-query-key-value.js';
 export { disableWebgpuAttention, enableWebgpuAttention } from './webgpu/enable-webgpu-attention.js';
