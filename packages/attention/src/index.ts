@@ -16,6 +16,10 @@ export { decodeAttention } from './decode-attention.js';
 export { eagerAttention } from './eager-attention.js';
 export { AttentionInputError, RopeConfigError, UnknownAttentionImplementationError } from './errors.js';
 export { keyValueBlock, storeKeyValues } from './key-value-block.js';
+export {
+  projectQueryKeyValueHeads,
+  type QueryKeyValueProjections,
+} from './project-query-key-value-heads.js';
 export { type RopeFrequencies, ropeInverseFrequencies } from './rope-frequencies.js';
 export {
   type RawRopeConfig,

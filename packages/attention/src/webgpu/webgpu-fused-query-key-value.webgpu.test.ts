@@ -1,11 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { DynamicLayerCache, type KeyValueBlocks, type LayerCache, StaticLayerCache } from '@tsformer/cache';
-import { enableGradients, SeededRandom, useBackend } from '@tsformer/core-tensor';
+import { enableGradients, Parameter, SeededRandom, useBackend } from '@tsformer/core-tensor';
 import { expectNoLeak } from '@tsformer/core-tensor/testing';
-import { fastDispatchStats } from '@tsformer/kernels';
+import { disableWebgpuKernels, enableWebgpuKernels, fastDispatchStats } from '@tsformer/kernels';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AttentionInputError } from '../errors.js';
-import type { FusedQueryKeyValueLayout } from '../split-heads.js';
+import { projectQueryKeyValueHeads } from '../project-query-key-value-heads.js';
+import { type FusedQueryKeyValueLayout, splitFusedQueryKeyValue } from '../split-heads.js';
 import { storeFusedQueryKeyValue } from '../store-fused-query-key-value.js';
 import { disableWebgpuAttention, enableWebgpuAttention } from './enable-webgpu-attention.js';
 import { webgpuStoreFusedQueryKeyValue } from './webgpu-fused-query-key-value.js';
@@ -13,9 +14,13 @@ import { webgpuStoreFusedQueryKeyValue } from './webgpu-fused-query-key-value.js
 beforeAll(async () => {
   await useBackend('webgpu');
   enableWebgpuAttention();
+  enableWebgpuKernels({ bf16Weights: false });
 });
 
-afterAll(() => disableWebgpuAttention());
+afterAll(() => {
+  disableWebgpuAttention();
+  disableWebgpuKernels();
+});
 
 interface FusedCase {
   batch: number;
@@ -315,6 +320,45 @@ describe('storeFusedQueryKeyValue on webgpu (fusedQueryKeyValueKernel)', () => {
       })(x);
       expect(Array.from(await gradient.data())).toEqual([1, 1, 0, 0, 2, 2]);
       tf.dispose([x, gradient]);
+    });
+  });
+
+  it('projectQueryKeyValueHeads gives q/k/v as one stacked projection on webgpu, equal to the portable heads', async () => {
+    await expectNoLeak(async () => {
+      const [heads, kvHeads, headDim, hiddenSize, batch] = [4, 2, 3, 7, 2];
+      const random = new SeededRandom(7);
+      const projection = (outF: number) => {
+        const weight = new Parameter([outF, hiddenSize], { transposed: true });
+        weight.assign(tf.tensor2d(random.normalArray(outF * hiddenSize, 1), [outF, hiddenSize]));
+        const bias = new Parameter([outF]);
+        bias.assign(tf.tensor1d(random.normalArray(outF, 1)));
+        return { weight, bias };
+      };
+      const projections = {
+        query: projection(heads * headDim),
+        key: projection(kvHeads * headDim),
+        value: projection(kvHeads * headDim),
+        heads,
+        kvHeads,
+        headDim,
+      };
+      const hidden = tf.tensor3d(random.normalArray(batch * hiddenSize, 1), [batch, 1, hiddenSize]);
+      const fast = projectQueryKeyValueHeads(hidden, projections);
+      expect('projection' in fast).toBe(true);
+      const portable = projectQueryKeyValueHeads.portable(hidden, projections);
+      expect('projection' in portable).toBe(false);
+      if (!('projection' in fast) || 'projection' in portable) return;
+      expect(fast.layout).toEqual({ heads, kvHeads, headDim, order: 'blocks' });
+      const split = splitFusedQueryKeyValue(fast.projection, fast.layout);
+      for (const part of ['query', 'key', 'value'] as const) {
+        expect(split[part].shape).toEqual(portable[part].shape);
+        expectClose(await split[part].data(), await portable[part].data(), part);
+      }
+      tf.dispose([hidden, fast.projection, ...Object.values(split), ...Object.values(portable)]);
+      for (const { weight, bias } of [projections.query, projections.key, projections.value]) {
+        weight.dispose();
+        bias.dispose();
+      }
     });
   });
 });
