@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { disableWebgpuAttention, enableWebgpuAttention } from '@tsformer/attention';
 import type { CausalLM } from '@tsformer/decoding';
@@ -187,12 +189,21 @@ export async function countWebgpuDispatches(
   steps: number,
 ) {
   const { causal, prompt, numParameters, dispose } = await loadWithPrompt(folder, promptTokens);
+  const config = JSON.parse(readFileSync(join(folder, 'config.json'), 'utf8'));
+  const layers: number = config.num_hidden_layers ?? config.n_layer;
   const rows = [];
   for (const kernels of [false, true]) {
     useWebgpuKernels(kernels);
     await profileWebgpuStep(causal, prompt, 2); // compiles the shaders and makes the bf16 weight copies
     const profile = await profileWebgpuStep(causal, prompt, steps);
-    rows.push({ model: name, parameters: numParameters, webgpuKernels: kernels, profile });
+    const tfjs = profile.dispatchesPerStep - profile.tsformerDispatchesPerStep;
+    // A step's dispatches over its layers (the embedding, final norm and head counted in).
+    const perLayer = {
+      layers,
+      tsformer: round(profile.tsformerDispatchesPerStep / layers, 2),
+      tfjs: round(tfjs / layers, 2),
+    };
+    rows.push({ model: name, parameters: numParameters, webgpuKernels: kernels, perLayer, profile });
     console.error(JSON.stringify(rows.at(-1)));
   }
   useWebgpuKernels(true);

@@ -21,12 +21,13 @@ export function applyRotaryEmbedding(
 }
 
 /**
- * Checks the shapes `applyRotaryEmbedding` (or a fused version of it) takes; throws
+ * Checks the shapes `applyRotaryEmbedding` (or a fused version of it) takes — the query's and the key's
+ * (tensors, or their shapes when a kernel reads them from a fused projection), `cos` and `sin`; throws
  * `AttentionInputError` naming the tensor that does not fit.
  */
 export function checkRotaryInputs(
-  query: tf.Tensor4D,
-  key: tf.Tensor4D,
+  query: { readonly shape: readonly number[] },
+  key: { readonly shape: readonly number[] },
   cos: tf.Tensor3D,
   sin: tf.Tensor3D,
 ): void {
@@ -41,7 +42,10 @@ export function checkRotaryInputs(
     ['key', key],
   ] as const) {
     const fits =
-      x.rank === 4 && x.shape[0] === cosBatch && x.shape[2] === sequenceLength && x.shape[3] >= width;
+      x.shape.length === 4 &&
+      x.shape[0] === cosBatch &&
+      x.shape[2] === sequenceLength &&
+      x.shape[3]! >= width;
     if (!fits) {
       throw new AttentionInputError(
         `${name} is [${x.shape}]; with cos [${cos.shape}] it must be [${cosBatch}, heads, ${sequenceLength}, >= ${width}]`,

@@ -16,6 +16,10 @@ export { decodeAttention } from './decode-attention.js';
 export { eagerAttention } from './eager-attention.js';
 export { AttentionInputError, RopeConfigError, UnknownAttentionImplementationError } from './errors.js';
 export { keyValueBlock, storeKeyValues } from './key-value-block.js';
+export {
+  projectQueryKeyValueHeads,
+  type QueryKeyValueProjections,
+} from './project-query-key-value-heads.js';
 export { type RopeFrequencies, ropeInverseFrequencies } from './rope-frequencies.js';
 export {
   type RawRopeConfig,
@@ -30,10 +34,17 @@ export { RotaryEmbedding, type RotaryEmbeddingOptions } from './rotary-embedding
 export { type RotaryKeyValues, rotaryKeyValues } from './rotary-key-values.js';
 export { softcapLogits } from './softcap-logits.js';
 export {
+  checkFusedLayout,
+  type FusedQueryKeyValue,
   type FusedQueryKeyValueLayout,
   mergeHeads,
   type QueryKeyValue,
   splitFusedQueryKeyValue,
   splitHeads,
 } from './split-heads.js';
+export {
+  type RotaryAngleTensors,
+  type StoredQueryKeyValue,
+  storeFusedQueryKeyValue,
+} from './store-fused-query-key-value.js';
 export { disableWebgpuAttention, enableWebgpuAttention } from './webgpu/enable-webgpu-attention.js';

@@ -43,6 +43,36 @@ export interface FusedQueryKeyValueLayout {
   order: 'blocks' | 'per-head';
 }
 
+/** A fused q/k/v projection left unsplit, for an op that splits it where it uses it (`storeFusedQueryKeyValue`). */
+export interface FusedQueryKeyValue {
+  /** `[batch, seq, (heads + 2·kvHeads)·headDim]`. */
+  projection: tf.Tensor3D;
+  layout: FusedQueryKeyValueLayout;
+}
+
+/**
+ * Checks that a fused projection of shape `shape` holds `layout`'s heads; returns the layout with
+ * `kvHeads` filled in. Throws `AttentionInputError` naming the shape that does not fit.
+ */
+export function checkFusedLayout(
+  shape: readonly number[],
+  layout: FusedQueryKeyValueLayout,
+): Required<FusedQueryKeyValueLayout> {
+  const { heads, headDim, order } = layout;
+  const kvHeads = layout.kvHeads ?? heads;
+  if (shape.length !== 3 || shape[2] !== (heads + 2 * kvHeads) * headDim) {
+    throw new AttentionInputError(
+      `a fused q/k/v projection of ${heads} query and ${kvHeads} key/value heads of ${headDim} must be [batch, seq, ${(heads + 2 * kvHeads) * headDim}], got [${shape}]`,
+    );
+  }
+  if (order === 'per-head' && kvHeads !== heads) {
+    throw new AttentionInputError(
+      `a per-head fused q/k/v projection needs as many key/value heads as query heads, got ${kvHeads} and ${heads}`,
+    );
+  }
+  return { heads, kvHeads, headDim, order };
+}
+
 /**
  * Splits one fused q/k/v projection `[batch, seq, (heads + 2·kvHeads)·headDim]` into query, key and
  * value heads. Without grouped heads this is one reshape, one transpose and an unstack (a split along
@@ -53,19 +83,8 @@ export function splitFusedQueryKeyValue(
   projection: tf.Tensor,
   layout: FusedQueryKeyValueLayout,
 ): QueryKeyValue {
-  const { heads, headDim, order } = layout;
-  const kvHeads = layout.kvHeads ?? heads;
-  const [batch, seq, features] = projection.shape as [number, number, number];
-  if (projection.rank !== 3 || features !== (heads + 2 * kvHeads) * headDim) {
-    throw new AttentionInputError(
-      `a fused q/k/v projection of ${heads} query and ${kvHeads} key/value heads of ${headDim} must be [batch, seq, ${(heads + 2 * kvHeads) * headDim}], got [${projection.shape}]`,
-    );
-  }
-  if (order === 'per-head' && kvHeads !== heads) {
-    throw new AttentionInputError(
-      `a per-head fused q/k/v projection needs as many key/value heads as query heads, got ${kvHeads} and ${heads}`,
-    );
-  }
+  const { heads, kvHeads, headDim, order } = checkFusedLayout(projection.shape, layout);
+  const [batch, seq] = projection.shape as [number, number, number];
   return tf.tidy(() => {
     if (seq === 1 && order === 'per-head') {
       // [batch, heads, 3, headDim]: the decode step's heads need no transpose

@@ -51,11 +51,29 @@ export function checkKeyValue(
   if (key.shape.join() !== value.shape.join()) {
     throw new CacheShapeError(`${where}: key [${key.shape}] and value [${value.shape}] differ in shape`);
   }
-  const [batch, heads, newTokens, headDim] = key.shape as [number, number, number, number];
-  if (newTokens < 1) throw new CacheShapeError(`${where}: key and value hold no new token ([${key.shape}])`);
+  return checkNewTokenShape(key.shape, held, where);
+}
+
+/**
+ * Checks the shape `[batch, kvHeads, newTokens, headDim]` of one update's keys (and values): at least
+ * one new token, and batch, heads and headDim of the rows the cache holds (`held`) when it holds any.
+ * Returns `newTokens`.
+ */
+export function checkNewTokenShape(
+  shape: readonly number[],
+  held: readonly number[] | undefined,
+  where: string,
+): number {
+  if (shape.length !== 4 || !shape.every(Number.isInteger)) {
+    throw new CacheShapeError(
+      `${where}: new keys must be [batch, kvHeads, newTokens, headDim], got [${shape}]`,
+    );
+  }
+  const [batch, heads, newTokens, headDim] = shape as [number, number, number, number];
+  if (newTokens < 1) throw new CacheShapeError(`${where}: key and value hold no new token ([${shape}])`);
   if (held && (held[0] !== batch || held[1] !== heads || held[3] !== headDim)) {
     throw new CacheShapeError(
-      `${where}: new keys [${key.shape}] do not fit the cached [${held}] ` +
+      `${where}: new keys [${shape}] do not fit the cached [${held}] ` +
         '(batch, kvHeads and headDim must stay the same between steps)',
     );
   }

@@ -36,14 +36,14 @@ export interface LayerCache {
   update(key: tf.Tensor4D, value: tf.Tensor4D): KeyValueBlocks;
   /**
    * Instead of `update`, for a kernel that writes the new keys and values into the cache's tensors in
-   * place: `key` and `value` are checked as `update` checks them (their values are not read), and the
-   * slot they go to comes back; undefined when this cache cannot hand one out for them (then call
+   * place: `shape` is this step's keys' (and values') `[batch, kvHeads, newTokens, headDim]`, checked
+   * as `update` checks theirs, and the slot they go to comes back; undefined when this cache cannot hand one out for them (then call
    * `update`). Absent where a cache never writes in place (a dynamic cache grows by new tensors).
    * The slot's block tensors are the cache's own, shared with the `KeyValueBlocks` earlier steps
    * returned: after an in-place write those show the new positions too, so a caller that needs a
    * step's keys and values as they were must copy them before the next step.
    */
-  reserveInPlace?(key: tf.Tensor4D, value: tf.Tensor4D): InPlaceSlot | undefined;
+  reserveInPlace?(shape: readonly number[]): InPlaceSlot | undefined;
   /** Tokens seen so far (for a sliding window: including those it dropped). */
   getSeqLength(): number;
   /** Keeps only the first `length` tokens. */

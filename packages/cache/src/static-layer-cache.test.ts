@@ -129,7 +129,7 @@ describe('StaticLayerCache', () => {
     await expectNoLeak(() => {
       const cache = new StaticLayerCache(10, { blockSize: 4 });
       const prefill = tokens(range(0, 3));
-      const first = cache.reserveInPlace(prefill.key, prefill.value)!;
+      const first = cache.reserveInPlace(prefill.key.shape)!;
       expect(first.offset).toBe(0);
       expect(first.key.shape).toEqual([2, prefill.key.shape[1], 4, prefill.key.shape[3]]);
       expect(first.keyValues.keys[0]).toBe(first.key);
@@ -137,19 +137,23 @@ describe('StaticLayerCache', () => {
       expect(first.keyValues).toMatchObject({ keyStart: 0, keyLength: 10 });
       expect(cache.getSeqLength()).toBe(3);
       const decode = tokens([3]);
-      const second = cache.reserveInPlace(decode.key, decode.value)!;
+      const second = cache.reserveInPlace(decode.key.shape)!;
       expect(second.offset).toBe(3);
       expect(second.key).toBe(first.key);
       const next = tokens([4]);
-      const third = cache.reserveInPlace(next.key, next.value)!;
+      const third = cache.reserveInPlace(next.key.shape)!;
       expect(third.offset).toBe(0);
       expect(third.key).toBe(third.keyValues.keys[1]);
       // Positions 5..8 would span blocks 1 and 2: `update` takes those.
       const spanning = tokens(range(5, 4));
-      expect(cache.reserveInPlace(spanning.key, spanning.value)).toBeUndefined();
+      expect(cache.reserveInPlace(spanning.key.shape)).toBeUndefined();
       expect(cache.getSeqLength()).toBe(5);
       const tooMany = tokens(range(5, 6));
-      expect(() => cache.reserveInPlace(tooMany.key, tooMany.value)).toThrow(CacheCapacityError);
+      expect(() => cache.reserveInPlace(tooMany.key.shape)).toThrow(CacheCapacityError);
+      expect(() => cache.reserveInPlace([2, 2, 1])).toThrow(
+        /must be \[batch, kvHeads, newTokens, headDim\], got \[2,2,1\]/,
+      );
+      expect(() => cache.reserveInPlace([3, 2, 1, 3])).toThrow(/do not fit the cached/);
       tf.dispose([prefill, decode, next, spanning, tooMany].flatMap(({ key, value }) => [key, value]));
       cache.dispose();
     });

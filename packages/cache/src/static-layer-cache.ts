@@ -5,6 +5,7 @@ import {
   checkCropLength,
   checkInteger,
   checkKeyValue,
+  checkNewTokenShape,
   resolveBlockSize,
 } from './cache-arguments.js';
 import type { InPlaceSlot, KeyValueBlocks, LayerCache } from './cache-types.js';
@@ -46,12 +47,12 @@ export class StaticLayerCache implements LayerCache {
    * webgpu): allocates on the first call like `update` and counts the positions as written; undefined
    * when they would span two blocks (a prefill: use `update`).
    */
-  reserveInPlace(key: tf.Tensor4D, value: tf.Tensor4D): InPlaceSlot | undefined {
-    const newTokens = checkKeyValue(key, value, this.blocks.heldShape(), 'StaticLayerCache.reserveInPlace');
+  reserveInPlace(shape: readonly number[]): InPlaceSlot | undefined {
+    const newTokens = checkNewTokenShape(shape, this.blocks.heldShape(), 'StaticLayerCache.reserveInPlace');
     if (this.written + newTokens > this.maxLength) {
       throw new CacheCapacityError(this.maxLength, this.written, newTokens);
     }
-    if (this.blocks.count === 0) this.allocate(key.shape);
+    if (this.blocks.count === 0) this.allocate(shape);
     const block = this.blocks.at(Math.floor(this.written / this.blocks.blockSize));
     const offset = this.written % this.blocks.blockSize;
     if (offset + newTokens > blockLength(block)) return undefined;

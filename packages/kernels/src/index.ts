@@ -60,6 +60,7 @@ export {
   type KernelOutput,
   maxStorageBuffers,
 } from './webgpu/fast-dispatch.js';
+export { webgpuStackedLinear } from './webgpu/webgpu-stacked-linear.js';
 export type { WgslBuffer, WgslElement, WgslKernel, WgslUniform } from './webgpu/wgsl-kernel.js';
 export {
   bf16BitsToFloat32,

@@ -1,5 +1,12 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import { type AttentionImplementation, mergeHeads, type QueryKeyValue } from '@tsformer/attention';
+import {
+  type AttentionImplementation,
+  type FusedQueryKeyValue,
+  mergeHeads,
+  type QueryKeyValue,
+  type StoredQueryKeyValue,
+  storeFusedQueryKeyValue,
+} from '@tsformer/attention';
 import type { KeyValueBlocks } from '@tsformer/cache';
 import { Module } from '@tsformer/core-tensor';
 import type { ForwardStep } from './forward-step.js';
@@ -65,15 +72,16 @@ export abstract class SelfAttention<Context = undefined> extends Module {
 
   /** `hidden` `[batch, seq, hidden]` → output `[batch, seq, hidden]` and, on request, the attention maps. */
   forward(hidden: tf.Tensor3D, step: ForwardStep, context: Context): AttentionLayerOutput {
-    const projected = this.projectQueryKeyValue(hidden); // [batch, heads | kvHeads, seq, headDim]
-    const [normalizedQuery, normalizedKey] = this.normalizeQueryKey(projected.query, projected.key);
-    const { query, keyValues } = this.positionAndStore(
-      normalizedQuery,
-      normalizedKey,
-      projected.value,
-      step,
-      context,
-    );
+    const projected = this.projectQueryKeyValue(hidden);
+    const { query, keyValues } =
+      'projection' in projected
+        ? this.positionAndStoreFused(projected, step, context)
+        : this.positionAndStore(
+            ...this.normalizeQueryKey(projected.query, projected.key), // [batch, heads | kvHeads, seq, headDim]
+            projected.value,
+            step,
+            context,
+          );
     const { output, attentions } = this.attention({
       query,
       keyValues,
@@ -92,10 +100,12 @@ export abstract class SelfAttention<Context = undefined> extends Module {
 
   /**
    * Hook (required): this step's query `[batch, heads, seq, headDim]`, key and value
-   * `[batch, kvHeads, seq, headDim]` from `hidden` `[batch, seq, hidden]`: separate projections with
-   * `splitHeads`, or one fused projection with `splitFusedQueryKeyValue` (GPT-2, Phi-3, GPT-NeoX).
+   * `[batch, kvHeads, seq, headDim]` from `hidden` `[batch, seq, hidden]` as separate projections with
+   * `splitHeads`, or one fused projection `[batch, seq, (heads + 2·kvHeads)·headDim]` left unsplit with
+   * its layout (GPT-2, Phi-3, GPT-NeoX): `positionAndStoreFused` splits it where it stores it. A family
+   * that normalises q and k (`normalizeQueryKey`) returns them split.
    */
-  protected abstract projectQueryKeyValue(hidden: tf.Tensor3D): QueryKeyValue;
+  protected abstract projectQueryKeyValue(hidden: tf.Tensor3D): QueryKeyValue | FusedQueryKeyValue;
 
   /** Hook: q/k normalisation before positions (Qwen3's per-head RMSNorm `q_norm`/`k_norm`). Default: none. */
   protected normalizeQueryKey(query: tf.Tensor4D, key: tf.Tensor4D): [tf.Tensor4D, tf.Tensor4D] {
@@ -125,6 +135,19 @@ export abstract class SelfAttention<Context = undefined> extends Module {
   ): { query: tf.Tensor4D; keyValues: KeyValueBlocks } {
     const [positionedQuery, positionedKey] = this.positionQueryKey(query, key, context);
     return { query: positionedQuery, keyValues: step.keyValues(this.layerIndex, positionedKey, value) };
+  }
+
+  /**
+   * Hook: `positionAndStore` for a fused projection — split into heads, positions on q and k, k and v
+   * into the step's cache, in one fused op (`storeFusedQueryKeyValue`, one dispatch on webgpu). Default:
+   * no positions (GPT-2's are learned, added to the embeddings).
+   */
+  protected positionAndStoreFused(
+    fused: FusedQueryKeyValue,
+    step: ForwardStep,
+    _context: Context,
+  ): StoredQueryKeyValue {
+    return storeFusedQueryKeyValue(fused, null, step.layerCache(this.layerIndex));
   }
 
   /**

@@ -33,14 +33,21 @@ function memo(key: string, build: () => Omit<WgslKernel, 'key'>): WgslKernel {
  * Inputs: `query` `[batch, heads, 1, headDim]`, `mask` `[batch or 1, 1, 1, keyLength]` when `hasMask`,
  * then `key0`, `value0`, `key1`, … `[batch, kvHeads, blockLength, headDim]`. Workgroups: `batch · heads ·
  * chunks of this dispatch`.
+ *
+ * `singlePass` (every block in this one dispatch, few chunks): workgroup (b, h) scores the chunks one
+ * after the other and folds each into a running max, sum and weighted values (the online softmax the
+ * reduce pass computes), writing `output` `[batch, heads, 1, headDim]` itself — one dispatch for the
+ * whole attention. Workgroups: `batch · heads`.
  */
 export function decodeAttentionPartialKernel(
   headDim: number,
   blocks: number,
   hasMask: boolean,
   hasSoftcap: boolean,
+  singlePass = false,
 ): WgslKernel {
-  return memo(`tsformerDecodeAttentionPartial_${headDim}_${blocks}_${hasMask}_${hasSoftcap}`, () => {
+  const key = `tsformerDecodeAttentionPartial_${headDim}_${blocks}_${hasMask}_${hasSoftcap}_${singlePass}`;
+  return memo(key, () => {
     const blockIndices = Array.from({ length: blocks }, (_, block) => block);
     // Which block chunk `c` of this dispatch falls in, and where in that block it starts.
     const locate = blockIndices
@@ -70,8 +77,56 @@ export function decodeAttentionPartialKernel(
     const addMask = hasMask
       ? 'score = score + mask[b * uniforms.maskRowStride + keyStart + start + tid];'
       : '';
+    const loadQuery = `
+        for (var d = tid; d < ${headDim}; d += ${KEYS_PER_CHUNK}) {
+          queryRow[d] = query[(b * heads + h) * ${headDim} + d];
+        }
+        workgroupBarrier();`;
+    // Chunk c of this dispatch for row b, head h: its scores, their max `chunkMax`, the weights
+    // exp(s − chunkMax) in `weights` and their sum in `tree[0]`; `count` keys from `row` of `block`.
+    const scoreChunk = `
+        let kvHeads = heads / uniforms.groups;
+        let g = h / uniforms.groups;
+        var found = false;
+        var block = 0;
+        var blockLength = 0;
+        var start = 0;
+        var keyStart = 0;
+        ${locate}
+        let count = min(${KEYS_PER_CHUNK}, blockLength - start);
+        let valid = tid < count;
+        // [batch, kvHeads, blockLength, headDim]: the chunk's first key row
+        let row = ((b * kvHeads + g) * blockLength + start) * ${headDim};
+        var score = ${LOWEST};
+        if (valid) {
+          var dot = 0.0;
+          for (var d = 0; d < ${headDim}; d++) { dot += queryRow[d] * keyAt(block, row + tid * ${headDim} + d); }
+          score = dot * uniforms.scale;
+          ${cap}
+          ${addMask}
+        }
+        tree[tid] = score;
+        workgroupBarrier();
+        for (var stride = ${KEYS_PER_CHUNK / 2}; stride > 0; stride = stride / 2) {
+          if (tid < stride) { tree[tid] = max(tree[tid], tree[tid + stride]); }
+          workgroupBarrier();
+        }
+        // Floored at the lowest finite float: a chunk whose keys a caller's mask hides with -Infinity
+        // has weights exp(-inf - lowest) = 0, not exp(-inf + inf) = NaN.
+        let chunkMax = max(tree[0], ${LOWEST});
+        workgroupBarrier();
+        var weight = 0.0;
+        if (valid) { weight = exp(score - chunkMax); }
+        weights[tid] = weight;
+        tree[tid] = weight;
+        workgroupBarrier();
+        for (var stride = ${KEYS_PER_CHUNK / 2}; stride > 0; stride = stride / 2) {
+          if (tid < stride) { tree[tid] = tree[tid] + tree[tid + stride]; }
+          workgroupBarrier();
+        }`;
+    const channelsPerThread = Math.ceil(headDim / KEYS_PER_CHUNK);
     return {
-      outputs: [{ name: 'partials', type: 'f32' }],
+      outputs: [{ name: singlePass ? 'output' : 'partials', type: 'f32' }],
       inputs: [
         { name: 'query', type: 'f32' },
         ...(hasMask ? [{ name: 'mask', type: 'f32' as const }] : []),
@@ -102,57 +157,49 @@ export function decodeAttentionPartialKernel(
         var<workgroup> queryRow : array<f32, ${headDim}>;
         var<workgroup> weights : array<f32, ${KEYS_PER_CHUNK}>;
         var<workgroup> tree : array<f32, ${KEYS_PER_CHUNK}>;`,
-      body: `
+      body: singlePass
+        ? `
+        let heads = uniforms.heads;
+        let h = workgroupIndex % heads;
+        let b = workgroupIndex / heads;
+        if (b >= uniforms.batch) { return; }
+        ${loadQuery}
+        // The softmax so far (online, chunk after chunk): its max, its sum, and this thread's channels
+        // d = tid, tid + 64, … of Σ exp(s − max) · v.
+        var runMax = ${LOWEST};
+        var runSum = 0.0;
+        var acc : array<f32, ${channelsPerThread}>;
+        for (var chunk = 0; chunk < uniforms.dispatchChunks; chunk++) {
+          var c = chunk;
+          ${scoreChunk}
+          let newMax = max(runMax, chunkMax);
+          let kept = exp(runMax - newMax);
+          let added = exp(chunkMax - newMax);
+          runSum = runSum * kept + tree[0] * added;
+          for (var r = 0; r < ${channelsPerThread}; r++) {
+            let d = tid + r * ${KEYS_PER_CHUNK};
+            if (d < ${headDim}) {
+              var sum = 0.0;
+              for (var j = 0; j < count; j++) { sum += weights[j] * valueAt(block, row + j * ${headDim} + d); }
+              acc[r] = acc[r] * kept + sum * added;
+            }
+          }
+          runMax = newMax;
+          workgroupBarrier();
+        }
+        for (var r = 0; r < ${channelsPerThread}; r++) {
+          let d = tid + r * ${KEYS_PER_CHUNK};
+          if (d < ${headDim}) { output[(b * heads + h) * ${headDim} + d] = acc[r] / runSum; }
+        }`
+        : `
         let heads = uniforms.heads;
         var c = workgroupIndex % uniforms.dispatchChunks;
         let h = (workgroupIndex / uniforms.dispatchChunks) % heads;
         let b = workgroupIndex / (uniforms.dispatchChunks * heads);
         if (b >= uniforms.batch) { return; }
-        let kvHeads = heads / uniforms.groups;
-        let g = h / uniforms.groups;
         let slot = (b * heads + h) * uniforms.totalChunks + uniforms.firstChunk + c;
-        var found = false;
-        var block = 0;
-        var blockLength = 0;
-        var start = 0;
-        var keyStart = 0;
-        ${locate}
-        let count = min(${KEYS_PER_CHUNK}, blockLength - start);
-        for (var d = tid; d < ${headDim}; d += ${KEYS_PER_CHUNK}) {
-          queryRow[d] = query[(b * heads + h) * ${headDim} + d];
-        }
-        workgroupBarrier();
-
-        let valid = tid < count;
-        // [batch, kvHeads, blockLength, headDim]: the chunk's first key row
-        let row = ((b * kvHeads + g) * blockLength + start) * ${headDim};
-        var score = ${LOWEST};
-        if (valid) {
-          var dot = 0.0;
-          for (var d = 0; d < ${headDim}; d++) { dot += queryRow[d] * keyAt(block, row + tid * ${headDim} + d); }
-          score = dot * uniforms.scale;
-          ${cap}
-          ${addMask}
-        }
-        tree[tid] = score;
-        workgroupBarrier();
-        for (var stride = ${KEYS_PER_CHUNK / 2}; stride > 0; stride = stride / 2) {
-          if (tid < stride) { tree[tid] = max(tree[tid], tree[tid + stride]); }
-          workgroupBarrier();
-        }
-        // Floored at the lowest finite float: a chunk whose keys a caller's mask hides with -Infinity
-        // has weights exp(-inf - lowest) = 0, not exp(-inf + inf) = NaN.
-        let chunkMax = max(tree[0], ${LOWEST});
-        workgroupBarrier();
-        var weight = 0.0;
-        if (valid) { weight = exp(score - chunkMax); }
-        weights[tid] = weight;
-        tree[tid] = weight;
-        workgroupBarrier();
-        for (var stride = ${KEYS_PER_CHUNK / 2}; stride > 0; stride = stride / 2) {
-          if (tid < stride) { tree[tid] = tree[tid] + tree[tid + stride]; }
-          workgroupBarrier();
-        }
+        ${loadQuery}
+        ${scoreChunk}
         let base = slot * ${headDim + 2};
         if (tid == 0) {
           partials[base] = chunkMax;

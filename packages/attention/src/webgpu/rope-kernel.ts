@@ -3,6 +3,22 @@ import type { WgslKernel } from '@tsformer/kernels';
 const THREADS = 64;
 
 /**
+ * WGSL that sets `var out` to channel `d` of one head's vector in `source` (element `source[at]`) under
+ * RoPE: `x · cos + rotate_half(x) · sin` on the first `uniforms.width` channels, copied past them. Needs
+ * `b`, `s` and `d` in scope and `cos`, `sin` `[batch, seq, width]` bound; a head's channels are contiguous.
+ */
+export function rotatedChannel(source: string, at: string): string {
+  return `var out = ${source}[${at}];
+        if (d < uniforms.width) {
+          let half = uniforms.width / 2;
+          var rotated = 0.0;
+          if (d < half) { rotated = -${source}[${at} + half]; } else { rotated = ${source}[${at} - half]; }
+          let angle = (b * uniforms.seq + s) * uniforms.width + d;
+          out = out * cos[angle] + rotated * sin[angle];
+        }`;
+}
+
+/**
  * WGSL for element `i` of `source` `[batch, heads, seq, headDim]`: rotated (or copied) into `target`
  * `[batch, heads, targetLength, headDim]` at position `offset + s`.
  */
@@ -14,16 +30,7 @@ function rotateInto(
   targetLength: string,
   offset: string,
 ): string {
-  const value = rotate
-    ? `var out = ${source}[i];
-        if (d < uniforms.width) {
-          let half = uniforms.width / 2;
-          var rotated = 0.0;
-          if (d < half) { rotated = -${source}[i + half]; } else { rotated = ${source}[i - half]; }
-          let angle = (b * uniforms.seq + s) * uniforms.width + d;
-          out = out * cos[angle] + rotated * sin[angle];
-        }`
-    : `let out = ${source}[i];`;
+  const value = rotate ? rotatedChannel(source, 'i') : `let out = ${source}[i];`;
   return `{
         let headDim = uniforms.headDim;
         let d = i % headDim;

@@ -10,8 +10,19 @@ import {
 } from './decode-attention-kernels.js';
 
 /**
- * `decodeAttention` on webgpu: one query per row (a decode step) over every cache block in two kinds of
- * dispatch — one per group of blocks that fit the device's storage-buffer bindings, each scoring chunks of
+ * Chunks of 64 keys up to which one workgroup per (row, head) goes through every chunk itself (one
+ * dispatch) instead of one workgroup per chunk and a second dispatch that combines them.
+ */
+const SINGLE_PASS_CHUNKS = 16;
+
+/** Where block `index` starts among the keys. */
+function keyStartOf(blockLengths: readonly number[], index: number): number {
+  return blockLengths.slice(0, index).reduce((total, length) => total + length, 0);
+}
+
+/**
+ * `decodeAttention` on webgpu: one query per row (a decode step) over every cache block. Up to 1024 keys
+ * in blocks the device binds at once: one dispatch (`singlePass`); otherwise two kinds of dispatch — one per group of blocks that fit the device's storage-buffer bindings, each scoring chunks of
  * 64 keys (split over the key length), then one that combines the chunks. Everything else (prefill,
  * attention maps, head masks, T5's position bias, training) goes to the portable implementation.
  */
@@ -36,6 +47,35 @@ export function webgpuDecodeAttention(input: AttentionInput): AttentionOutput | 
   const hasSoftcap = checked.softcap !== null;
   const maskRowStride = mask != null && mask.shape[0] > 1 ? keyLength : 0;
 
+  if (keys.length <= blocksPerDispatch && totalChunks <= SINGLE_PASS_CHUNKS) {
+    const blockUniforms = blockLengths.flatMap((length, index) => [length, keyStartOf(blockLengths, index)]);
+    const kernel = decodeAttentionPartialKernel(headDim, keys.length, hasMask, hasSoftcap, true);
+    const inputs = [
+      query,
+      ...(mask != null ? [mask] : []),
+      ...keys.flatMap((key, index) => [key, values[index]!]),
+    ];
+    const uniforms = [
+      checked.scale,
+      checked.softcap ?? 0,
+      batchSize,
+      heads,
+      groups,
+      maskRowStride,
+      totalChunks,
+      0,
+      totalChunks,
+      ...blockUniforms,
+    ];
+    const [output] = dispatchKernel(
+      kernel,
+      inputs,
+      [{ shape: [batchSize, heads, 1, headDim], dtype: 'float32' }],
+      uniforms,
+      batchSize * heads,
+    );
+    return { output: output as tf.Tensor4D }; // [batch, heads, 1, headDim]
+  }
   return tf.tidy(() => {
     let partials: tf.Tensor | null = null; // [batch * heads, totalChunks, headDim + 2]
     let firstBlock = 0;

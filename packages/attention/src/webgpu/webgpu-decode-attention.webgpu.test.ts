@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { SeededRandom, useBackend } from '@tsformer/core-tensor';
 import { expectNoLeak } from '@tsformer/core-tensor/testing';
+import { fastDispatchStats } from '@tsformer/kernels';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MASKED_SCORE } from '../attention-mask.js';
 import type { AttentionInput } from '../attention-types.js';
@@ -57,6 +58,8 @@ const cases: DecodeCase[] = [
     scale: 0.5,
   },
   { batch: 1, heads: 5, kvHeads: 5, headDim: 7, blocks: [64, 64, 64, 64, 64, 64, 64, 64, 64], softcap: 30 },
+  // Past 16 chunks of 64 keys: one workgroup per chunk, then the reduce pass (fewer: one pass).
+  { batch: 2, heads: 2, kvHeads: 1, headDim: 20, blocks: [1100, 3], mask: 'left-padding' },
 ];
 
 /** The additive mask `[batch or 1, 1, 1, keyLength]` a decode step of `testCase` gets. */
@@ -193,6 +196,25 @@ describe('decodeAttention on webgpu (decodeAttentionPartialKernel + decodeAttent
       });
     },
   );
+
+  it('scores up to 1024 keys in one dispatch, and more in one per group of blocks plus the reduce', async () => {
+    await expectNoLeak(async () => {
+      for (const [length, dispatches] of [
+        [1024, 1],
+        [1025, 2],
+      ] as const) {
+        const query = tf.ones([1, 2, 1, 8]) as tf.Tensor4D;
+        const key = tf.ones([1, 1, length, 8]) as tf.Tensor4D;
+        const keyValues = { keys: [key], values: [key], keyStart: 0, keyLength: length };
+        const before = fastDispatchStats().dispatches;
+        const { output } = webgpuDecodeAttention({ query, keyValues })!;
+        expect(fastDispatchStats().dispatches - before, `${length} keys`).toBe(dispatches);
+        // Equal scores over value rows of ones: ones.
+        expect(Array.from(await output.data())).toEqual(new Array(16).fill(1));
+        tf.dispose([query, key, output]);
+      }
+    });
+  });
 
   it('serves the registered op for a decode step and leaves prefill, attention maps and position biases to the portable one', async () => {
     await expectNoLeak(async () => {

@@ -21,9 +21,11 @@ export function webgpuRotaryKeyValues(
   cache: LayerCache | null,
 ): RotaryKeyValues | undefined {
   if ([query, key, value, cos, sin].some((tensor) => tensor.dtype !== 'float32')) return undefined;
+  // The portable path's cache.update names a value that does not match the key.
+  if (`${value.shape}` !== `${key.shape}`) return undefined;
   checkRotaryInputs(query, key, cos, sin);
   const [batch, heads, seq, headDim] = query.shape;
-  const slot = cache?.reserveInPlace?.(key, value);
+  const slot = cache?.reserveInPlace?.(key.shape);
   const uniforms = [
     query.size,
     key.size,

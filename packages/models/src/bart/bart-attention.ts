@@ -1,5 +1,11 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import { type AttentionImplementation, type QueryKeyValue, splitHeads } from '@tsformer/attention';
+import {
+  type AttentionImplementation,
+  type FusedQueryKeyValue,
+  projectQueryKeyValueHeads,
+  type QueryKeyValue,
+  splitHeads,
+} from '@tsformer/attention';
 import { Linear } from '@tsformer/layers';
 import { CrossAttention } from '../cross-attention.js';
 import { SelfAttention } from '../self-attention.js';
@@ -36,12 +42,16 @@ export class BartAttention extends SelfAttention {
     this.outProj = this.register('out_proj', new Linear(dModel, dModel));
   }
 
-  protected projectQueryKeyValue(hidden: tf.Tensor3D): QueryKeyValue {
-    return {
-      query: splitHeads(this.qProj.forward(hidden), this.numHeads, this.headDim), // [batch, heads, seq, headDim]
-      key: splitHeads(this.kProj.forward(hidden), this.numHeads, this.headDim),
-      value: splitHeads(this.vProj.forward(hidden), this.numHeads, this.headDim),
-    };
+  /** q_proj, k_proj and v_proj (one dispatch on webgpu, stored unsplit). */
+  protected projectQueryKeyValue(hidden: tf.Tensor3D): QueryKeyValue | FusedQueryKeyValue {
+    return projectQueryKeyValueHeads(hidden, {
+      query: this.qProj.projection,
+      key: this.kProj.projection,
+      value: this.vProj.projection,
+      heads: this.numHeads,
+      kvHeads: this.numHeads,
+      headDim: this.headDim,
+    });
   }
 
   protected projectOutput(merged: tf.Tensor3D): tf.Tensor3D {

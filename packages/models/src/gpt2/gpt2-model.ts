@@ -1,9 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
   type AttentionImplementation,
+  type FusedQueryKeyValue,
   getAttentionImplementation,
-  type QueryKeyValue,
-  splitFusedQueryKeyValue,
 } from '@tsformer/attention';
 import { ModuleList, type Parameter, TsformerError } from '@tsformer/core-tensor';
 import type { PositionLimit } from '@tsformer/decoding';
@@ -61,9 +60,9 @@ export class GPT2Attention extends SelfAttention {
   }
 
   /** `c_attn`'s output holds q, k and v side by side: `[batch, seq, 3·heads·headDim]`. */
-  protected projectQueryKeyValue(hidden: tf.Tensor3D): QueryKeyValue {
+  protected projectQueryKeyValue(hidden: tf.Tensor3D): FusedQueryKeyValue {
     const layout = { heads: this.numHeads, headDim: this.headDim, order: 'blocks' } as const;
-    return splitFusedQueryKeyValue(this.cAttn.forward(hidden), layout);
+    return { projection: this.cAttn.forward(hidden) as tf.Tensor3D, layout };
   }
 
   protected projectOutput(merged: tf.Tensor3D): tf.Tensor3D {

@@ -1,9 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
   type AttentionImplementation,
+  type FusedQueryKeyValue,
   getAttentionImplementation,
-  type QueryKeyValue,
-  splitFusedQueryKeyValue,
 } from '@tsformer/attention';
 import { ModuleList } from '@tsformer/core-tensor';
 import type { PositionLimit } from '@tsformer/decoding';
@@ -40,10 +39,10 @@ export class GPTNeoXAttention extends RotarySelfAttention {
     this.dense = this.register('dense', new Linear(hiddenSize, hiddenSize, { bias }));
   }
 
-  /** `query_key_value`'s output `[batch, seq, heads·3·headDim]` → per-head query, key, value. */
-  protected projectQueryKeyValue(hidden: tf.Tensor3D): QueryKeyValue {
+  /** `query_key_value`'s output `[batch, seq, heads·3·headDim]`: per head its query, key and value. */
+  protected projectQueryKeyValue(hidden: tf.Tensor3D): FusedQueryKeyValue {
     const layout = { heads: this.numHeads, headDim: this.headDim, order: 'per-head' } as const;
-    return splitFusedQueryKeyValue(this.queryKeyValue.forward(hidden), layout); // [batch, heads, seq, headDim] each
+    return { projection: this.queryKeyValue.forward(hidden) as tf.Tensor3D, layout };
   }
 
   protected projectOutput(merged: tf.Tensor3D): tf.Tensor3D {

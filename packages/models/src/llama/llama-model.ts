@@ -1,9 +1,10 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import {
   type AttentionImplementation,
+  type FusedQueryKeyValue,
   getAttentionImplementation,
+  projectQueryKeyValueHeads,
   type QueryKeyValue,
-  splitHeads,
 } from '@tsformer/attention';
 import { ModuleList } from '@tsformer/core-tensor';
 import type { PositionLimit } from '@tsformer/decoding';
@@ -62,12 +63,16 @@ export class LlamaAttention extends RotarySelfAttention {
     );
   }
 
-  protected projectQueryKeyValue(hidden: tf.Tensor3D): QueryKeyValue {
-    return {
-      query: splitHeads(this.qProj.forward(hidden), this.numHeads, this.headDim), // [batch, heads, seq, headDim]
-      key: splitHeads(this.kProj.forward(hidden), this.numKeyValueHeads, this.headDim), // [batch, kvHeads, seq, headDim]
-      value: splitHeads(this.vProj.forward(hidden), this.numKeyValueHeads, this.headDim),
-    };
+  /** q_proj, k_proj and v_proj (one dispatch on webgpu, left unsplit for the rotary store). */
+  protected projectQueryKeyValue(hidden: tf.Tensor3D): QueryKeyValue | FusedQueryKeyValue {
+    return projectQueryKeyValueHeads(hidden, {
+      query: this.qProj.projection,
+      key: this.kProj.projection,
+      value: this.vProj.projection,
+      heads: this.numHeads,
+      kvHeads: this.numKeyValueHeads,
+      headDim: this.headDim,
+    });
   }
 
   protected projectOutput(merged: tf.Tensor3D): tf.Tensor3D {

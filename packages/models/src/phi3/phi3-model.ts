@@ -1,9 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import {
-  type AttentionImplementation,
-  type QueryKeyValue,
-  splitFusedQueryKeyValue,
-} from '@tsformer/attention';
+import type { AttentionImplementation, FusedQueryKeyValue } from '@tsformer/attention';
 import { Dropout, GatedMLP, Linear } from '@tsformer/layers';
 import type { ForwardStep } from '../forward-step.js';
 import type { LayerOutput, StackLayer } from '../layer-stack.js';
@@ -42,14 +38,15 @@ export class Phi3Attention extends RotarySelfAttention {
     this.oProj = this.register('o_proj', new Linear(heads * headDim, hiddenSize, { bias: false }));
   }
 
-  protected projectQueryKeyValue(hidden: tf.Tensor3D): QueryKeyValue {
-    const projection = this.qkvProj.forward(hidden); // [batch, seq, (heads + 2·kvHeads)·headDim]
-    return splitFusedQueryKeyValue(projection, {
+  /** `qkv_proj`'s output `[batch, seq, (heads + 2·kvHeads)·headDim]`: all queries, then keys, then values. */
+  protected projectQueryKeyValue(hidden: tf.Tensor3D): FusedQueryKeyValue {
+    const layout = {
       heads: this.numHeads,
       kvHeads: this.numKeyValueHeads,
       headDim: this.headDim,
       order: 'blocks',
-    }); // query [batch, heads, seq, headDim], key and value [batch, kvHeads, seq, headDim]
+    } as const;
+    return { projection: this.qkvProj.forward(hidden) as tf.Tensor3D, layout };
   }
 
   protected projectOutput(merged: tf.Tensor3D): tf.Tensor3D {

@@ -1,5 +1,9 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import type { AttentionImplementation } from '@tsformer/attention';
+import {
+  type AttentionImplementation,
+  type QueryKeyValue,
+  splitFusedQueryKeyValue,
+} from '@tsformer/attention';
 import { RMSNorm } from '@tsformer/layers';
 import type { StackLayer } from '../layer-stack.js';
 import type { LlamaConfig } from '../llama/llama-config.js';
@@ -22,6 +26,14 @@ export class Qwen3Attention extends LlamaAttention {
     super(config, layerIndex, attention);
     this.qNorm = this.register('q_norm', new RMSNorm(config.headDim, { eps: config.rmsNormEps }));
     this.kNorm = this.register('k_norm', new RMSNorm(config.headDim, { eps: config.rmsNormEps }));
+  }
+
+  /** Split into heads even where the projections ran as one (webgpu): q_norm and k_norm work per head. */
+  protected override projectQueryKeyValue(hidden: tf.Tensor3D): QueryKeyValue {
+    const projected = super.projectQueryKeyValue(hidden);
+    return 'projection' in projected
+      ? splitFusedQueryKeyValue(projected.projection, projected.layout)
+      : projected;
   }
 
   protected override normalizeQueryKey(query: tf.Tensor4D, key: tf.Tensor4D): [tf.Tensor4D, tf.Tensor4D] {

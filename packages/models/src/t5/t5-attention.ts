@@ -1,5 +1,11 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import { type AttentionImplementation, type QueryKeyValue, splitHeads } from '@tsformer/attention';
+import {
+  type AttentionImplementation,
+  type FusedQueryKeyValue,
+  projectQueryKeyValueHeads,
+  type QueryKeyValue,
+  splitHeads,
+} from '@tsformer/attention';
 import type { KeyValueBlocks } from '@tsformer/cache';
 import { Linear } from '@tsformer/layers';
 import { CrossAttention } from '../cross-attention.js';
@@ -65,12 +71,16 @@ export class T5Attention extends SelfAttention {
       : options.relativeAttentionBias;
   }
 
-  protected projectQueryKeyValue(hidden: tf.Tensor3D): QueryKeyValue {
-    return {
-      query: splitHeads(this.q.forward(hidden), this.numHeads, this.headDim), // [batch, heads, seq, headDim]
-      key: splitHeads(this.k.forward(hidden), this.numHeads, this.headDim),
-      value: splitHeads(this.v.forward(hidden), this.numHeads, this.headDim),
-    };
+  /** q, k and v (one dispatch on webgpu, stored unsplit). */
+  protected projectQueryKeyValue(hidden: tf.Tensor3D): QueryKeyValue | FusedQueryKeyValue {
+    return projectQueryKeyValueHeads(hidden, {
+      query: this.q.projection,
+      key: this.k.projection,
+      value: this.v.projection,
+      heads: this.numHeads,
+      kvHeads: this.numHeads,
+      headDim: this.headDim,
+    });
   }
 
   /** `[1, heads, newTokens, keys]` for exactly the keys read (a static cache's every slot). */
