@@ -17,6 +17,8 @@ const { error, stderr } = await asc.main(
     join(root, 'assembly/gemm.ts'),
     join(root, 'assembly/gelu.ts'),
     join(root, 'assembly/batched-matmul.ts'),
+    join(root, 'assembly/decode-attention.ts'),
+    join(root, 'assembly/normalize.ts'),
     '--outFile',
     'kernels.wasm',
     '--optimizeLevel',

@@ -2,6 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Parameter } from '@tsformer/core-tensor';
 import { serveBatchMatMul } from './cpu-batch-matmul.js';
 import { cpuGeluTanh } from './cpu-gelu.js';
+import { registerCpuStepOps } from './cpu-step-ops.js';
+import { readCpuValues } from './cpu-values.js';
 import { embedding } from './embedding.js';
 import { geluTanh } from './gelu.js';
 import type { KernelPool } from './kernel-pool.js';
@@ -45,6 +47,7 @@ export async function enableCpuKernels(options: CpuKernelsOptions = {}): Promise
       embedding.register(backend, embeddingKernel),
       geluTanh.register(backend, cpuGeluTanh(pool, readCpuValues)),
       ...[serveBatchMatMul(pool, backend) ?? []].flat(),
+      ...registerCpuStepOps(pool, backend),
     ]);
   }
   return pool;
@@ -99,20 +102,4 @@ function cpuEmbedding(pool: KernelPool) {
     const rows = packed.columns(tf.backend().readSync(ids.dataId) as Int32Array); // [tokens, dim]
     return tf.tensor(rows, [...ids.shape, packed.inFeatures], 'float32');
   };
-}
-
-/** tfjs-backend-wasm's view of a tensor's bytes in its heap (no copy). */
-interface WasmHeapView {
-  typedArrayFromHeap(tensor: tf.TensorInfo): Float32Array;
-}
-
-/**
- * A float32 tensor's values where the active CPU backend holds them, without a copy: on wasm a view
- * of its heap (valid until tfjs next allocates: the kernel copies it at once), on cpu its own array.
- * Never a device download: the kernels serve only these two backends.
- */
-function readCpuValues(tensor: tf.Tensor): Float32Array {
-  const backend = tf.backend() as tf.KernelBackend & Partial<WasmHeapView>;
-  if (typeof backend.typedArrayFromHeap === 'function') return backend.typedArrayFromHeap(tensor);
-  return backend.readSync(tensor.dataId) as Float32Array;
 }
