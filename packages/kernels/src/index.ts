@@ -1,4 +1,5 @@
 export { type DecodeAttentionCall, decodeAttentionOnCaller } from './cpu-decode-attention.js';
+export { registerCpuStepOps } from './cpu-step-ops.js';
 export {
   CPU_KERNEL_BACKENDS,
   type CpuKernelsOptions,
