@@ -19,6 +19,7 @@ const { error, stderr } = await asc.main(
     join(root, 'assembly/batched-matmul.ts'),
     join(root, 'assembly/decode-attention.ts'),
     join(root, 'assembly/normalize.ts'),
+    join(root, 'assembly/rotary.ts'),
     '--outFile',
     'kernels.wasm',
     '--optimizeLevel',

@@ -1,21 +1,28 @@
 import { CPU_KERNEL_BACKENDS, type KernelPool } from '@tsformer/kernels';
 import { decodeAttention } from '../decode-attention.js';
+import { rotaryKeyValues } from '../rotary-key-values.js';
 import { cpuDecodeAttention } from './cpu-decode-attention.js';
+import { cpuRotaryKeyValues } from './cpu-rotary-key-values.js';
 
 let removers: (() => void)[] = [];
 
 /**
- * Serves attention's decode step on the wasm and cpu backends with the WebAssembly kernel of `pool`
- * (`enableCpuKernels`'s). `fromPretrained` calls it beside `enableCpuKernels`; a later call replaces
- * the earlier registration. Results equal the portable op's to float32 rounding (another summation order).
+ * Serves attention's fused ops on the wasm and cpu backends with the WebAssembly kernels of `pool`
+ * (`enableCpuKernels`'s): `decodeAttention` at decode steps and `rotaryKeyValues` (RoPE, then the
+ * cache). `fromPretrained` calls it beside `enableCpuKernels`; a later call replaces the earlier
+ * registration. Results equal the portable ops' to float32 rounding (another summation order).
  */
 export function enableCpuAttention(pool: KernelPool): void {
   disableCpuAttention();
-  const kernel = cpuDecodeAttention(pool);
-  removers = CPU_KERNEL_BACKENDS.map((backend) => decodeAttention.register(backend, kernel));
+  const attention = cpuDecodeAttention(pool);
+  const rotary = cpuRotaryKeyValues(pool);
+  removers = CPU_KERNEL_BACKENDS.flatMap((backend) => [
+    decodeAttention.register(backend, attention),
+    rotaryKeyValues.register(backend, rotary),
+  ]);
 }
 
-/** Gives `decodeAttention` back to its portable tfjs implementation on wasm and cpu. */
+/** Gives `decodeAttention` and `rotaryKeyValues` back to their portable tfjs implementations on wasm and cpu. */
 export function disableCpuAttention(): void {
   for (const remove of removers) remove();
   removers = [];
