@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { lineBytes, readCpuValues } from './cpu-values.js';
+import { HeapMirror } from './heap-mirror.js';
 import type { KernelPool } from './kernel-pool.js';
 
 /** One decode step's attention, checked by the caller (@tsformer/attention's `decodeAttention`). */
@@ -21,63 +22,69 @@ const TABLE_ENTRY_BYTES = 12;
 
 /**
  * The module's `decodeAttention` (assembly/decode-attention.ts) on the calling thread: scores, mask,
- * softmax and the weighted values of every row and head in one call, over the query, the blocks and
- * the mask copied into the pool's scratch (tfjs's heap is not the pool's). Returns the output
- * `[batch, heads, 1, headDim]` (float32, new).
+ * softmax and the weighted values of every row and head in one call. Keys and values are read from
+ * the pool heap's copies of the cache's blocks (`HeapMirror`: a block that stays the same tensor across
+ * steps is copied once), the query and the mask from the pool's scratch.
  */
-export function decodeAttentionOnCaller(pool: KernelPool, call: DecodeAttentionCall): tf.Tensor {
-  const { query, keys, values, mask } = call;
-  const [batch, heads, , headDim] = query.shape as [number, number, number, number];
-  const kvHeads = keys[0]!.shape[1]!;
-  const keyLength = keys.reduce((total, key) => total + key.shape[2]!, 0);
-  const blockBytes = keys.map((key) => lineBytes(key.size));
-  const sizes = [
-    lineBytes(query.size), // query
-    lineBytes(query.size), // output
-    lineBytes(keyLength), // scores
-    lineBytes(mask?.size ?? 0), // mask
-    Math.ceil((keys.length * TABLE_ENTRY_BYTES) / 64) * 64, // block table
-    ...blockBytes.flatMap((bytes) => [bytes, bytes]), // keys and values, block by block
-  ];
-  const scratch = pool.scratch(sizes.reduce((total, bytes) => total + bytes, 0));
-  const offsets: number[] = [];
-  sizes.reduce((at, bytes) => {
-    offsets.push(at);
-    return at + bytes;
-  }, scratch);
-  const [queryAt, outputAt, scoresAt, maskAt, tableAt] = offsets as [number, number, number, number, number];
-  const memory = pool.heap.memory.buffer;
-  const place = (at: number, tensor: tf.Tensor) =>
-    new Float32Array(memory, at, tensor.size).set(readCpuValues(tensor));
-  place(queryAt, query);
-  if (mask) place(maskAt, mask);
-  const table = new Int32Array(memory, tableAt, keys.length * 3);
-  keys.forEach((key, index) => {
-    const keyAt = offsets[5 + 2 * index]!;
-    const valueAt = offsets[6 + 2 * index]!;
-    place(keyAt, key);
-    place(valueAt, values[index]!);
-    table.set([keyAt, valueAt, key.shape[2]!], index * 3);
-  });
-  pool.callOnCaller(
-    'decodeAttention',
-    queryAt,
-    tableAt,
-    keys.length,
-    mask ? maskAt : 0,
-    mask && mask.shape[0]! > 1 ? keyLength : 0,
-    outputAt,
-    scoresAt,
-    batch,
-    heads,
-    kvHeads,
-    headDim,
-    call.scale,
-    call.softcap ?? 0,
-  );
-  return tf.tensor(
-    new Float32Array(memory, outputAt, query.size).slice(),
-    [batch, heads, 1, headDim],
-    'float32',
-  );
+export class DecodeAttentionKernel {
+  private readonly mirror: HeapMirror;
+
+  constructor(private readonly pool: KernelPool) {
+    this.mirror = new HeapMirror(pool.heap);
+  }
+
+  /** The output `[batch, heads, 1, headDim]` (float32, new). */
+  attend(call: DecodeAttentionCall): tf.Tensor {
+    const { query, keys, values, mask } = call;
+    const [batch, heads, , headDim] = query.shape as [number, number, number, number];
+    const kvHeads = keys[0]!.shape[1]!;
+    const keyLength = keys.reduce((total, key) => total + key.shape[2]!, 0);
+    this.mirror.sweep();
+    const blocks = keys.map((key, index) => [
+      this.mirror.offsetOf(key),
+      this.mirror.offsetOf(values[index]!),
+      key.shape[2]!,
+    ]);
+    // Scratch: query | output | scores | mask | block table.
+    const queryBytes = lineBytes(query.size);
+    const queryAt = this.pool.scratch(
+      2 * queryBytes + lineBytes(keyLength) + lineBytes(mask?.size ?? 0) + keys.length * TABLE_ENTRY_BYTES,
+    );
+    const outputAt = queryAt + queryBytes;
+    const scoresAt = outputAt + queryBytes;
+    const maskAt = scoresAt + lineBytes(keyLength);
+    const tableAt = maskAt + lineBytes(mask?.size ?? 0);
+    const memory = this.pool.heap.memory.buffer;
+    new Float32Array(memory, queryAt, query.size).set(readCpuValues(query));
+    if (mask) new Float32Array(memory, maskAt, mask.size).set(readCpuValues(mask));
+    new Int32Array(memory, tableAt, keys.length * 3).set(blocks.flat());
+    this.pool.callOnCaller(
+      'decodeAttention',
+      queryAt,
+      tableAt,
+      keys.length,
+      mask ? maskAt : 0,
+      mask && mask.shape[0]! > 1 ? keyLength : 0,
+      outputAt,
+      scoresAt,
+      batch,
+      heads,
+      kvHeads,
+      headDim,
+      call.scale,
+      call.softcap ?? 0,
+    );
+    const output = new Float32Array(memory, outputAt, query.size).slice();
+    return tf.tensor(output, [batch, heads, 1, headDim], 'float32');
+  }
+
+  /** Bytes of the heap copies of cache blocks held now. */
+  mirroredBytes(): number {
+    return this.mirror.bytes();
+  }
+
+  /** Frees the heap copies (the kernel stays usable: the next call copies again). */
+  release(): void {
+    this.mirror.clear();
+  }
 }

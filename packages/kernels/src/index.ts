@@ -1,4 +1,4 @@
-export { type DecodeAttentionCall, decodeAttentionOnCaller } from './cpu-decode-attention.js';
+export { type DecodeAttentionCall, DecodeAttentionKernel } from './cpu-decode-attention.js';
 export {
   CPU_KERNEL_BACKENDS,
   type CpuKernelsOptions,

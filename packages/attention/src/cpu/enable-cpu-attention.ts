@@ -1,4 +1,4 @@
-import { CPU_KERNEL_BACKENDS, type KernelPool } from '@tsformer/kernels';
+import { CPU_KERNEL_BACKENDS, DecodeAttentionKernel, type KernelPool } from '@tsformer/kernels';
 import { decodeAttention } from '../decode-attention.js';
 import { rotaryKeyValues } from '../rotary-key-values.js';
 import { cpuDecodeAttention } from './cpu-decode-attention.js';
@@ -14,12 +14,16 @@ let removers: (() => void)[] = [];
  */
 export function enableCpuAttention(pool: KernelPool): void {
   disableCpuAttention();
-  const attention = cpuDecodeAttention(pool);
+  const kernel = new DecodeAttentionKernel(pool);
+  const attention = cpuDecodeAttention(kernel);
   const rotary = cpuRotaryKeyValues(pool);
-  removers = CPU_KERNEL_BACKENDS.flatMap((backend) => [
-    decodeAttention.register(backend, attention),
-    rotaryKeyValues.register(backend, rotary),
-  ]);
+  removers = [
+    ...CPU_KERNEL_BACKENDS.flatMap((backend) => [
+      decodeAttention.register(backend, attention),
+      rotaryKeyValues.register(backend, rotary),
+    ]),
+    () => kernel.release(),
+  ];
 }
 
 /** Gives `decodeAttention` and `rotaryKeyValues` back to their portable tfjs implementations on wasm and cpu. */
