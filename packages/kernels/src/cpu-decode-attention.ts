@@ -33,18 +33,26 @@ export class DecodeAttentionKernel {
     this.mirror = new HeapMirror(pool.heap);
   }
 
-  /** The output `[batch, heads, 1, headDim]` (float32, new). */
-  attend(call: DecodeAttentionCall): tf.Tensor {
+  /**
+   * The output `[batch, heads, 1, headDim]` (float32, new), or undefined when the pool's heap cannot
+   * hold the copies of the blocks (the copies are dropped then; the caller runs the portable op).
+   */
+  attend(call: DecodeAttentionCall): tf.Tensor | undefined {
     const { query, keys, values, mask } = call;
     const [batch, heads, , headDim] = query.shape as [number, number, number, number];
     const kvHeads = keys[0]!.shape[1]!;
     const keyLength = keys.reduce((total, key) => total + key.shape[2]!, 0);
     this.mirror.sweep();
-    const blocks = keys.map((key, index) => [
-      this.mirror.offsetOf(key),
-      this.mirror.offsetOf(values[index]!),
-      key.shape[2]!,
-    ]);
+    const blocks: number[] = [];
+    for (const [index, key] of keys.entries()) {
+      const keysAt = this.mirror.offsetOf(key);
+      const valuesAt = this.mirror.offsetOf(values[index]!);
+      if (keysAt === undefined || valuesAt === undefined) {
+        this.mirror.clear();
+        return undefined;
+      }
+      blocks.push(keysAt, valuesAt, key.shape[2]!);
+    }
     // Scratch: query | output | scores | mask | block table.
     const queryBytes = lineBytes(query.size);
     const queryAt = this.pool.scratch(
@@ -57,7 +65,7 @@ export class DecodeAttentionKernel {
     const memory = this.pool.heap.memory.buffer;
     new Float32Array(memory, queryAt, query.size).set(readCpuValues(query));
     if (mask) new Float32Array(memory, maskAt, mask.size).set(readCpuValues(mask));
-    new Int32Array(memory, tableAt, keys.length * 3).set(blocks.flat());
+    new Int32Array(memory, tableAt, keys.length * 3).set(blocks);
     this.pool.callOnCaller(
       'decodeAttention',
       queryAt,

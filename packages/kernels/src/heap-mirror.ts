@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { readCpuValues } from './cpu-values.js';
+import { KernelPoolError } from './errors.js';
 import type { SharedHeap } from './shared-heap.js';
 
 interface MirroredTensor {
@@ -21,12 +22,24 @@ export class HeapMirror {
 
   constructor(private readonly heap: SharedHeap) {}
 
-  /** The heap offset of `tensor`'s values, copied now if this mirror holds no current copy. */
-  offsetOf(tensor: tf.Tensor): number {
+  /**
+   * The heap offset of `tensor`'s values, copied now if this mirror holds no current copy; undefined
+   * when the heap cannot hold the copy (its 4 GiB are spent, mostly on packed weights).
+   */
+  offsetOf(tensor: tf.Tensor): number | undefined {
     const held = this.copies.get(tensor);
     if (held && held.dataId === tensor.dataId) return held.offset;
-    if (held) this.heap.release(held.offset);
-    const offset = this.heap.allocate(tensor.size * 4);
+    if (held) {
+      this.heap.release(held.offset);
+      this.copies.delete(tensor);
+    }
+    let offset: number;
+    try {
+      offset = this.heap.allocate(tensor.size * 4);
+    } catch (error) {
+      if (error instanceof KernelPoolError) return undefined;
+      throw error;
+    }
     new Float32Array(this.heap.memory.buffer, offset, tensor.size).set(readCpuValues(tensor));
     this.copies.set(tensor, { dataId: tensor.dataId, offset });
     return offset;

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { KeyValueBlocks } from '@tsformer/cache';
 import { SeededRandom, useBackend } from '@tsformer/core-tensor';
 import { expectNoLeak } from '@tsformer/core-tensor/testing';
-import { disableCpuKernels, enableCpuKernels } from '@tsformer/kernels';
+import { disableCpuKernels, enableCpuKernels, type KernelPool, KernelPoolError } from '@tsformer/kernels';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { decodeAttention } from '../decode-attention.js';
 import { disableCpuAttention, enableCpuAttention } from './enable-cpu-attention.js';
@@ -130,9 +130,10 @@ function blocksOf(values: Float32Array, c: Case, keys: number): tf.Tensor4D[] {
 
 describe.each(['wasm', 'cpu'] as const)('decodeAttention with the CPU kernel on %s', (backend) => {
   let kernelCalls: ReturnType<typeof vi.spyOn>;
+  let pool: KernelPool;
   beforeAll(async () => {
     await useBackend(backend);
-    const pool = await enableCpuKernels({ threads: 2 });
+    pool = await enableCpuKernels({ threads: 2 });
     enableCpuAttention(pool);
     kernelCalls = vi.spyOn(pool, 'callOnCaller');
   });
@@ -196,6 +197,38 @@ describe.each(['wasm', 'cpu'] as const)('decodeAttention with the CPU kernel on 
       expect(attentionCalls() - before).toBe(1);
     });
   }
+
+  it('falls back to the portable op, copies dropped, when the heap runs out mid-step', async () => {
+    await expectNoLeak(async () => {
+      const random = new SeededRandom(11);
+      const block = () => tf.tensor4d(random.normalArray(2 * 2 * 5 * 8), [2, 2, 5, 8]);
+      const keys = [block(), block(), block()];
+      const values = [block(), block(), block()];
+      const keyValues: KeyValueBlocks = { keys, values, keyStart: 0, keyLength: 15 };
+      const query = tf.tensor4d(random.normalArray(2 * 4 * 8), [2, 4, 1, 8]);
+      const heapBytes = pool.heap.allocatedBytes;
+      // The heap grants three of the six blocks' copies, then reports itself full.
+      const allocate = pool.heap.allocate.bind(pool.heap);
+      let granted = 0;
+      const full = vi.spyOn(pool.heap, 'allocate').mockImplementation((bytes) => {
+        if (++granted > 3) throw new KernelPoolError('shared heap: full (test)');
+        return allocate(bytes);
+      });
+      const before = attentionCalls();
+      let output: tf.Tensor;
+      try {
+        output = decodeAttention({ query, keyValues }).output;
+      } finally {
+        full.mockRestore();
+      }
+      expect(granted).toBeGreaterThan(3);
+      expect(attentionCalls()).toBe(before);
+      expect(pool.heap.allocatedBytes).toBeLessThanOrEqual(heapBytes); // the three copies freed
+      const portable = decodeAttention.portable({ query, keyValues }).output;
+      expect(await output.data()).toEqual(await portable.data());
+      tf.dispose([query, ...keys, ...values, output, portable]);
+    });
+  });
 
   it('leaves prefill, attention maps and head masks to the portable op', async () => {
     await expectNoLeak(async () => {
