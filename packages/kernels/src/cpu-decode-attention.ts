@@ -86,7 +86,7 @@ export class DecodeAttentionKernel {
     return tf.tensor(output, [batch, heads, 1, headDim], 'float32');
   }
 
-  /** Bytes of the heap copies of cache blocks held now. */
+  /** Bytes of the heap copies of the blocks still alive among those attended to (a disposed block's copy is freed first). */
   mirroredBytes(): number {
     return this.mirror.bytes();
   }

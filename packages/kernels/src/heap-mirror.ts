@@ -60,8 +60,9 @@ export class HeapMirror {
     this.copies.clear();
   }
 
-  /** Bytes held by the copies. */
+  /** Bytes held by the copies of tensors still alive (the others are freed first). */
   bytes(): number {
+    this.sweep();
     let total = 0;
     for (const tensor of this.copies.keys()) total += tensor.size * 4;
     return total;
