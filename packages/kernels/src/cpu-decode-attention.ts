@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { lineBytes, readCpuValues } from './cpu-values.js';
+import { KernelArgumentError } from './errors.js';
 import { HeapMirror } from './heap-mirror.js';
 import type { KernelPool } from './kernel-pool.js';
 
@@ -38,6 +39,7 @@ export class DecodeAttentionKernel {
    * hold the copies of the blocks (the copies are dropped then; the caller runs the portable op).
    */
   attend(call: DecodeAttentionCall): tf.Tensor | undefined {
+    checkDecodeAttentionCall(call);
     const { query, keys, values, mask } = call;
     const [batch, heads, , headDim] = query.shape as [number, number, number, number];
     const kvHeads = keys[0]!.shape[1]!;
@@ -94,5 +96,44 @@ export class DecodeAttentionKernel {
   /** Frees the heap copies (the kernel stays usable: the next call copies again). */
   release(): void {
     this.mirror.clear();
+  }
+}
+
+/** Throws `KernelArgumentError` unless `call`'s tensors are float32 and their shapes fit together. */
+function checkDecodeAttentionCall({ query, keys, values, mask }: DecodeAttentionCall): void {
+  const fail = (message: string) => {
+    throw new KernelArgumentError(`DecodeAttentionKernel.attend: ${message}`);
+  };
+  const float32 = [query, ...keys, ...values, ...(mask ? [mask] : [])].every((t) => t.dtype === 'float32');
+  if (!float32) fail('query, keys, values and mask must be float32');
+  if (query.rank !== 4 || query.shape[2] !== 1)
+    fail(`query must be [batch, heads, 1, headDim], got [${query.shape}]`);
+  if (keys.length === 0 || keys.length !== values.length) {
+    fail(`needs as many value blocks as key blocks, at least one; got ${keys.length} and ${values.length}`);
+  }
+  const [batch, heads, , headDim] = query.shape;
+  const kvHeads = keys[0]!.shape[1]!;
+  if (kvHeads === 0 || heads! % kvHeads !== 0)
+    fail(`keys' ${kvHeads} heads do not divide the query's ${heads}`);
+  for (const [index, key] of keys.entries()) {
+    const value = values[index]!;
+    if (key.rank !== 4 || key.shape[0] !== batch || key.shape[1] !== kvHeads || key.shape[3] !== headDim) {
+      fail(`keys[${index}] is [${key.shape}], not [${batch}, ${kvHeads}, length, ${headDim}]`);
+    }
+    if (value.shape.join() !== key.shape.join())
+      fail(`values[${index}] is [${value.shape}], keys[${index}] [${key.shape}]`);
+  }
+  const keyLength = keys.reduce((total, key) => total + key.shape[2]!, 0);
+  if (mask) {
+    const [rows, one, query1, length] = mask.shape;
+    if (
+      mask.rank !== 4 ||
+      (rows !== 1 && rows !== batch) ||
+      one !== 1 ||
+      query1 !== 1 ||
+      length !== keyLength
+    ) {
+      fail(`mask is [${mask.shape}], not [${batch} or 1, 1, 1, ${keyLength}]`);
+    }
   }
 }
