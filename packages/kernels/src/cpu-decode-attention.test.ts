@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend } from '@tsformer/core-tensor';
 import { expectNoLeak } from '@tsformer/core-tensor/testing';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { DecodeAttentionKernel } from './cpu-decode-attention.js';
 import { KernelArgumentError } from './errors.js';
+import { HeapMirror } from './heap-mirror.js';
 import { processKernelPool } from './process-kernel-pool.js';
 
 describe('DecodeAttentionKernel.attend', () => {
@@ -43,6 +44,36 @@ describe('DecodeAttentionKernel.attend', () => {
       expect(output.shape).toEqual([2, 4, 1, 8]);
       tf.dispose([query, key, output]);
     });
+    kernel.release();
+  });
+
+  it('sweeps the copies of disposed blocks once per about as many new copies as it holds, not on every call', async () => {
+    const pool = await processKernelPool(2);
+    const kernel = new DecodeAttentionKernel(pool);
+    const sweeps = vi.spyOn(HeapMirror.prototype, 'sweep');
+    await expectNoLeak(async () => {
+      // 8 layers of 3 fixed blocks and a last block that a decode step replaces, as a dynamic cache does.
+      const block = () => tf.ones([1, 2, 4, 8]);
+      const layers = Array.from({ length: 8 }, () => [block(), block(), block(), block()]);
+      const query = tf.ones([1, 2, 1, 8]);
+      let calls = 0;
+      for (let step = 0; step < 10; step++) {
+        for (const blocks of layers) {
+          blocks.pop()!.dispose();
+          blocks.push(block());
+          kernel
+            .attend({ query, keys: blocks, values: blocks, mask: null, scale: 1, softcap: null })!
+            .dispose();
+          calls++;
+        }
+      }
+      expect(sweeps.mock.calls.length).toBeLessThanOrEqual(calls / 4);
+      const live = 8 * 4 * 4 * (2 * 4 * 8);
+      expect(kernel.mirroredBytes()).toBe(live);
+      tf.dispose([query, ...layers.flat()]);
+    });
+    sweeps.mockRestore();
+    expect(kernel.mirroredBytes()).toBe(0);
     kernel.release();
   });
 });

@@ -44,7 +44,6 @@ export class DecodeAttentionKernel {
     const [batch, heads, , headDim] = query.shape as [number, number, number, number];
     const kvHeads = keys[0]!.shape[1]!;
     const keyLength = keys.reduce((total, key) => total + key.shape[2]!, 0);
-    this.mirror.sweep();
     const blocks: number[] = [];
     for (const [index, key] of keys.entries()) {
       const keysAt = this.mirror.offsetOf(key);

@@ -15,10 +15,14 @@ interface MirroredTensor {
  * copies only the block that changed (≤ one block per layer) instead of the whole cache every layer
  * (tfjs's wasm heap is not the pool's, so a kernel cannot read tfjs's tensors in place). Relies on tfjs's
  * contract that a tensor's data never changes in place. The cost is a second copy of what attention
- * reads, in the pool's heap, until `sweep` sees the tensors disposed.
+ * reads, in the pool's heap, until a sweep sees the tensors disposed: `offsetOf` sweeps once the copies
+ * made since the last sweep outnumber those held (so a sweep's cost is spread over as many copies, and
+ * the copies of disposed tensors never outnumber the live ones by much), and before it gives up on a
+ * full heap.
  */
 export class HeapMirror {
   private readonly copies = new Map<tf.Tensor, MirroredTensor>();
+  private copiesSinceSweep = 0;
 
   constructor(private readonly heap: SharedHeap) {}
 
@@ -33,12 +37,12 @@ export class HeapMirror {
       this.heap.release(held.offset);
       this.copies.delete(tensor);
     }
-    let offset: number;
-    try {
-      offset = this.heap.allocate(tensor.size * 4);
-    } catch (error) {
-      if (error instanceof KernelPoolError) return undefined;
-      throw error;
+    if (++this.copiesSinceSweep > this.copies.size) this.sweep();
+    let offset = this.allocate(tensor.size * 4);
+    if (offset === undefined) {
+      this.sweep();
+      offset = this.allocate(tensor.size * 4);
+      if (offset === undefined) return undefined;
     }
     new Float32Array(this.heap.memory.buffer, offset, tensor.size).set(readCpuValues(tensor));
     this.copies.set(tensor, { dataId: tensor.dataId, offset });
@@ -47,10 +51,21 @@ export class HeapMirror {
 
   /** Frees the copies of tensors disposed since. */
   sweep(): void {
+    this.copiesSinceSweep = 0;
     for (const [tensor, { offset }] of this.copies) {
       if (!tensor.isDisposed) continue;
       this.heap.release(offset);
       this.copies.delete(tensor);
+    }
+  }
+
+  /** A heap block of `bytes`, or undefined when the heap cannot grow to hold it. */
+  private allocate(bytes: number): number | undefined {
+    try {
+      return this.heap.allocate(bytes);
+    } catch (error) {
+      if (error instanceof KernelPoolError) return undefined;
+      throw error;
     }
   }
 

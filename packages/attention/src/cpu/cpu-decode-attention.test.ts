@@ -230,6 +230,24 @@ describe.each(['wasm', 'cpu'] as const)('decodeAttention with the CPU kernel on 
     });
   });
 
+  it('a second enableCpuAttention with the same pool keeps the kernel and its copies of the blocks', async () => {
+    await expectNoLeak(async () => {
+      const random = new SeededRandom(13);
+      const key = tf.tensor4d(random.normalArray(2 * 6 * 8), [1, 2, 6, 8]);
+      const value = tf.tensor4d(random.normalArray(2 * 6 * 8), [1, 2, 6, 8]);
+      const keyValues: KeyValueBlocks = { keys: [key], values: [value], keyStart: 0, keyLength: 6 };
+      const query = tf.tensor4d(random.normalArray(2 * 8), [1, 2, 1, 8]);
+      const first = decodeAttention({ query, keyValues }).output;
+      enableCpuAttention(pool);
+      const allocations = vi.spyOn(pool.heap, 'allocate');
+      const second = decodeAttention({ query, keyValues }).output;
+      expect(allocations).not.toHaveBeenCalled(); // the blocks' copies were kept
+      allocations.mockRestore();
+      expect(await second.data()).toEqual(await first.data());
+      tf.dispose([key, value, query, first, second]);
+    });
+  });
+
   it('leaves prefill, attention maps and head masks to the portable op', async () => {
     await expectNoLeak(async () => {
       const random = new SeededRandom(5);

@@ -5,15 +5,19 @@ import { cpuDecodeAttention } from './cpu-decode-attention.js';
 import { cpuRotaryKeyValues } from './cpu-rotary-key-values.js';
 
 let removers: (() => void)[] = [];
+let enabledPool: KernelPool | undefined;
 
 /**
  * Serves attention's fused ops on the wasm and cpu backends with the WebAssembly kernels of `pool`
  * (`enableCpuKernels`'s): `decodeAttention` at decode steps and `rotaryKeyValues` (RoPE, then the
- * cache). `fromPretrained` calls it beside `enableCpuKernels`; a later call replaces the earlier
+ * cache). `fromPretrained` calls it beside `enableCpuKernels`; a later call with the same pool changes
+ * nothing (the kernel keeps its heap copies of live caches' blocks), one with another pool replaces the
  * registration. Results equal the portable ops' to float32 rounding (another summation order).
  */
 export function enableCpuAttention(pool: KernelPool): void {
+  if (removers.length > 0 && enabledPool === pool) return;
   disableCpuAttention();
+  enabledPool = pool;
   const kernel = new DecodeAttentionKernel(pool);
   const attention = cpuDecodeAttention(kernel);
   const rotary = cpuRotaryKeyValues(pool);
@@ -30,4 +34,5 @@ export function enableCpuAttention(pool: KernelPool): void {
 export function disableCpuAttention(): void {
   for (const remove of removers) remove();
   removers = [];
+  enabledPool = undefined;
 }
