@@ -21,14 +21,19 @@ export async function stepOpsAB(folder: string, contextTokens: number, rounds: n
   const pool = await processKernelPool();
   const backend = tf.getBackend();
   const decline = () => undefined;
+  // The removers of the norm implementations the current arm registered.
+  let normRemovers: (() => void)[] = [];
+  const switchNorms = (register: () => (() => void)[]) => {
+    for (const remove of normRemovers) remove();
+    normRemovers = register();
+  };
   const arms = {
     on: () => {
-      registerCpuStepOps(pool, backend);
+      switchNorms(() => registerCpuStepOps(pool, backend));
       enableCpuAttention(pool);
     },
     off: () => {
-      normalize.register(backend, decline);
-      addNormalize.register(backend, decline);
+      switchNorms(() => [normalize.register(backend, decline), addNormalize.register(backend, decline)]);
       disableCpuAttention();
     },
   };
@@ -67,7 +72,7 @@ export async function stepOpsAB(folder: string, contextTokens: number, rounds: n
       for (let i = 0; i < stepsPerArm; i++) times[arm].push(await advance());
     }
   }
-  arms.on();
+  arms.on(); // leaves the step's kernels on, as fromPretrained had set them
   next.dispose();
   cache.dispose();
   model.dispose();
