@@ -6,6 +6,14 @@
 // Keys and values come as blocks (a cache's, each [batch, kvHeads, length, headDim]) listed in a table;
 // dot products four floats at a time with a scalar tail for head sizes that are not a multiple of 4.
 
+import { sumLanes } from './lanes';
+
+/** Bytes of one block-table entry: keys' address, values' address, length (three i32, at these offsets). */
+const TABLE_ENTRY_BYTES: usize = 12;
+const KEYS_AT: usize = 0;
+const VALUES_AT: usize = 4;
+const LENGTH_AT: usize = 8;
+
 /** Σ a[d] · b[d] for d < size: four lanes, then the lanes summed, then the tail. */
 @inline
 function dot(a: usize, b: usize, size: i32): f32 {
@@ -15,10 +23,7 @@ function dot(a: usize, b: usize, size: i32): f32 {
     const offset = <usize>d << 2;
     lanes = f32x4.add(lanes, f32x4.mul(v128.load(a + offset), v128.load(b + offset)));
   }
-  let sum =
-    f32x4.extract_lane(lanes, 0) +
-    f32x4.extract_lane(lanes, 1) +
-    (f32x4.extract_lane(lanes, 2) + f32x4.extract_lane(lanes, 3));
+  let sum = sumLanes(lanes);
   for (let d = whole; d < size; d++) {
     const offset = <usize>d << 2;
     sum += load<f32>(a + offset) * load<f32>(b + offset);
@@ -73,9 +78,9 @@ export function decodeAttention(
       let maximum: f32 = -Infinity;
       let j = 0;
       for (let block = 0; block < blockCount; block++) {
-        const entry = blocks + <usize>block * 12;
-        const length = load<i32>(entry, 8);
-        let key = <usize>load<i32>(entry) + kvRow * <usize>length * headBytes;
+        const entry = blocks + <usize>block * TABLE_ENTRY_BYTES;
+        const length = load<i32>(entry, LENGTH_AT);
+        let key = <usize>load<i32>(entry, KEYS_AT) + kvRow * <usize>length * headBytes;
         for (let t = 0; t < length; t++, j++, key += headBytes) {
           let s = dot(q, key, headDim) * scale;
           if (softcap > 0) s = Mathf.tanh(s / softcap) * softcap;
@@ -90,9 +95,9 @@ export function decodeAttention(
       let total: f32 = 0;
       j = 0;
       for (let block = 0; block < blockCount; block++) {
-        const entry = blocks + <usize>block * 12;
-        const length = load<i32>(entry, 8);
-        let value = <usize>load<i32>(entry, 4) + kvRow * <usize>length * headBytes;
+        const entry = blocks + <usize>block * TABLE_ENTRY_BYTES;
+        const length = load<i32>(entry, LENGTH_AT);
+        let value = <usize>load<i32>(entry, VALUES_AT) + kvRow * <usize>length * headBytes;
         for (let t = 0; t < length; t++, j++, value += headBytes) {
           const weight = Mathf.exp(load<f32>(scores + (<usize>j << 2)) - maximum);
           total += weight;

@@ -4,16 +4,15 @@
 // eps), Gemma's offset 1). Float32 throughout, the steps of the portable tfjs formula in its order;
 // sums four lanes at a time, then a scalar tail for sizes that are not a multiple of 4.
 
+import { sumLanes } from './lanes';
+
 /** Σ x[d] for d < size. */
 @inline
 function sum(x: usize, size: i32): f32 {
   const whole = size & ~3;
   let lanes = f32x4.splat(0);
   for (let d = 0; d < whole; d += 4) lanes = f32x4.add(lanes, v128.load(x + (<usize>d << 2)));
-  let total =
-    f32x4.extract_lane(lanes, 0) +
-    f32x4.extract_lane(lanes, 1) +
-    (f32x4.extract_lane(lanes, 2) + f32x4.extract_lane(lanes, 3));
+  let total = sumLanes(lanes);
   for (let d = whole; d < size; d++) total += load<f32>(x + (<usize>d << 2));
   return total;
 }
@@ -28,10 +27,7 @@ function sumOfSquares(x: usize, center: f32, size: i32): f32 {
     const v = f32x4.sub(v128.load(x + (<usize>d << 2)), c);
     lanes = f32x4.add(lanes, f32x4.mul(v, v));
   }
-  let total =
-    f32x4.extract_lane(lanes, 0) +
-    f32x4.extract_lane(lanes, 1) +
-    (f32x4.extract_lane(lanes, 2) + f32x4.extract_lane(lanes, 3));
+  let total = sumLanes(lanes);
   for (let d = whole; d < size; d++) {
     const v = load<f32>(x + (<usize>d << 2)) - center;
     total += v * v;
@@ -40,13 +36,13 @@ function sumOfSquares(x: usize, center: f32, size: i32): f32 {
 }
 
 /**
- * output [rows, size] = norm(x) per row, where x is `input` or, when `residual` is not 0, `input +
- * residual` (then also stored at `sumOutput`). `layer` picks LayerNorm (else RMSNorm); `weight` and
+ * output [rows, size] = norm(x) per row, where x is `input` or, when `addend` is not 0, `input +
+ * addend` (then also stored at `sumOutput`). `layer` picks LayerNorm (else RMSNorm); `weight` and
  * `bias` are [size] or 0 for none (RMSNorm always has a weight, plus `weightOffset`).
  */
 export function normalizeRows(
   input: usize,
-  residual: usize,
+  addend: usize,
   sumOutput: usize,
   output: usize,
   rows: i32,
@@ -62,11 +58,11 @@ export function normalizeRows(
   for (let row = 0; row < rows; row++) {
     const start = <usize>row * rowBytes;
     let x = input + start;
-    if (residual != 0) {
+    if (addend != 0) {
       const sumRow = sumOutput + start;
       for (let d = 0; d < size; d++) {
         const offset = <usize>d << 2;
-        store<f32>(sumRow + offset, load<f32>(x + offset) + load<f32>(residual + start + offset));
+        store<f32>(sumRow + offset, load<f32>(x + offset) + load<f32>(addend + start + offset));
       }
       x = sumRow;
     }

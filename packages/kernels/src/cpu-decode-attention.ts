@@ -18,7 +18,7 @@ export interface DecodeAttentionCall {
   softcap: number | null;
 }
 
-/** Bytes of one block-table entry: keys' address, values' address, length (three i32). */
+/** Bytes of one block-table entry: keys' address, values' address, length (three i32; TABLE_ENTRY_BYTES in assembly/decode-attention.ts). */
 const TABLE_ENTRY_BYTES = 12;
 
 /**

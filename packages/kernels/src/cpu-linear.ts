@@ -28,8 +28,9 @@ export interface CpuKernelsOptions {
 let removers: (() => void)[] = [];
 
 /**
- * Serves the `linear` op (and `embedding`, `geluTanh`, tfjs's `BatchMatMul` kernel for attention's
- * per-head products: `serveBatchMatMul`) on the wasm and cpu backends with the WebAssembly kernels,
+ * Serves the `linear` op (and `embedding`, `geluTanh`, `normalize` and `addNormalize`:
+ * `registerCpuStepOps`, and tfjs's `BatchMatMul` kernel for attention's per-head products:
+ * `serveBatchMatMul`) on the wasm and cpu backends with the WebAssembly kernels,
  * on the process's kernel pool (created once: `processKernelPool`). `fromPretrained` calls it when the model runs on
  * wasm or cpu; a later call changes the thread count only when it names one. Results equal the
  * portable tfjs path to float32 rounding (another summation order); a trainable weight still takes
@@ -54,8 +55,8 @@ export async function enableCpuKernels(options: CpuKernelsOptions = {}): Promise
 }
 
 /**
- * Gives `linear`, `embedding` and `geluTanh` back to tfjs's ops and `BatchMatMul` back to tfjs's kernel
- * on wasm and cpu (the pool stays, idle).
+ * Gives `linear`, `embedding`, `geluTanh`, `normalize` and `addNormalize` back to their portable
+ * implementations and `BatchMatMul` back to tfjs's kernel on wasm and cpu (the pool stays, idle).
  */
 export function disableCpuKernels(): void {
   for (const remove of removers) remove();

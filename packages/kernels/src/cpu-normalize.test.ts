@@ -47,7 +47,7 @@ function parameter(values: Float32Array): Parameter {
   return p;
 }
 
-/** Every spec the layers build: RMSNorm with and without Gemma's offset, LayerNorm with and without affine. */
+/** Every spec the layers build: RMSNorm with and without Gemma's offset, LayerNorm with weight and bias, weight only, neither. */
 function specs(random: SeededRandom, hidden: number): { name: string; spec: NormSpec; values: SpecValues }[] {
   const weight = random.normalArray(hidden);
   const bias = random.normalArray(hidden);
@@ -66,6 +66,11 @@ function specs(random: SeededRandom, hidden: number): { name: string; spec: Norm
       name: 'LayerNorm',
       spec: { kind: 'layer', weight: parameter(weight), bias: parameter(bias), eps: 1e-5 },
       values: { weight, bias },
+    },
+    {
+      name: 'LayerNorm (weight, no bias)',
+      spec: { kind: 'layer', weight: parameter(weight), bias: undefined, eps: 1e-5 },
+      values: { weight },
     },
     {
       name: 'LayerNorm (no affine)',

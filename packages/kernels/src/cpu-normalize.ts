@@ -23,24 +23,24 @@ function serves(spec: NormSpec, tensors: tf.Tensor[]): boolean {
 
 /**
  * The module's `normalizeRows` (assembly/normalize.ts) on the calling thread — a norm is a few
- * microseconds of work, less than waking the pool — over `input` `[..., hidden]`, plus `residual`
- * first when given. Inputs are copied into the pool's scratch, results copied out into new tensors.
+ * microseconds of work, less than waking the pool — over `input` `[..., hidden]`, plus `addend`
+ * (a pre-norm block's delta) first when given. Inputs are copied into the pool's scratch, results copied out into new tensors.
  */
 function normalizeOnCaller(
   pool: KernelPool,
   input: tf.Tensor,
-  residual: tf.Tensor | undefined,
+  addend: tf.Tensor | undefined,
   spec: NormSpec,
 ): NormalizedRows {
   const hidden = input.shape[input.rank - 1]!;
   const count = input.size;
   const bytes = lineBytes(count);
   const hiddenBytes = lineBytes(hidden);
-  // Scratch: input | residual | sum | output | weight | bias.
+  // Scratch: input | addend | sum | output | weight | bias.
   const scratch = pool.scratch(4 * bytes + 2 * hiddenBytes);
   const inputAt = scratch;
-  const residualAt = inputAt + bytes;
-  const sumAt = residualAt + bytes;
+  const addendAt = inputAt + bytes;
+  const sumAt = addendAt + bytes;
   const outputAt = sumAt + bytes;
   const weightAt = scratch + 4 * bytes;
   const biasAt = weightAt + hiddenBytes;
@@ -48,7 +48,7 @@ function normalizeOnCaller(
   const place = (at: number, tensor: tf.Tensor) =>
     new Float32Array(memory, at, tensor.size).set(readCpuValues(tensor));
   place(inputAt, input);
-  if (residual) place(residualAt, residual);
+  if (addend) place(addendAt, addend);
   const weight = spec.weight?.tensor;
   const bias = spec.kind === 'layer' ? spec.bias?.tensor : undefined;
   if (weight) place(weightAt, weight);
@@ -56,7 +56,7 @@ function normalizeOnCaller(
   pool.callOnCaller(
     'normalizeRows',
     inputAt,
-    residual ? residualAt : 0,
+    addend ? addendAt : 0,
     sumAt,
     outputAt,
     count / hidden,
@@ -69,7 +69,7 @@ function normalizeOnCaller(
   );
   const result = (at: number) =>
     tf.tensor(new Float32Array(memory, at, count).slice(), input.shape, 'float32');
-  return residual ? { normed: result(outputAt), sum: result(sumAt) } : { normed: result(outputAt) };
+  return addend ? { normed: result(outputAt), sum: result(sumAt) } : { normed: result(outputAt) };
 }
 
 /** The kernel behind `normalize` on wasm and cpu; declines what `serves` does not cover. */

@@ -6,7 +6,7 @@ const PAGE_BYTES = 65536;
 const MAX_PAGES = 65536;
 /** Every block starts on a cache line, which also satisfies every SIMD load's alignment hint. */
 const ALIGN = 64;
-/** The first page stays unused: the module's own static data (none today) would live there. */
+/** The first page is the module's own: its static data (Mathf.exp's table) lives there. */
 const FIRST_BYTE = PAGE_BYTES;
 
 interface FreeBlock {
