@@ -22,8 +22,10 @@ interface ProductTimes {
  * together (1: one sequence; 8: what 8 concurrent requests of the server make): the step's wall time;
  * the time inside `KernelPool.run` (the matrix products: the chunks the calling thread ran plus its
  * wait for the workers' last chunks), per matrix shape with the GB/s of weights each
- * streams; the time inside tfjs's kernels (attention, norms, activations, adds: `tf.profile` on extra
- * steps); and the rest (JavaScript around them: op dispatch, the products' copies in and out).
+ * streams; the time inside tfjs's kernels (what tsformer's kernels leave to tfjs: the cache's append, the
+ * q/k/v split, adds; `tf.profile` on extra steps); the time inside tsformer's kernels that run on the calling thread (`KernelPool.callOnCaller`:
+ * decode attention, norms, GELU), by name; and the rest (JavaScript around them: op dispatch, the
+ * kernels' copies in and out).
  * Medians over `steps` steps at a context of `contextTokens`.
  */
 export async function decodeStepBreakdown(
@@ -64,6 +66,7 @@ export async function decodeStepBreakdown(
   let current: ProductTimes | undefined;
   const prototype = KernelPool.prototype as unknown as {
     run(op: number, args: SkinnyMatmulArgs, threads?: number): void;
+    callOnCaller(name: string, ...args: number[]): void;
     waitForChunks(chunks: number): void;
   };
   const run = prototype.run;
@@ -88,19 +91,33 @@ export async function decodeStepBreakdown(
     wait.call(this, chunks);
     current!.waitMs += performance.now() - start;
   };
+  // tsformer's kernels outside the products, which run on the calling thread (decode attention,
+  // norms, GELU): time inside the module's export, by name.
+  const onCaller = new Map<string, number>();
+  const callOnCaller = prototype.callOnCaller;
+  prototype.callOnCaller = function (this: KernelPool, name, ...args) {
+    const start = performance.now();
+    callOnCaller.call(this, name, ...args);
+    onCaller.set(name, (onCaller.get(name) ?? 0) + performance.now() - start);
+  };
+  const callerTotal = () => sum([...onCaller.values()]);
   const wallMs: number[] = [];
   const productMs: number[] = [];
+  const callerMs: number[] = [];
   try {
     for (let i = 0; i < steps; i++) {
       const before = [...products.values()].reduce((sum, p) => sum + p.ms, 0);
+      const callerBefore = callerTotal();
       const start = performance.now();
       await advance();
       wallMs.push(performance.now() - start);
       productMs.push([...products.values()].reduce((sum, p) => sum + p.ms, 0) - before);
+      callerMs.push(callerTotal() - callerBefore);
     }
   } finally {
     prototype.run = run;
     prototype.waitForChunks = wait;
+    prototype.callOnCaller = callOnCaller;
   }
   // tfjs's own kernels, on a few more steps (tf.profile slows the step it watches).
   const tfjsMs: number[] = [];
@@ -122,6 +139,7 @@ export async function decodeStepBreakdown(
   const stepMs = median(wallMs);
   const matmulMs = median(productMs);
   const tfjsKernelMs = median(tfjsMs);
+  const onCallerMs = median(callerMs);
   return {
     batch,
     relaxedSimd: (await processKernelPool()).relaxedSimd,
@@ -131,7 +149,8 @@ export async function decodeStepBreakdown(
     matrixProductsMs: round(matmulMs),
     matrixProductsWaitMs: round(sum([...products.values()].map((p) => p.waitMs)) / steps),
     tfjsKernelsMs: round(tfjsKernelMs),
-    otherMs: round(stepMs - matmulMs - tfjsKernelMs),
+    callerKernelsMs: round(onCallerMs),
+    otherMs: round(stepMs - matmulMs - tfjsKernelMs - onCallerMs),
     products: [...products].map(([shape, p]) => ({
       shape,
       callsPerStep: p.calls / steps,
@@ -140,6 +159,7 @@ export async function decodeStepBreakdown(
       gbPerSecond: round(p.bytes / p.ms / 1e6),
       gflopPerSecond: round(p.flops / p.ms / 1e6),
     })),
+    callerKernels: [...onCaller].map(([name, ms]) => ({ name, msPerStep: round(ms / steps) })),
     tfjsKernels: [...byKernel]
       .sort((a, b) => b[1] - a[1])
       .slice(0, 12)

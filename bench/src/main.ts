@@ -28,6 +28,7 @@ import { BART_BASE, ensureRandomModel, GPT2_124M } from './random-model.js';
 import { measureSeq2Seq } from './seq2seq.js';
 import { measureServing } from './serving.js';
 import { profileServing } from './serving-profile.js';
+import { stepOpsAB } from './step-ops-ab.js';
 import { measureStrategies } from './strategies.js';
 import { measureTraining } from './training.js';
 import { countWebgpuDispatches, measureWebgpuModel } from './webgpu-decode-profile.js';
@@ -147,6 +148,18 @@ async function runSuite(suite: string): Promise<unknown> {
       args.dtype as LowerPrecisionDtype | undefined,
       Number(args.batch),
     );
+  }
+  if (suite === 'step-ops') {
+    const gpt2 = await ensureRandomModel(
+      join(args.scratch, 'gpt2-124m-random'),
+      GPT2_124M,
+      join(repo, 'fixtures/hf-reference/gpt2'),
+    );
+    const [rounds, steps] = args.quick ? [2, 4] : [6, 8];
+    return {
+      'gpt2-124m-random-fp32': await stepOpsAB(args.model ?? gpt2, promptTokens, rounds, steps),
+      'tiny-llama-docs': await stepOpsAB(tinyLlama, promptTokens, rounds, steps),
+    };
   }
   if (suite === 'webgpu-decode') {
     const models = [];

@@ -12,6 +12,7 @@ export {
   registerAttentionImplementation,
 } from './attention-registry.js';
 export type { AttentionImplementation, AttentionInput, AttentionOutput } from './attention-types.js';
+export { disableCpuAttention, enableCpuAttention } from './cpu/enable-cpu-attention.js';
 export { decodeAttention } from './decode-attention.js';
 export { eagerAttention } from './eager-attention.js';
 export { AttentionInputError, RopeConfigError, UnknownAttentionImplementationError } from './errors.js';

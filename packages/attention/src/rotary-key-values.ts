@@ -17,7 +17,8 @@ export type RotaryKeyValues = {
  * width]` (full or partial rotary, any rope type: the angles carry it); `cache` null without a cache (the
  * keys and values become one block). The portable implementation is `applyRotaryEmbedding` and
  * `cache.update`; on webgpu (`enableWebgpuAttention`) it is one dispatch that rotates query and key and,
- * with a static cache, writes the key and the value straight into the cache's block.
+ * with a static cache, writes the key and the value straight into the cache's block; on wasm and cpu
+ * (`enableCpuAttention`) one WebAssembly call per tensor rotates them.
  */
 export const rotaryKeyValues = defineFusedOp(
   'rotaryKeyValues',

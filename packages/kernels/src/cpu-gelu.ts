@@ -1,10 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { lineBytes } from './cpu-values.js';
 import type { KernelPool } from './kernel-pool.js';
-
-/** Bytes of `values` float32 rounded up to whole cache lines (the kernel works in groups of four). */
-function lineBytes(values: number): number {
-  return Math.ceil((values * 4) / 64) * 64;
-}
 
 /**
  * The kernel behind `geluTanh` on wasm and cpu: the module's `geluTanh` (assembly/gelu.ts: tfjs's

@@ -2,6 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Parameter } from '@tsformer/core-tensor';
 import { serveBatchMatMul } from './cpu-batch-matmul.js';
 import { cpuGeluTanh } from './cpu-gelu.js';
+import { registerCpuStepOps } from './cpu-step-ops.js';
+import { readCpuValues } from './cpu-values.js';
 import { embedding } from './embedding.js';
 import { geluTanh } from './gelu.js';
 import type { KernelPool } from './kernel-pool.js';
@@ -26,8 +28,9 @@ export interface CpuKernelsOptions {
 let removers: (() => void)[] = [];
 
 /**
- * Serves the `linear` op (and `embedding`, `geluTanh`, tfjs's `BatchMatMul` kernel for attention's
- * per-head products: `serveBatchMatMul`) on the wasm and cpu backends with the WebAssembly kernels,
+ * Serves the `linear` op (and `embedding`, `geluTanh`, `normalize` and `addNormalize`:
+ * `registerCpuStepOps`, and tfjs's `BatchMatMul` kernel for attention's per-head products:
+ * `serveBatchMatMul`) on the wasm and cpu backends with the WebAssembly kernels,
  * on the process's kernel pool (created once: `processKernelPool`). `fromPretrained` calls it when the model runs on
  * wasm or cpu; a later call changes the thread count only when it names one. Results equal the
  * portable tfjs path to float32 rounding (another summation order); a trainable weight still takes
@@ -45,14 +48,15 @@ export async function enableCpuKernels(options: CpuKernelsOptions = {}): Promise
       embedding.register(backend, embeddingKernel),
       geluTanh.register(backend, cpuGeluTanh(pool, readCpuValues)),
       ...[serveBatchMatMul(pool, backend) ?? []].flat(),
+      ...registerCpuStepOps(pool, backend),
     ]);
   }
   return pool;
 }
 
 /**
- * Gives `linear`, `embedding` and `geluTanh` back to tfjs's ops and `BatchMatMul` back to tfjs's kernel
- * on wasm and cpu (the pool stays, idle).
+ * Gives `linear`, `embedding`, `geluTanh`, `normalize` and `addNormalize` back to their portable
+ * implementations and `BatchMatMul` back to tfjs's kernel on wasm and cpu (the pool stays, idle).
  */
 export function disableCpuKernels(): void {
   for (const remove of removers) remove();
@@ -99,20 +103,4 @@ function cpuEmbedding(pool: KernelPool) {
     const rows = packed.columns(tf.backend().readSync(ids.dataId) as Int32Array); // [tokens, dim]
     return tf.tensor(rows, [...ids.shape, packed.inFeatures], 'float32');
   };
-}
-
-/** tfjs-backend-wasm's view of a tensor's bytes in its heap (no copy). */
-interface WasmHeapView {
-  typedArrayFromHeap(tensor: tf.TensorInfo): Float32Array;
-}
-
-/**
- * A float32 tensor's values where the active CPU backend holds them, without a copy: on wasm a view
- * of its heap (valid until tfjs next allocates: the kernel copies it at once), on cpu its own array.
- * Never a device download: the kernels serve only these two backends.
- */
-function readCpuValues(tensor: tf.Tensor): Float32Array {
-  const backend = tf.backend() as tf.KernelBackend & Partial<WasmHeapView>;
-  if (typeof backend.typedArrayFromHeap === 'function') return backend.typedArrayFromHeap(tensor);
-  return backend.readSync(tensor.dataId) as Float32Array;
 }

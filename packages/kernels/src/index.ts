@@ -1,3 +1,4 @@
+export { type DecodeAttentionCall, DecodeAttentionKernel } from './cpu-decode-attention.js';
 export {
   CPU_KERNEL_BACKENDS,
   type CpuKernelsOptions,
@@ -5,6 +6,8 @@ export {
   disableCpuKernels,
   enableCpuKernels,
 } from './cpu-linear.js';
+export { rotateOnCaller } from './cpu-rotary.js';
+export { registerCpuStepOps } from './cpu-step-ops.js';
 export { embedding } from './embedding.js';
 export { KernelArgumentError, KernelPoolError } from './errors.js';
 export { type BackendImplementation, defineFusedOp, type FusedOp } from './fused-op.js';

@@ -6,7 +6,7 @@ const PAGE_BYTES = 65536;
 const MAX_PAGES = 65536;
 /** Every block starts on a cache line, which also satisfies every SIMD load's alignment hint. */
 const ALIGN = 64;
-/** The first page stays unused: the module's own static data (none today) would live there. */
+/** The first page is the module's own: its static data (Mathf.exp's table) lives there. */
 const FIRST_BYTE = PAGE_BYTES;
 
 interface FreeBlock {
@@ -37,7 +37,10 @@ export class SharedHeap {
     return total;
   }
 
-  /** A block of at least `bytes` bytes, 64-byte aligned, contents unspecified. Returns its offset. */
+  /**
+   * A block of at least `bytes` bytes, 64-byte aligned, contents unspecified. Returns its offset;
+   * throws `KernelPoolError` when the memory cannot grow to hold it.
+   */
   allocate(bytes: number): number {
     const size = Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
     const index = this.free.findIndex((block) => block.bytes >= size);
@@ -96,6 +99,16 @@ export class SharedHeap {
       throw new KernelPoolError(`shared heap: ${byteEnd} bytes exceed WebAssembly's 4 GiB address space`);
     }
     // Grow by at least half again, so that packing a model grows the memory a few times, not per weight.
-    this.memory.grow(Math.min(MAX_PAGES, Math.max(pages, Math.ceil(current * 1.5))) - current);
+    const target = Math.min(MAX_PAGES, Math.max(pages, Math.ceil(current * 1.5)));
+    try {
+      this.memory.grow(target - current);
+    } catch {
+      // The engine could not reserve the larger growth: ask for just what is needed.
+      try {
+        this.memory.grow(pages - current);
+      } catch (error) {
+        throw new KernelPoolError(`shared heap: cannot grow to ${byteEnd} bytes (${String(error)})`);
+      }
+    }
   }
 }

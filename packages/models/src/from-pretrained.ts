@@ -1,5 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { disableWebgpuAttention, enableWebgpuAttention } from '@tsformer/attention';
+import {
+  disableCpuAttention,
+  disableWebgpuAttention,
+  enableCpuAttention,
+  enableWebgpuAttention,
+} from '@tsformer/attention';
 import {
   type BackendName,
   ensureBackend,
@@ -43,8 +48,9 @@ export interface FromPretrainedOptions extends CreateModelOptions {
    */
   webgpuKernels?: boolean;
   /**
-   * On the wasm and cpu backends, serve linear layers and embedding tables with tsformer's
-   * WebAssembly kernels on the process's thread pool (`enableCpuKernels`; threads from
+   * On the wasm and cpu backends, serve linear layers, embedding tables, norms and decode attention
+   * with tsformer's WebAssembly kernels on the process's thread pool (`enableCpuKernels`,
+   * `enableCpuAttention`; threads from
    * `TSFORMER_KERNEL_THREADS`, else chosen by size), their weights loaded once into the kernel's
    * packed layout (bf16/fp16 kept 16-bit) with no tfjs tensor beside it: default true. `false`
    * leaves them to tfjs's ops and tensors (as before the kernels existed) — for every model of the
@@ -105,11 +111,15 @@ export async function fromPretrained(
     }
   }
   const { cpuKernels = true } = options;
-  if (cpuKernels === false) disableCpuKernels();
+  if (cpuKernels === false) {
+    disableCpuKernels();
+    disableCpuAttention();
+  }
   const kernelPool =
     cpuKernels !== false && (CPU_KERNEL_BACKENDS as readonly string[]).includes(tf.getBackend())
       ? await enableCpuKernels(cpuKernels === true ? {} : cpuKernels)
       : undefined;
+  if (kernelPool) enableCpuAttention(kernelPool);
   const { dtype } = options;
   if (dtype !== undefined && !(LOWER_PRECISION_DTYPES as readonly string[]).includes(dtype)) {
     throw new LoadOptionError(
