@@ -51,6 +51,7 @@ export {
 export {
   dispatchKernel,
   type FastDispatchStats,
+  fastDispatchesByKernel,
   fastDispatchStats,
   type KernelOutput,
   maxStorageBuffers,
