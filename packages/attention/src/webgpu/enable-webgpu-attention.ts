@@ -1,19 +1,23 @@
 import { decodeAttention } from '../decode-attention.js';
 import { rotaryKeyValues } from '../rotary-key-values.js';
 import { webgpuDecodeAttention } from './webgpu-decode-attention.js';
+import { webgpuPrefillAttention } from './webgpu-prefill-attention.js';
 import { webgpuRotaryKeyValues } from './webgpu-rotary-key-values.js';
 
 let removers: (() => void)[] = [];
 
 /**
  * Serves attention's fused ops on the webgpu backend with WGSL programs (`decodeAttention` for decode
- * steps, `rotaryKeyValues`). `fromPretrained` calls it when the model runs on webgpu, beside `enableWebgpuKernels`; calling
+ * steps and prefills, `rotaryKeyValues`). `fromPretrained` calls it when the model runs on webgpu, beside `enableWebgpuKernels`; calling
  * it again does nothing. Results equal the portable ops' to float32 rounding (another summation order).
  */
 export function enableWebgpuAttention(): void {
   if (removers.length > 0) return;
   removers = [
-    decodeAttention.register('webgpu', webgpuDecodeAttention),
+    decodeAttention.register(
+      'webgpu',
+      (input) => webgpuDecodeAttention(input) ?? webgpuPrefillAttention(input),
+    ),
     rotaryKeyValues.register('webgpu', webgpuRotaryKeyValues),
   ];
 }
