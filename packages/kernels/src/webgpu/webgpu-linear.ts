@@ -3,6 +3,7 @@ import type { Parameter } from '@tsformer/core-tensor';
 import { linearFeatures } from '../linear.js';
 import type { NamedActivation, Projection } from '../projection-ops.js';
 import { dispatchKernel } from './fast-dispatch.js';
+import { gemmKernel, gemmWorkgroups } from './gemm-program.js';
 import { GpuLinearWeight } from './gpu-linear-weight.js';
 import {
   linearKernel,
@@ -31,10 +32,10 @@ interface Epilogue {
 }
 
 /**
- * The `linear` op on webgpu for decode (at most `MAX_LINEAR_ROWS` rows): one `linearKernel` dispatch
- * instead of tfjs's reshape, matMul and bias add. The weight is read where it is stored, in either order,
- * or from its exact bf16 copy (`GpuLinearWeight`). `layout` is how the checkpoint shape reads (`in-out`
- * for GPT-2's Conv1D); more rows, a trainable weight or a non-float32 input go to the portable ops.
+ * The `linear` op on webgpu: one dispatch instead of tfjs's reshape, matMul and bias add — `linearKernel`
+ * for decode (at most `MAX_LINEAR_ROWS` rows), `gemmKernel` for more (a prefill). The weight is read
+ * where it is stored, in either order, or from its exact bf16 copy (`GpuLinearWeight`). `layout` is how the checkpoint shape reads (`in-out`
+ * for GPT-2's Conv1D); a trainable weight or a non-float32 input go to the portable ops.
  */
 export function webgpuLinear(
   x: tf.Tensor,
@@ -73,7 +74,9 @@ function linearWithEpilogue(x: tf.Tensor, projection: Projection, epilogue: Epil
   if (activation && !hasWgslActivation(activation.name)) return undefined;
   const { inFeatures, outFeatures } = linearFeatures(weight, layout);
   const rows = x.size / inFeatures;
-  if (!(rows >= 1 && rows <= (up ? MAX_GATED_ROWS : MAX_LINEAR_ROWS))) return undefined;
+  if (!(rows >= 1)) return undefined;
+  // Decode's few rows: a matrix-vector kernel; a prefill's many: a tiled product.
+  const fewRows = rows <= (up ? MAX_GATED_ROWS : MAX_LINEAR_ROWS);
   if (residual && (residual.dtype !== 'float32' || residual.size !== rows * outFeatures)) return undefined;
   const stored = gpuLinearWeight(weight, layout);
   const upStored = up && gpuLinearWeight(up.weight, up.layout ?? 'out-in');
@@ -85,15 +88,15 @@ function linearWithEpilogue(x: tf.Tensor, projection: Projection, epilogue: Epil
   }
   const { tensor, dtype } = stored.current;
   const upCurrent = upStored?.current;
-  const kernel = linearKernel({
-    rows,
+  const variant = {
     order: stored.order,
     dtype,
     hasBias: bias !== undefined,
     activation: activation?.name,
     hasResidual: residual !== undefined,
     up: upCurrent && { dtype: upCurrent.dtype, hasBias: up!.bias !== undefined },
-  });
+  };
+  const kernel = fewRows ? linearKernel({ rows, ...variant }) : gemmKernel(variant);
   const inputs = [
     x,
     tensor,
@@ -103,8 +106,10 @@ function linearWithEpilogue(x: tf.Tensor, projection: Projection, epilogue: Epil
     ...(residual ? [residual] : []),
   ];
   const output = { shape: [...x.shape.slice(0, -1), outFeatures], dtype: 'float32' as const }; // [..., out]
-  const workgroups = linearWorkgroups(stored.order, outFeatures);
-  return dispatchKernel(kernel, inputs, [output], [inFeatures, outFeatures], workgroups)[0];
+  const [uniforms, workgroups] = fewRows
+    ? [[inFeatures, outFeatures], linearWorkgroups(stored.order, outFeatures)]
+    : [[rows, inFeatures, outFeatures], gemmWorkgroups(rows, outFeatures)];
+  return dispatchKernel(kernel, inputs, [output], uniforms, workgroups)[0];
 }
 
 /**

@@ -1,0 +1,134 @@
+import { type LinearVariant, weightElement, weightReader } from './linear-program.js';
+import { wgslActivation } from './wgsl-activations.js';
+import type { WgslKernel } from './wgsl-kernel.js';
+
+/** Rows and columns of the output tile one workgroup computes, and the depth of one step along `in`. */
+const TILE = 32;
+/** Threads per side: 8 × 8 threads, each computing a 4 × 4 block of the tile (rows and columns strided by 8). */
+const SIDE = 8;
+const PER_THREAD = TILE / SIDE;
+/** Workgroup-memory rows are padded by one float, so the threads of a warp reach different banks. */
+const STRIDE = TILE + 1;
+
+/** A many-row linear variant: a `LinearVariant` without its row count, which the kernel takes as a uniform. */
+export type GemmVariant = Omit<LinearVariant, 'rows'>;
+
+/** Workgroups for a `[rows, outFeatures]` result: one per 32 × 32 tile. */
+export function gemmWorkgroups(rows: number, outFeatures: number): number {
+  return Math.ceil(rows / TILE) * Math.ceil(outFeatures / TILE);
+}
+
+const kernels = new Map<string, WgslKernel>();
+
+/**
+ * `result[r, o] = Σ_k x[r, k] · W[o, k] (+ bias[o])`, then the variant's epilogue (activation, gated up
+ * projection, residual — as `linearKernel`), for any number of rows (a prefill): a tiled matrix product
+ * whose workgroup stages 32 × 32 tiles of `x` and of the weight (either order, float32 or bf16 widened
+ * by a shift) in workgroup memory and accumulates a 32 × 32 block of the result, 4 × 4 per thread, in
+ * float32, in order of `k`. Inputs as `linearKernel`'s; uniforms `rows`, `inFeatures`, `outFeatures`;
+ * `gemmWorkgroups` workgroups.
+ */
+export function gemmKernel(variant: GemmVariant): WgslKernel {
+  const { order, dtype, hasBias, activation, hasResidual, up } = variant;
+  const key = `tsformer.gemm.${order}.${dtype}.${hasBias}.${activation}.${hasResidual}.${up?.dtype}.${up?.hasBias}`;
+  const known = kernels.get(key);
+  if (known) return known;
+  // Element (n, k) of a weight: `[out, in]` or `[in, out]`.
+  const weightIndex = order === 'out-in' ? 'n * inFeatures + k' : 'k * outFeatures + n';
+  // Which (n, k) of the tile thread `tid` loads at step `i`: consecutive threads along the weight's rows.
+  const tileElement =
+    order === 'out-in'
+      ? `let kk = e % ${TILE}; let nn = e / ${TILE};`
+      : `let nn = e % ${TILE}; let kk = e / ${TILE};`;
+  const weightTiles = up ? ['weightTile', 'upTile'] : ['weightTile'];
+  const readers = up ? ['weightAt', 'upWeightAt'] : ['weightAt'];
+  const sums = up ? ['sums', 'upSums'] : ['sums'];
+  let value = `sums[i][j]${hasBias ? ' + bias[o]' : ''}`;
+  if (activation) value = `activate(${value})`;
+  if (up) value = `${value} * (upSums[i][j]${up.hasBias ? ' + upBias[o]' : ''})`;
+  if (hasResidual) value = `${value} + residual[r * outFeatures + o]`;
+  const kernel: WgslKernel = {
+    key,
+    outputs: [{ name: 'result', type: 'f32' }],
+    inputs: [
+      { name: 'x', type: 'f32' },
+      { name: 'W', type: weightElement(dtype) },
+      ...(hasBias ? [{ name: 'bias', type: 'f32' as const }] : []),
+      ...(up ? [{ name: 'U', type: weightElement(up.dtype) }] : []),
+      ...(up?.hasBias ? [{ name: 'upBias', type: 'f32' as const }] : []),
+      ...(hasResidual ? [{ name: 'residual', type: 'f32' as const }] : []),
+    ],
+    uniforms: [
+      { name: 'rows', type: 'i32' },
+      { name: 'inFeatures', type: 'i32' },
+      { name: 'outFeatures', type: 'i32' },
+    ],
+    workgroupSize: SIDE * SIDE,
+    helpers: `
+      ${weightReader('W', dtype)}
+      ${up ? weightReader('U', up.dtype, 'upWeightAt') : ''}
+      ${activation ? wgslActivation(activation) : ''}
+      var<workgroup> xTile : array<f32, ${TILE * STRIDE}>;
+      ${weightTiles.map((name) => `var<workgroup> ${name} : array<f32, ${TILE * STRIDE}>;`).join('\n')}
+    `,
+    body: `
+      let rows = uniforms.rows;
+      let inFeatures = uniforms.inFeatures;
+      let outFeatures = uniforms.outFeatures;
+      let columnTiles = (outFeatures + ${TILE - 1}) / ${TILE};
+      let rowStart = (workgroupIndex / columnTiles) * ${TILE};
+      let columnStart = (workgroupIndex % columnTiles) * ${TILE};
+      // Whole workgroups past the work (a folded grid's excess) leave together, before any barrier.
+      if (rowStart >= rows) { return; }
+      let tx = tid % ${SIDE};
+      let ty = tid / ${SIDE};
+      ${sums.map((name) => `var ${name} : array<array<f32, ${PER_THREAD}>, ${PER_THREAD}>;`).join(' ')}
+      for (var kStart = 0; kStart < inFeatures; kStart += ${TILE}) {
+        // [32 rows, 32 k] of x, consecutive threads along k; zeros past the edges.
+        for (var e = tid; e < ${TILE * TILE}; e += ${SIDE * SIDE}) {
+          let rr = e / ${TILE};
+          let kk = e % ${TILE};
+          let r = rowStart + rr;
+          let k = kStart + kk;
+          xTile[rr * ${STRIDE} + kk] = select(0.0, x[r * inFeatures + k], r < rows && k < inFeatures);
+        }
+        // [32 k, 32 n] of each weight, read along its stored rows.
+        for (var e = tid; e < ${TILE * TILE}; e += ${SIDE * SIDE}) {
+          ${tileElement}
+          let n = columnStart + nn;
+          let k = kStart + kk;
+          let inside = n < outFeatures && k < inFeatures;
+          ${weightTiles
+            .map(
+              (name, w) =>
+                `${name}[kk * ${STRIDE} + nn] = select(0.0, ${readers[w]}(select(0, ${weightIndex}, inside)), inside);`,
+            )
+            .join('\n          ')}
+        }
+        workgroupBarrier();
+        for (var kk = 0; kk < ${TILE}; kk++) {
+          var xs : array<f32, ${PER_THREAD}>;
+          for (var i = 0; i < ${PER_THREAD}; i++) { xs[i] = xTile[(ty + i * ${SIDE}) * ${STRIDE} + kk]; }
+          for (var j = 0; j < ${PER_THREAD}; j++) {
+            ${weightTiles
+              .map(
+                (name, w) => `let w${w} = ${name}[kk * ${STRIDE} + tx + j * ${SIDE}];
+            for (var i = 0; i < ${PER_THREAD}; i++) { ${sums[w]}[i][j] += xs[i] * w${w}; }`,
+              )
+              .join('\n            ')}
+          }
+        }
+        workgroupBarrier();
+      }
+      for (var i = 0; i < ${PER_THREAD}; i++) {
+        let r = rowStart + ty + i * ${SIDE};
+        for (var j = 0; j < ${PER_THREAD}; j++) {
+          let o = columnStart + tx + j * ${SIDE};
+          if (r < rows && o < outFeatures) { result[r * outFeatures + o] = ${value}; }
+        }
+      }
+    `,
+  };
+  kernels.set(key, kernel);
+  return kernel;
+}
