@@ -31,6 +31,7 @@ import { profileServing } from './serving-profile.js';
 import { measureStrategies } from './strategies.js';
 import { measureTraining } from './training.js';
 import { countWebgpuDispatches, measureWebgpuModel } from './webgpu-decode-profile.js';
+import { measurePrefillOps } from './webgpu-prefill-ops.js';
 import { measureWebgpuPrefill } from './webgpu-prefill-profile.js';
 import { weightFootprint } from './weight-footprint.js';
 
@@ -179,7 +180,7 @@ async function runSuite(suite: string): Promise<unknown> {
     return { adapter: await adapterInfo(), models };
   }
   // Where one prefill's time goes (wall, JavaScript, read-back wait, dispatches by program), kernels off
-  // and on. --quick: a 32-token prompt, 2 runs, GPT-2-124M's layers at width 96 (fits SwiftShader).
+  // and on; then the GPU time per call of its projections and attention, tsformer's kernels and tfjs's ops. --quick: a 32-token prompt, 2 runs, GPT-2-124M's layers at width 96 (fits SwiftShader).
   if (suite === 'webgpu-prefill') {
     const runs = args.quick ? 2 : 10;
     const models = [];
@@ -197,7 +198,9 @@ async function runSuite(suite: string): Promise<unknown> {
       );
       models.push(...(await measureWebgpuPrefill(gpt2, gpt2Name, promptTokens, runs)));
     }
-    return { adapter: await adapterInfo(), models };
+    // The ops alone (GPU ms per call): too slow for SwiftShader, so not with --quick.
+    const ops = args.quick ? [] : await measurePrefillOps(promptTokens);
+    return { adapter: await adapterInfo(), models, ops };
   }
   if (suite === 'decoder-model') return measureDecoderModel(args.model!, args.name!, promptTokens, newTokens);
   if (suite === 'training-model') {
