@@ -4,11 +4,13 @@ import type { WgslKernel } from './wgsl-kernel.js';
 
 /** Rows and columns of the output tile one workgroup computes, and the depth of one step along `in`. */
 const TILE = 32;
-/** Threads per side: 8 × 8 threads, each computing a 4 × 4 block of the tile (rows and columns strided by 8). */
+/** Threads per side: 8 × 8 threads, each computing 4 consecutive rows × 4 consecutive columns of the tile. */
 const SIDE = 8;
-const PER_THREAD = TILE / SIDE;
-/** Workgroup-memory rows are padded by one float, so the threads of a warp reach different banks. */
-const STRIDE = TILE + 1;
+/**
+ * Workgroup memory holds each tile as `[k][quad]` of vec4 (4 rows of `x`, or 4 columns of a weight, per
+ * vec4), each k's 8 quads padded to 9 so that threads storing consecutive k reach different banks.
+ */
+const QUADS = SIDE + 1;
 
 /** A many-row linear variant: a `LinearVariant` without its row count, which the kernel takes as a uniform. */
 export type GemmVariant = Omit<LinearVariant, 'rows'>;
@@ -24,8 +26,8 @@ const kernels = new Map<string, WgslKernel>();
  * `result[r, o] = Σ_k x[r, k] · W[o, k] (+ bias[o])`, then the variant's epilogue (activation, gated up
  * projection, residual — as `linearKernel`), for any number of rows (a prefill): a tiled matrix product
  * whose workgroup stages 32 × 32 tiles of `x` and of the weight (either order, float32 or bf16 widened
- * by a shift) in workgroup memory and accumulates a 32 × 32 block of the result, 4 × 4 per thread, in
- * float32, in order of `k`. Inputs as `linearKernel`'s; uniforms `rows`, `inFeatures`, `outFeatures`;
+ * by a shift) in workgroup memory as vec4s and accumulates a 32 × 32 block of the result, 4 × 4 per
+ * thread (two vec4 reads of workgroup memory per 16 multiply-adds), in float32, in order of `k`. Inputs as `linearKernel`'s; uniforms `rows`, `inFeatures`, `outFeatures`;
  * `gemmWorkgroups` workgroups.
  */
 export function gemmKernel(variant: GemmVariant): WgslKernel {
@@ -68,8 +70,8 @@ export function gemmKernel(variant: GemmVariant): WgslKernel {
       ${weightReader('W', dtype)}
       ${up ? weightReader('U', up.dtype, 'upWeightAt') : ''}
       ${activation ? wgslActivation(activation) : ''}
-      var<workgroup> xTile : array<f32, ${TILE * STRIDE}>;
-      ${weightTiles.map((name) => `var<workgroup> ${name} : array<f32, ${TILE * STRIDE}>;`).join('\n')}
+      var<workgroup> xTile : array<vec4<f32>, ${TILE * QUADS}>;
+      ${weightTiles.map((name) => `var<workgroup> ${name} : array<vec4<f32>, ${TILE * QUADS}>;`).join('\n')}
     `,
     body: `
       let rows = uniforms.rows;
@@ -80,9 +82,9 @@ export function gemmKernel(variant: GemmVariant): WgslKernel {
       let columnStart = (workgroupIndex % columnTiles) * ${TILE};
       // Whole workgroups past the work (a folded grid's excess) leave together, before any barrier.
       if (rowStart >= rows) { return; }
-      let tx = tid % ${SIDE};
-      let ty = tid / ${SIDE};
-      ${sums.map((name) => `var ${name} : array<array<f32, ${PER_THREAD}>, ${PER_THREAD}>;`).join(' ')}
+      let tx = tid % ${SIDE}; // columns 4·tx … 4·tx + 3 of the tile
+      let ty = tid / ${SIDE}; // rows 4·ty … 4·ty + 3
+      ${sums.map((name) => `var ${name} : array<vec4<f32>, 4>;`).join(' ')}
       for (var kStart = 0; kStart < inFeatures; kStart += ${TILE}) {
         // [32 rows, 32 k] of x, consecutive threads along k; zeros past the edges.
         for (var e = tid; e < ${TILE * TILE}; e += ${SIDE * SIDE}) {
@@ -90,7 +92,7 @@ export function gemmKernel(variant: GemmVariant): WgslKernel {
           let kk = e % ${TILE};
           let r = rowStart + rr;
           let k = kStart + kk;
-          xTile[rr * ${STRIDE} + kk] = select(0.0, x[r * inFeatures + k], r < rows && k < inFeatures);
+          xTile[kk * ${QUADS} + rr / 4][rr % 4] = select(0.0, x[r * inFeatures + k], r < rows && k < inFeatures);
         }
         // [32 k, 32 n] of each weight, read along its stored rows.
         for (var e = tid; e < ${TILE * TILE}; e += ${SIDE * SIDE}) {
@@ -101,29 +103,29 @@ export function gemmKernel(variant: GemmVariant): WgslKernel {
           ${weightTiles
             .map(
               (name, w) =>
-                `${name}[kk * ${STRIDE} + nn] = select(0.0, ${readers[w]}(select(0, ${weightIndex}, inside)), inside);`,
+                `${name}[kk * ${QUADS} + nn / 4][nn % 4] = select(0.0, ${readers[w]}(select(0, ${weightIndex}, inside)), inside);`,
             )
             .join('\n          ')}
         }
         workgroupBarrier();
         for (var kk = 0; kk < ${TILE}; kk++) {
-          var xs : array<f32, ${PER_THREAD}>;
-          for (var i = 0; i < ${PER_THREAD}; i++) { xs[i] = xTile[(ty + i * ${SIDE}) * ${STRIDE} + kk]; }
-          for (var j = 0; j < ${PER_THREAD}; j++) {
-            ${weightTiles
-              .map(
-                (name, w) => `let w${w} = ${name}[kk * ${STRIDE} + tx + j * ${SIDE}];
-            for (var i = 0; i < ${PER_THREAD}; i++) { ${sums[w]}[i][j] += xs[i] * w${w}; }`,
-              )
-              .join('\n            ')}
-          }
+          let xs = xTile[kk * ${QUADS} + ty];
+          ${weightTiles
+            .map(
+              (name, w) => `let w${w} = ${name}[kk * ${QUADS} + tx];
+          ${sums[w]}[0] += xs.x * w${w};
+          ${sums[w]}[1] += xs.y * w${w};
+          ${sums[w]}[2] += xs.z * w${w};
+          ${sums[w]}[3] += xs.w * w${w};`,
+            )
+            .join('\n          ')}
         }
         workgroupBarrier();
       }
-      for (var i = 0; i < ${PER_THREAD}; i++) {
-        let r = rowStart + ty + i * ${SIDE};
-        for (var j = 0; j < ${PER_THREAD}; j++) {
-          let o = columnStart + tx + j * ${SIDE};
+      for (var i = 0; i < 4; i++) {
+        let r = rowStart + ty * 4 + i;
+        for (var j = 0; j < 4; j++) {
+          let o = columnStart + tx * 4 + j;
           if (r < rows && o < outFeatures) { result[r * outFeatures + o] = ${value}; }
         }
       }
