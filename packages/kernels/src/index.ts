@@ -56,6 +56,8 @@ export {
   type KernelOutput,
   maxStorageBuffers,
 } from './webgpu/fast-dispatch.js';
+export { type GemmGrid, type GemmOptions, gemmGrid } from './webgpu/gemm-grid.js';
+export { type LinearEpilogue, webgpuLinearWithEpilogue } from './webgpu/webgpu-linear.js';
 export type { WgslBuffer, WgslElement, WgslKernel, WgslUniform } from './webgpu/wgsl-kernel.js';
 export {
   bf16BitsToFloat32,

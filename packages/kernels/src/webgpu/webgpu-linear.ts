@@ -3,7 +3,8 @@ import type { Parameter } from '@tsformer/core-tensor';
 import { linearFeatures } from '../linear.js';
 import type { NamedActivation, Projection } from '../projection-ops.js';
 import { dispatchKernel } from './fast-dispatch.js';
-import { gemmKernel, gemmWorkgroups } from './gemm-program.js';
+import { dispatchGemm } from './gemm-dispatch.js';
+import type { GemmOptions } from './gemm-grid.js';
 import { GpuLinearWeight } from './gpu-linear-weight.js';
 import {
   linearKernel,
@@ -25,7 +26,7 @@ export function setBf16Weights(enabled: boolean): void {
 }
 
 /** What runs after the product in the same dispatch (see `LinearVariant`). */
-interface Epilogue {
+export interface LinearEpilogue {
   activation?: NamedActivation;
   residual?: tf.Tensor;
   up?: Projection;
@@ -43,17 +44,17 @@ export function webgpuLinear(
   bias?: Parameter,
   layout: WeightOrder = 'out-in',
 ): tf.Tensor | undefined {
-  return linearWithEpilogue(x, { weight, bias, layout }, {});
+  return webgpuLinearWithEpilogue(x, { weight, bias, layout }, {});
 }
 
 /** The `linearResidual` op on webgpu: the residual added in the linear kernel's epilogue. */
 export function webgpuLinearResidual(x: tf.Tensor, projection: Projection, residual: tf.Tensor) {
-  return linearWithEpilogue(x, projection, { residual });
+  return webgpuLinearWithEpilogue(x, projection, { residual });
 }
 
 /** The `linearActivation` op on webgpu: the activation applied in the linear kernel's epilogue. */
 export function webgpuLinearActivation(x: tf.Tensor, projection: Projection, activation: NamedActivation) {
-  return linearWithEpilogue(x, projection, { activation });
+  return webgpuLinearWithEpilogue(x, projection, { activation });
 }
 
 /** The `gatedProjection` op on webgpu: gate and up read in one pass, `activation(gate) · up` written. */
@@ -63,10 +64,19 @@ export function webgpuGatedProjection(
   up: Projection,
   activation: NamedActivation,
 ) {
-  return linearWithEpilogue(x, gate, { activation, up });
+  return webgpuLinearWithEpilogue(x, gate, { activation, up });
 }
 
-function linearWithEpilogue(x: tf.Tensor, projection: Projection, epilogue: Epilogue): tf.Tensor | undefined {
+/**
+ * `x`'s projection with its epilogue on webgpu (what the ops above call), or `undefined` where the portable
+ * ops must serve it; `gemm` picks the prefill GEMM's grid (benchmarks force split-K on or off; unset, by shape).
+ */
+export function webgpuLinearWithEpilogue(
+  x: tf.Tensor,
+  projection: Projection,
+  epilogue: LinearEpilogue,
+  gemm: GemmOptions = {},
+): tf.Tensor | undefined {
   const { weight, bias, layout = 'out-in' } = projection;
   const { activation, residual, up } = epilogue;
   const parameters = [weight, bias, up?.weight, up?.bias];
@@ -96,7 +106,18 @@ function linearWithEpilogue(x: tf.Tensor, projection: Projection, epilogue: Epil
     hasResidual: residual !== undefined,
     up: upCurrent && { dtype: upCurrent.dtype, hasBias: up!.bias !== undefined },
   };
-  const kernel = fewRows ? linearKernel({ rows, ...variant }) : gemmKernel(variant);
+  const shape = [...x.shape.slice(0, -1), outFeatures]; // [..., out]
+  if (!fewRows) {
+    const operands = {
+      x,
+      weight: tensor,
+      bias: bias?.tensor,
+      up: upCurrent?.tensor,
+      upBias: up?.bias?.tensor,
+      residual,
+    };
+    return dispatchGemm(variant, operands, [rows, inFeatures, outFeatures], shape, gemm);
+  }
   const inputs = [
     x,
     tensor,
@@ -105,11 +126,15 @@ function linearWithEpilogue(x: tf.Tensor, projection: Projection, epilogue: Epil
     ...(up?.bias ? [up.bias.tensor] : []),
     ...(residual ? [residual] : []),
   ];
-  const output = { shape: [...x.shape.slice(0, -1), outFeatures], dtype: 'float32' as const }; // [..., out]
-  const [uniforms, workgroups] = fewRows
-    ? [[inFeatures, outFeatures], linearWorkgroups(stored.order, outFeatures)]
-    : [[rows, inFeatures, outFeatures], gemmWorkgroups(rows, outFeatures)];
-  return dispatchKernel(kernel, inputs, [output], uniforms, workgroups)[0];
+  const kernel = linearKernel({ rows, ...variant });
+  const workgroups = linearWorkgroups(stored.order, outFeatures);
+  return dispatchKernel(
+    kernel,
+    inputs,
+    [{ shape, dtype: 'float32' }],
+    [inFeatures, outFeatures],
+    workgroups,
+  )[0];
 }
 
 /**
