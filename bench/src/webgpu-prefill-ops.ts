@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { decodeAttention, enableWebgpuAttention, MASKED_SCORE } from '@tsformer/attention';
 import { Parameter, SeededRandom } from '@tsformer/core-tensor';
-import { enableWebgpuKernels, linear, linearActivation, linearResidual } from '@tsformer/kernels';
+import { enableWebgpuKernels, gemmGrid, webgpuLinearWithEpilogue } from '@tsformer/kernels';
 import { round } from './measure.js';
 
 /** Calls of one op queued back to back before the one read-back that times them. */
@@ -50,17 +50,21 @@ function parameter(shape: number[], random: SeededRandom): Parameter {
   return p;
 }
 
+/** Forced splits of `in` the ops section times beside the grid rule's choice (1: no split). */
+const FORCED_SPLITS = [1, 2, 4, 8, 16];
+
 /**
  * The prefill's ops alone on webgpu, GPU time per call (see `perCall`): each projection shape of GPT-2-124M
- * at 128 rows through tsformer's GEMM (`linear` and its fused forms, with their epilogues) and through
- * tfjs's `matMul` + bias add, and causal attention over 128 queries and keys through tsformer's prefill
- * kernel and the portable (tfjs) attention, for GPT-2's heads and tiny-llama-docs' grouped ones.
+ * at `rows` and at 32 rows through tsformer's GEMM with its epilogue — the grid rule's split of `in`
+ * (`gemmGrid`) and forced splits, 1 being none — and through tfjs's `matMul` + epilogue ops, the fastest
+ * named; then causal attention over `rows` queries and keys through tsformer's prefill kernel and the
+ * portable (tfjs) attention, for GPT-2's heads and tiny-llama-docs' grouped ones.
  */
 export async function measurePrefillOps(rows: number) {
   enableWebgpuKernels();
   enableWebgpuAttention();
   const random = new SeededRandom(1);
-  const results = [];
+  const results: object[] = [];
   const gelu = {
     name: 'gelu_new',
     apply: (x: tf.Tensor) =>
@@ -69,42 +73,55 @@ export async function measurePrefillOps(rows: number) {
         tf.add(1, tf.tanh(tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), 0.7978845608))),
       ),
   };
-  for (const [name, inF, outF, epilogue] of [
-    ['c_attn', 768, 2304, 'bias'],
-    ['attn.c_proj', 768, 768, 'bias'],
-    ['mlp.c_fc', 768, 3072, 'gelu'],
-    ['mlp.c_proj', 3072, 768, 'residual'],
-    ['tiny-llama mlp', 288, 768, 'bias'],
-  ] as const) {
-    const x = tf.tensor2d(random.normalArray(rows * inF, 1), [rows, inF]);
-    // GPT-2's Conv1D layout, [in, out], as the model stores it.
-    const weight = parameter([inF, outF], random);
-    const bias = parameter([outF], random);
-    const residual = tf.tensor2d(random.normalArray(rows * outF, 1), [rows, outF]);
-    const projection = { weight, bias, layout: 'in-out' as const };
-    const ours = () =>
-      epilogue === 'gelu'
-        ? linearActivation(x, projection, gelu)
-        : epilogue === 'residual'
-          ? linearResidual(x, projection, residual)
-          : linear(x, weight, bias, 'in-out');
-    const tfjs = () =>
-      tf.tidy(() => {
-        const y = tf.add(tf.matMul(x, weight.tensor), bias.tensor);
-        return epilogue === 'gelu' ? gelu.apply(y) : epilogue === 'residual' ? tf.add(residual, y) : y;
+  for (const gemmRows of [...new Set([rows, 32])]) {
+    for (const [name, inF, outF, epilogue] of [
+      ['c_attn', 768, 2304, 'bias'],
+      ['attn.c_proj', 768, 768, 'bias'],
+      ['mlp.c_fc', 768, 3072, 'gelu'],
+      ['mlp.c_proj', 3072, 768, 'residual'],
+      ['tiny-llama mlp', 288, 768, 'bias'],
+    ] as const) {
+      const x = tf.tensor2d(random.normalArray(gemmRows * inF, 1), [gemmRows, inF]);
+      // GPT-2's Conv1D layout, [in, out], as the model stores it.
+      const weight = parameter([inF, outF], random);
+      const bias = parameter([outF], random);
+      const residual = tf.tensor2d(random.normalArray(gemmRows * outF, 1), [gemmRows, outF]);
+      const projection = { weight, bias, layout: 'in-out' as const };
+      const fused = epilogue === 'gelu' ? { activation: gelu } : epilogue === 'residual' ? { residual } : {};
+      const gflop = (2 * gemmRows * inF * outF) / 1e9;
+      const timed = async (op: () => tf.Tensor) => {
+        const figures = await perCall(op);
+        return { ...figures, tflops: round(gflop / figures.msPerCall, 3) };
+      };
+      const rule = gemmGrid(gemmRows, inF, outF);
+      const candidates: Record<string, Awaited<ReturnType<typeof timed>>> = {};
+      const splits = new Set([
+        rule.splits,
+        ...FORCED_SPLITS.map((n) => gemmGrid(gemmRows, inF, outF, { splits: n }).splits),
+      ]);
+      for (const n of [...splits].sort((a, b) => a - b)) {
+        candidates[`tsformer splits ${n}`] = await timed(
+          () => webgpuLinearWithEpilogue(x, projection, fused, { splits: n })!,
+        );
+      }
+      candidates.tfjs = await timed(() =>
+        tf.tidy(() => {
+          const y = tf.add(tf.matMul(x, weight.tensor), bias.tensor);
+          return epilogue === 'gelu' ? gelu.apply(y) : epilogue === 'residual' ? tf.add(residual, y) : y;
+        }),
+      );
+      const fastest = Object.entries(candidates).sort(([, a], [, b]) => a.msPerCall - b.msPerCall)[0]![0];
+      results.push({
+        op: `linear ${name} [${gemmRows}, ${inF}] x [${inF}, ${outF}] + ${epilogue}`,
+        rule,
+        fastest,
+        ...candidates,
       });
-    const gflop = (2 * rows * inF * outF) / 1e9;
-    const tsformer = await perCall(ours);
-    const tfjsFigures = await perCall(tfjs);
-    results.push({
-      op: `linear ${name} [${rows}, ${inF}] x [${inF}, ${outF}] + ${epilogue}`,
-      tsformer: { ...tsformer, tflops: round(gflop / tsformer.msPerCall, 3) },
-      tfjs: { ...tfjsFigures, tflops: round(gflop / tfjsFigures.msPerCall, 3) },
-    });
-    console.error(JSON.stringify(results.at(-1)));
-    tf.dispose([x, residual]);
-    weight.dispose();
-    bias.dispose();
+      console.error(JSON.stringify(results.at(-1)));
+      tf.dispose([x, residual]);
+      weight.dispose();
+      bias.dispose();
+    }
   }
   for (const [name, heads, kvHeads, headDim] of [
     ['gpt2', 12, 12, 64],
