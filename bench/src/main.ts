@@ -1,6 +1,6 @@
 // tsformer benchmarks. Usage (after `node build.mjs`):
 //   node bench-dist/bench.cjs [--backend wasm|cpu|webgpu|tensorflow]
-//                             [--suite parity|decoder|generate|seq2seq|training|bandwidth|kernels|peer|serving|load|webgpu-decode|webgpu-counts|all]
+//                             [--suite parity|decoder|generate|seq2seq|training|bandwidth|kernels|peer|serving|load|webgpu-decode|webgpu-counts|webgpu-prefill|all]
 //                             [--quick] [--out bench/results]
 // Figures are written as JSON to the results folder (one file per suite and backend) and printed.
 import { spawnSync } from 'node:child_process';
@@ -32,6 +32,8 @@ import { stepOpsAB } from './step-ops-ab.js';
 import { measureStrategies } from './strategies.js';
 import { measureTraining } from './training.js';
 import { countWebgpuDispatches, measureWebgpuModel } from './webgpu-decode-profile.js';
+import { measurePrefillOps } from './webgpu-prefill-ops.js';
+import { measureWebgpuPrefill } from './webgpu-prefill-profile.js';
 import { weightFootprint } from './weight-footprint.js';
 
 const { values: args } = parseArgs({
@@ -193,6 +195,29 @@ async function runSuite(suite: string): Promise<unknown> {
     }
     return { adapter: await adapterInfo(), models };
   }
+  // Where one prefill's time goes (wall, JavaScript, read-back wait, dispatches by program), kernels off
+  // and on; then the GPU time per call of its projections and attention, tsformer's kernels and tfjs's ops. --quick: a 32-token prompt, 2 runs, GPT-2-124M's layers at width 96 (fits SwiftShader).
+  if (suite === 'webgpu-prefill') {
+    const runs = args.quick ? 2 : 10;
+    const models = [];
+    if ('tiny-llama-docs'.includes(args.only)) {
+      models.push(...(await measureWebgpuPrefill(tinyLlama, 'tiny-llama-docs', promptTokens, runs)));
+    }
+    const [gpt2Name, gpt2Config] = args.quick
+      ? ['gpt2-124m-shape-width-96', { ...GPT2_124M, n_embd: 96 }]
+      : ['gpt2-124m-random-fp32', GPT2_124M];
+    if (gpt2Name.includes(args.only)) {
+      const gpt2 = await ensureRandomModel(
+        join(args.scratch, args.quick ? 'gpt2-12-layer-narrow-random' : 'gpt2-124m-random'),
+        gpt2Config,
+        join(repo, 'fixtures/hf-reference/gpt2'),
+      );
+      models.push(...(await measureWebgpuPrefill(gpt2, gpt2Name, promptTokens, runs)));
+    }
+    // The ops alone (GPU ms per call): too slow for SwiftShader, so not with --quick.
+    const ops = args.quick ? [] : await measurePrefillOps(promptTokens);
+    return { adapter: await adapterInfo(), models, ops };
+  }
   if (suite === 'decoder-model') return measureDecoderModel(args.model!, args.name!, promptTokens, newTokens);
   if (suite === 'training-model') {
     const [batch, length] = args.quick ? [2, 32] : [4, 128];
@@ -303,7 +328,7 @@ async function runSuite(suite: string): Promise<unknown> {
     return runLoadTest(args.model ?? tinyLlama, { total: args.quick ? 100 : 1000, concurrency: 32 });
   }
   throw new Error(
-    `unknown suite "${suite}" (parity, decoder, generate, seq2seq, training, bandwidth, kernels, peer, serving, load, webgpu-decode, all)`,
+    `unknown suite "${suite}" (parity, decoder, generate, seq2seq, training, bandwidth, kernels, peer, serving, load, webgpu-decode, webgpu-counts, webgpu-prefill, all)`,
   );
 }
 

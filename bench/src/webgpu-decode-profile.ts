@@ -8,7 +8,7 @@ import { fromPretrained } from '@tsformer/models';
 import { measureForwardDecode, promptOfLength, round } from './measure.js';
 
 /** What one call of a wrapped function costs: how many calls, and milliseconds spent inside. */
-interface Counter {
+export interface Counter {
   calls: number;
   ms: number;
 }
@@ -17,7 +17,7 @@ interface Counter {
  * Counts and times the calls of `object[method]` (wrapped in place) until `restore()`.
  * biome-ignore lint/suspicious/noExplicitAny: instruments untyped backend and Dawn objects.
  */
-function instrument(object: any, method: string, counter: Counter): () => void {
+export function instrument(object: any, method: string, counter: Counter): () => void {
   const original = object[method];
   object[method] = function (this: unknown, ...args: unknown[]) {
     const start = performance.now();
@@ -33,7 +33,7 @@ function instrument(object: any, method: string, counter: Counter): () => void {
   };
 }
 
-const zero = (): Counter => ({ calls: 0, ms: 0 });
+export const zero = (): Counter => ({ calls: 0, ms: 0 });
 
 /**
  * Where a decode step's wall time goes on the webgpu backend, averaged over `steps` steps after a
@@ -123,7 +123,7 @@ export async function profileWebgpuStep(model: CausalLM, promptIds: number[], st
 }
 
 /** A model folder loaded for the webgpu runs, with a prompt of `promptTokens` tokens from its tokenizer. */
-async function loadWithPrompt(folder: string, promptTokens: number) {
+export async function loadWithPrompt(folder: string, promptTokens: number) {
   const { model, tokenizer } = await fromPretrained(folder);
   const prompt = promptOfLength(
     tokenizer!.encode('Return the number of elements along a given axis.'),
@@ -138,7 +138,7 @@ async function loadWithPrompt(folder: string, promptTokens: number) {
 }
 
 /** tsformer's WGSL kernels on webgpu, the layers' and attention's together, on or off. */
-function useWebgpuKernels(on: boolean): void {
+export function useWebgpuKernels(on: boolean): void {
   if (on) {
     enableWebgpuKernels();
     enableWebgpuAttention();

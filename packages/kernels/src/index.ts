@@ -59,10 +59,13 @@ export {
 export {
   dispatchKernel,
   type FastDispatchStats,
+  fastDispatchesByKernel,
   fastDispatchStats,
   type KernelOutput,
   maxStorageBuffers,
 } from './webgpu/fast-dispatch.js';
+export { type GemmGrid, type GemmOptions, gemmGrid } from './webgpu/gemm-grid.js';
+export { type LinearEpilogue, webgpuLinearWithEpilogue } from './webgpu/webgpu-linear.js';
 export { webgpuStackedLinear } from './webgpu/webgpu-stacked-linear.js';
 export type { WgslBuffer, WgslElement, WgslKernel, WgslUniform } from './webgpu/wgsl-kernel.js';
 export {

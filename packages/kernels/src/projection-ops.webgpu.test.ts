@@ -63,6 +63,8 @@ describe('projection ops on webgpu, against their portable ops', () => {
     [1, 67, 129, 'out-in', true],
     [3, 33, 65, 'in-out', false],
     [4, 130, 70, 'in-out', true],
+    [37, 67, 129, 'out-in', true],
+    [70, 33, 65, 'in-out', false],
   ] as const;
 
   it.each(cases)(
@@ -105,6 +107,8 @@ describe('projection ops on webgpu, against their portable ops', () => {
     [1, 64, 172, 'out-in', true, true],
     [2, 33, 65, 'in-out', false, true],
     [4, 70, 45, 'out-in', true, false],
+    [5, 33, 65, 'in-out', false, true],
+    [40, 64, 172, 'out-in', true, true],
   ] as const)(
     'rows %i, hidden %i, intermediate %i, %s, bf16 %s, biases %s: gatedProjection in one pass over both weights',
     async (rows, hidden, intermediate, layout, bf16, withBias) => {
@@ -134,18 +138,14 @@ describe('projection ops on webgpu, against their portable ops', () => {
     },
   );
 
-  it('leaves more rows than decode has, and trainable weights, to the portable ops', async () => {
+  it('leaves trainable weights to the portable ops', async () => {
     await expectNoLeak(async () => {
       const weight = weightOf([4, 3], 5, false, true);
-      const many = tf.ones([9, 3]);
-      const residual = tf.zeros([9, 4]);
-      const [prefill, dispatches] = counted(() => linearResidual(many, { weight }, residual));
-      expect(dispatches).toBe(0);
       weight.makeTrainable();
       const one = tf.ones([1, 3]);
       const [training, trainingDispatches] = counted(() => linearActivation(one, { weight }, SILU));
       expect(trainingDispatches).toBe(0);
-      tf.dispose([many, residual, prefill, one, training]);
+      tf.dispose([one, training]);
       weight.dispose();
     });
   });

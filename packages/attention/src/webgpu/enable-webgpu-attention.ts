@@ -4,6 +4,7 @@ import { rotaryKeyValues } from '../rotary-key-values.js';
 import { storeFusedQueryKeyValue } from '../store-fused-query-key-value.js';
 import { webgpuDecodeAttention } from './webgpu-decode-attention.js';
 import { webgpuStoreFusedQueryKeyValue } from './webgpu-fused-query-key-value.js';
+import { webgpuPrefillAttention } from './webgpu-prefill-attention.js';
 import { webgpuProjectQueryKeyValueHeads } from './webgpu-project-query-key-value-heads.js';
 import { webgpuRotaryKeyValues } from './webgpu-rotary-key-values.js';
 
@@ -11,14 +12,17 @@ let removers: (() => void)[] = [];
 
 /**
  * Serves attention's fused ops on the webgpu backend with WGSL programs (`decodeAttention` for decode
- * steps, `rotaryKeyValues`, `storeFusedQueryKeyValue`,
- * `projectQueryKeyValueHeads`). `fromPretrained` calls it when the model runs on webgpu, beside `enableWebgpuKernels`; calling
+ * steps and prefills, `rotaryKeyValues`, `storeFusedQueryKeyValue`, `projectQueryKeyValueHeads`).
+ * `fromPretrained` calls it when the model runs on webgpu, beside `enableWebgpuKernels`; calling
  * it again does nothing. Results equal the portable ops' to float32 rounding (another summation order).
  */
 export function enableWebgpuAttention(): void {
   if (removers.length > 0) return;
   removers = [
-    decodeAttention.register('webgpu', webgpuDecodeAttention),
+    decodeAttention.register(
+      'webgpu',
+      (input) => webgpuDecodeAttention(input) ?? webgpuPrefillAttention(input),
+    ),
     rotaryKeyValues.register('webgpu', webgpuRotaryKeyValues),
     storeFusedQueryKeyValue.register('webgpu', webgpuStoreFusedQueryKeyValue),
     projectQueryKeyValueHeads.register('webgpu', webgpuProjectQueryKeyValueHeads),

@@ -23,7 +23,7 @@ let removers: (() => void)[] = [];
 
 /**
  * Serves tsformer's fused ops on the webgpu backend with WGSL programs run through tfjs-backend-webgpu
- * (decode `linear` with its residual, activation and gated forms; the norms, with their residual add). `fromPretrained` calls it when the model runs on webgpu; calling it
+ * (`linear` with its residual, activation and gated forms, for decode and prefill rows; the norms, with their residual add). `fromPretrained` calls it when the model runs on webgpu; calling it
  * again only updates the options. Results equal the portable ops' to float32 rounding (another summation order).
  */
 export function enableWebgpuKernels(options: WebgpuKernelsOptions = {}): void {

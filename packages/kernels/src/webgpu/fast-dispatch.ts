@@ -80,6 +80,8 @@ class FastDispatcher {
     uniformWrites: 0,
     uniformReuses: 0,
   };
+  /** Dispatches per kernel key since the backend started (cumulative). */
+  readonly dispatchesByKernel = new Map<string, number>();
   private readonly device: GpuObject;
   private readonly kernels = new Map<string, CompiledKernel>();
   private readonly bufferIds = new WeakMap<object, number>();
@@ -134,6 +136,7 @@ class FastDispatcher {
     if (workgroups <= limit) pass.dispatchWorkgroups(workgroups);
     else pass.dispatchWorkgroups(limit, Math.ceil(workgroups / limit)); // the shader skips the excess
     this.stats.dispatches += 1;
+    this.dispatchesByKernel.set(kernel.key, (this.dispatchesByKernel.get(kernel.key) ?? 0) + 1);
     backend.dispatchCountInPass += 1;
     if (backend.dispatchCountInPass >= (tf.env().get('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE') as number)) {
       backend.endComputePassEncoder();
@@ -290,6 +293,14 @@ export function dispatchKernel(
 /** How many storage buffers one kernel may bind, outputs and inputs together (the device's limit). */
 export function maxStorageBuffers(): number {
   return (tf.backend() as unknown as TfjsWebgpuBackend).device.limits.maxStorageBuffersPerShaderStage;
+}
+
+/**
+ * The fast path's dispatches on the active webgpu backend by kernel key (`WgslKernel.key`), cumulative
+ * since its first dispatch: what a profile takes differences of.
+ */
+export function fastDispatchesByKernel(): Map<string, number> {
+  return new Map(dispatcherOf(tf.backend()).dispatchesByKernel);
 }
 
 /** The fast path's counters on the active webgpu backend (all zero before its first dispatch). */

@@ -7,7 +7,7 @@ export type WeightOrder = 'out-in' | 'in-out';
 /** How a weight's elements are stored: float32, or bfloat16 pairs packed into 32-bit words. */
 export type GpuWeightDtype = 'fp32' | 'bf16';
 
-/** The most rows (tokens × beams) one call takes: decode's rows. Prefill goes to tfjs's matMul. */
+/** The most rows (tokens × beams) the matrix-vector kernel takes: decode's rows. More go to `gemmKernel`. */
 export const MAX_LINEAR_ROWS = 8;
 
 const THREADS = 256;

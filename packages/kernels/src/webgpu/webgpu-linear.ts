@@ -3,6 +3,8 @@ import type { Parameter } from '@tsformer/core-tensor';
 import { linearFeatures } from '../linear.js';
 import type { NamedActivation, Projection } from '../projection-ops.js';
 import { dispatchKernel } from './fast-dispatch.js';
+import { dispatchGemm } from './gemm-dispatch.js';
+import type { GemmOptions } from './gemm-grid.js';
 import { GpuLinearWeight } from './gpu-linear-weight.js';
 import {
   linearKernel,
@@ -24,17 +26,17 @@ export function setBf16Weights(enabled: boolean): void {
 }
 
 /** What runs after the product in the same dispatch (see `LinearVariant`). */
-interface Epilogue {
+export interface LinearEpilogue {
   activation?: NamedActivation;
   residual?: tf.Tensor;
   up?: Projection;
 }
 
 /**
- * The `linear` op on webgpu for decode (at most `MAX_LINEAR_ROWS` rows): one `linearKernel` dispatch
- * instead of tfjs's reshape, matMul and bias add. The weight is read where it is stored, in either order,
- * or from its exact bf16 copy (`GpuLinearWeight`). `layout` is how the checkpoint shape reads (`in-out`
- * for GPT-2's Conv1D); more rows, a trainable weight or a non-float32 input go to the portable ops.
+ * The `linear` op on webgpu: one dispatch instead of tfjs's reshape, matMul and bias add — `linearKernel`
+ * for decode (at most `MAX_LINEAR_ROWS` rows), `gemmKernel` for more (a prefill). The weight is read
+ * where it is stored, in either order, or from its exact bf16 copy (`GpuLinearWeight`). `layout` is how the checkpoint shape reads (`in-out`
+ * for GPT-2's Conv1D); a trainable weight or a non-float32 input go to the portable ops.
  */
 export function webgpuLinear(
   x: tf.Tensor,
@@ -42,17 +44,17 @@ export function webgpuLinear(
   bias?: Parameter,
   layout: WeightOrder = 'out-in',
 ): tf.Tensor | undefined {
-  return linearWithEpilogue(x, { weight, bias, layout }, {});
+  return webgpuLinearWithEpilogue(x, { weight, bias, layout }, {});
 }
 
 /** The `linearResidual` op on webgpu: the residual added in the linear kernel's epilogue. */
 export function webgpuLinearResidual(x: tf.Tensor, projection: Projection, residual: tf.Tensor) {
-  return linearWithEpilogue(x, projection, { residual });
+  return webgpuLinearWithEpilogue(x, projection, { residual });
 }
 
 /** The `linearActivation` op on webgpu: the activation applied in the linear kernel's epilogue. */
 export function webgpuLinearActivation(x: tf.Tensor, projection: Projection, activation: NamedActivation) {
-  return linearWithEpilogue(x, projection, { activation });
+  return webgpuLinearWithEpilogue(x, projection, { activation });
 }
 
 /** The `gatedProjection` op on webgpu: gate and up read in one pass, `activation(gate) · up` written. */
@@ -62,10 +64,19 @@ export function webgpuGatedProjection(
   up: Projection,
   activation: NamedActivation,
 ) {
-  return linearWithEpilogue(x, gate, { activation, up });
+  return webgpuLinearWithEpilogue(x, gate, { activation, up });
 }
 
-function linearWithEpilogue(x: tf.Tensor, projection: Projection, epilogue: Epilogue): tf.Tensor | undefined {
+/**
+ * `x`'s projection with its epilogue on webgpu (what the ops above call), or `undefined` where the portable
+ * ops must serve it; `gemm` picks the prefill GEMM's grid (benchmarks force split-K on or off; unset, by shape).
+ */
+export function webgpuLinearWithEpilogue(
+  x: tf.Tensor,
+  projection: Projection,
+  epilogue: LinearEpilogue,
+  gemm: GemmOptions = {},
+): tf.Tensor | undefined {
   const { weight, bias, layout = 'out-in' } = projection;
   const { activation, residual, up } = epilogue;
   const parameters = [weight, bias, up?.weight, up?.bias];
@@ -73,7 +84,9 @@ function linearWithEpilogue(x: tf.Tensor, projection: Projection, epilogue: Epil
   if (activation && !hasWgslActivation(activation.name)) return undefined;
   const { inFeatures, outFeatures } = linearFeatures(weight, layout);
   const rows = x.size / inFeatures;
-  if (!(rows >= 1 && rows <= (up ? MAX_GATED_ROWS : MAX_LINEAR_ROWS))) return undefined;
+  if (!(rows >= 1)) return undefined;
+  // Decode's few rows: a matrix-vector kernel; a prefill's many: a tiled product.
+  const fewRows = rows <= (up ? MAX_GATED_ROWS : MAX_LINEAR_ROWS);
   if (residual && (residual.dtype !== 'float32' || residual.size !== rows * outFeatures)) return undefined;
   const stored = gpuLinearWeight(weight, layout);
   const upStored = up && gpuLinearWeight(up.weight, up.layout ?? 'out-in');
@@ -85,15 +98,26 @@ function linearWithEpilogue(x: tf.Tensor, projection: Projection, epilogue: Epil
   }
   const { tensor, dtype } = stored.current;
   const upCurrent = upStored?.current;
-  const kernel = linearKernel({
-    rows,
+  const variant = {
     order: stored.order,
     dtype,
     hasBias: bias !== undefined,
     activation: activation?.name,
     hasResidual: residual !== undefined,
     up: upCurrent && { dtype: upCurrent.dtype, hasBias: up!.bias !== undefined },
-  });
+  };
+  const shape = [...x.shape.slice(0, -1), outFeatures]; // [..., out]
+  if (!fewRows) {
+    const operands = {
+      x,
+      weight: tensor,
+      bias: bias?.tensor,
+      up: upCurrent?.tensor,
+      upBias: up?.bias?.tensor,
+      residual,
+    };
+    return dispatchGemm(variant, operands, [rows, inFeatures, outFeatures], shape, gemm);
+  }
   const inputs = [
     x,
     tensor,
@@ -102,9 +126,15 @@ function linearWithEpilogue(x: tf.Tensor, projection: Projection, epilogue: Epil
     ...(up?.bias ? [up.bias.tensor] : []),
     ...(residual ? [residual] : []),
   ];
-  const output = { shape: [...x.shape.slice(0, -1), outFeatures], dtype: 'float32' as const }; // [..., out]
+  const kernel = linearKernel({ rows, ...variant });
   const workgroups = linearWorkgroups(stored.order, outFeatures);
-  return dispatchKernel(kernel, inputs, [output], [inFeatures, outFeatures], workgroups)[0];
+  return dispatchKernel(
+    kernel,
+    inputs,
+    [{ shape, dtype: 'float32' }],
+    [inFeatures, outFeatures],
+    workgroups,
+  )[0];
 }
 
 /**
