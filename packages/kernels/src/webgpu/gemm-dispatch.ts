@@ -28,23 +28,15 @@ export function dispatchGemm(
   const { x, weight, bias, up, upBias, residual } = operands;
   const { splits, slice, workgroups } = gemmGrid(rows, inFeatures, outFeatures, options);
   const uniforms = [rows, inFeatures, outFeatures, slice];
-  const weights = [x, weight, ...(up ? [up] : [])];
-  const epilogue = [...(bias ? [bias] : []), ...(upBias ? [upBias] : []), ...(residual ? [residual] : [])];
   const output = { shape, dtype: 'float32' as const };
   if (splits === 1) {
-    const inputs = [x, weight, ...(bias ? [bias] : []), ...(up ? [up] : []), ...(upBias ? [upBias] : [])];
-    return dispatchKernel(
-      gemmKernel(variant, false),
-      [...inputs, ...(residual ? [residual] : [])],
-      [output],
-      uniforms,
-      workgroups,
-    )[0]!;
+    const inputs = present([x, weight, bias, up, upBias, residual]);
+    return dispatchKernel(gemmKernel(variant, false), inputs, [output], uniforms, workgroups)[0]!;
   }
   const partial = { shape: [splits, rows, outFeatures], dtype: 'float32' as const }; // [splits, rows, out]
   const partials = dispatchKernel(
     gemmKernel(variant, true),
-    weights,
+    present([x, weight, up]),
     up ? [partial, partial] : [partial],
     uniforms,
     workgroups,
@@ -52,11 +44,16 @@ export function dispatchGemm(
   const size = rows * outFeatures;
   const [result] = dispatchKernel(
     gemmReduceKernel(variant),
-    [...partials, ...epilogue],
+    [...partials, ...present([bias, upBias, residual])],
     [output],
     [size, outFeatures, splits],
     Math.ceil(size / GEMM_REDUCE_WORKGROUP),
   );
   tf.dispose(partials);
   return result!;
+}
+
+/** The tensors given, in order, without the absent ones: a kernel binds only its variant's inputs. */
+function present(tensors: (tf.Tensor | undefined)[]): tf.Tensor[] {
+  return tensors.filter((tensor): tensor is tf.Tensor => tensor !== undefined);
 }
