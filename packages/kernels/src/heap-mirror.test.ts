@@ -44,4 +44,24 @@ describe.each(['wasm', 'cpu'] as const)('HeapMirror on %s', (backend) => {
       tf.dispose([kept, variable, initial, replacement]);
     });
   });
+
+  it('frees the copies of disposed tensors as it goes: a tensor replaced on every call does not grow the heap', async () => {
+    await expectNoLeak(async () => {
+      const heap = new SharedHeap();
+      const mirror = new HeapMirror(heap);
+      const kept = Array.from({ length: 4 }, () => tf.ones([256]));
+      for (const tensor of kept) mirror.offsetOf(tensor);
+      let largest = 0;
+      for (let call = 0; call < 200; call++) {
+        const replaced = tf.ones([256]); // 1 KiB, like the last block a decode step replaces
+        mirror.offsetOf(replaced);
+        replaced.dispose();
+        largest = Math.max(largest, heap.allocatedBytes);
+      }
+      // The 4 kept copies, the newest and at most 8 (MIN_COPIES_BETWEEN_SWEEPS) awaiting a sweep.
+      expect(largest).toBeLessThanOrEqual((4 + 1 + 8) * 1024);
+      mirror.clear();
+      tf.dispose(kept);
+    });
+  });
 });

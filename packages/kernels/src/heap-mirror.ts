@@ -3,6 +3,9 @@ import { readCpuValues } from './cpu-values.js';
 import { KernelPoolError } from './errors.js';
 import type { SharedHeap } from './shared-heap.js';
 
+/** Copies made between two sweeps at least, so that a mirror of few tensors does not sweep on every copy. */
+const MIN_COPIES_BETWEEN_SWEEPS = 8;
+
 interface MirroredTensor {
   /** The data the copy was made from: a tensor that points at other data since (a variable) is copied again. */
   dataId: object;
@@ -16,13 +19,15 @@ interface MirroredTensor {
  * (tfjs's wasm heap is not the pool's, so a kernel cannot read tfjs's tensors in place). Relies on tfjs's
  * contract that a tensor's data never changes in place. The cost is a second copy of what attention
  * reads, in the pool's heap, until a sweep sees the tensors disposed: `offsetOf` sweeps once the copies
- * made since the last sweep outnumber those held (so a sweep's cost is spread over as many copies, and
- * the copies of disposed tensors never outnumber the live ones by much), and before it gives up on a
- * full heap.
+ * made since the last sweep outnumber those the last sweep left (at least `MIN_COPIES_BETWEEN_SWEEPS`),
+ * so a sweep's cost is spread over as many copies and the copies of disposed tensors never outnumber
+ * the live ones by much; and it sweeps before it gives up on a full heap.
  */
 export class HeapMirror {
   private readonly copies = new Map<tf.Tensor, MirroredTensor>();
   private copiesSinceSweep = 0;
+  /** How many copies the last sweep kept (the live ones then). */
+  private keptBySweep = 0;
 
   constructor(private readonly heap: SharedHeap) {}
 
@@ -37,7 +42,7 @@ export class HeapMirror {
       this.heap.release(held.offset);
       this.copies.delete(tensor);
     }
-    if (++this.copiesSinceSweep > this.copies.size) this.sweep();
+    if (++this.copiesSinceSweep > Math.max(this.keptBySweep, MIN_COPIES_BETWEEN_SWEEPS)) this.sweep();
     let offset = this.allocate(tensor.size * 4);
     if (offset === undefined) {
       this.sweep();
@@ -57,6 +62,7 @@ export class HeapMirror {
       this.heap.release(offset);
       this.copies.delete(tensor);
     }
+    this.keptBySweep = this.copies.size;
   }
 
   /** A heap block of `bytes`, or undefined when the heap cannot grow to hold it. */
